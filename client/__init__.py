@@ -1,0 +1,1 @@
+"""The Descent Python client and the user side of the `descent` command line (HTTP only)."""

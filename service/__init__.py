@@ -1,0 +1,1 @@
+"""Descent's control plane: settings, database, tables, the job queue, auth and the HTTP API."""

@@ -1,0 +1,48 @@
+"""The `descent` command: dispatches to the module that owns each subcommand.
+
+Server-side commands (serve, worker, migrate, keys) reach the database; user-side commands
+(datasets, jobs, predict, models, plot) talk HTTP through `client`. Each module exposes
+``main(argv) -> int``; importing lazily keeps `descent jobs list` from loading the server stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("service.commands.serve", "run the API and embedded workers (migrates first)"),
+    "worker": ("worker.commands", "run worker processes that train queued jobs"),
+    "migrate": ("service.commands.migrate", "bring the database schema up to date"),
+    "keys": ("service.commands.keys", "create, list and revoke API keys"),
+    "datasets": ("client.cli", "upload and list datasets"),
+    "jobs": ("client.cli", "submit, watch, list, show and cancel jobs"),
+    "predict": ("client.cli", "predict a CSV file with a model"),
+    "models": ("client.cli", "list, show and export models"),
+    "plot": ("client.cli", "plot a job's loss curves to a PNG"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: descent COMMAND [ARGS…]", "", "commands:"]
+    lines += [f"  {name:<10} {about}" for name, (_, about) in COMMANDS.items()]
+    lines += ["", "`descent COMMAND --help` tells more about each."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"descent: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    result: int = module.main([name, *rest])
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

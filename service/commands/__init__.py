@@ -1,0 +1,1 @@
+"""Server-side subcommands of `descent` (each exposes ``main(argv) -> int``)."""
