@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -61,3 +62,58 @@ def empty_db(database_url: str) -> Iterator[Database]:
     db = connect(database_url)
     yield db
     db.dispose()
+
+
+# --- A migrated database and rows to hang jobs on (the queue's and the routes' tests) ---------
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A Database migrated to head (via `service.schema.upgrade`), on SQLite and PostgreSQL."""
+    from service.schema import upgrade
+
+    upgrade(database_url)
+    database = connect(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def tenant(db: Database) -> str:
+    """A tenant's id (the tenant row exists in `db`)."""
+    from service import tables
+    from service.ids import new_id
+
+    tenant_id = new_id("ten")
+    with db.write() as session:
+        session.add(tables.Tenant(id=tenant_id, name=f"tenant-{tenant_id}"))
+    return tenant_id
+
+
+@pytest.fixture
+def dataset_row(db: Database, tenant: str) -> Callable[..., str]:
+    """A factory: ``dataset_row(tenant_id=None, **fields)`` inserts a tiny Dataset row (empty
+    content) and returns its id; jobs need one as their foreign-key target."""
+    from service import tables
+    from service.ids import new_id
+
+    def make(tenant_id: str | None = None, **fields: Any) -> str:
+        dataset_id = new_id("ds")
+        values: dict[str, Any] = {
+            "id": dataset_id,
+            "tenant_id": tenant_id or tenant,
+            "name": "tiny",
+            "sha256": uuid.uuid4().hex * 2,
+            "n_rows": 2,
+            "n_features": 1,
+            "n_targets": 1,
+            "target_kind": "values",
+            "size_bytes": 0,
+            "content": b"",
+            **fields,
+        }
+        with db.write() as session:
+            session.add(tables.Dataset(**values))
+        return dataset_id
+
+    return make

@@ -1,0 +1,42 @@
+"""`descent migrate`: bring the database schema up to date (safe from many places at once)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from service import schema
+from service.settings import get_settings
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for printing."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in = sys.argv[1:] if argv is None else argv[1:]
+    parser = argparse.ArgumentParser(
+        prog="descent migrate", description="Bring the database schema up to date."
+    )
+    parser.add_argument(
+        "--database-url",
+        help="the database (default: DESCENT_DATABASE_URL or sqlite:///./descent.db)",
+    )
+    args = parser.parse_args(args_in)
+    url = args.database_url or get_settings().database_url
+    try:
+        before, after = schema.upgrade(url)
+    except Exception as exc:  # an operator command: say what failed, without a traceback
+        print(f"descent migrate: could not migrate {_redact(url)}: {exc}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"{_redact(url)}: schema already at {after}, nothing to do")
+    else:
+        print(f"{_redact(url)}: schema migrated from {before or 'empty'} to {after}")
+    return 0
