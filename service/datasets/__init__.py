@@ -1,0 +1,67 @@
+"""Parsing dataset uploads (JSON, CSV, ``.npz``) into canonical arrays; pure, no HTTP, no DB.
+
+Every parser returns a ``ParsedDataset`` or raises ``InvalidInput`` whose message names the row,
+column or field at fault (``PayloadTooLarge`` / ``UnsupportedMediaType`` from the helpers for
+file uploads). See ``canonical`` for the stored form and what ``sha256`` covers.
+"""
+
+from __future__ import annotations
+
+from service.errors import PayloadTooLarge, UnsupportedMediaType
+
+from .canonical import TARGET_KINDS, ParsedDataset, content_sha256, invalid
+from .from_csv import parse_csv
+from .from_json import parse_json
+from .from_npz import parse_npz
+
+__all__ = [
+    "TARGET_KINDS",
+    "ParsedDataset",
+    "check_upload_size",
+    "content_sha256",
+    "parse_csv",
+    "parse_file",
+    "parse_json",
+    "parse_npz",
+]
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_REFUSED_SUFFIXES = (".xlsx", ".xls", ".parquet", ".json", ".npy", ".pkl", ".pickle", ".gz", ".zip")
+
+
+def check_upload_size(size: int, *, limit: int) -> None:
+    """``PayloadTooLarge`` when an upload of ``size`` bytes exceeds ``limit`` (settings)."""
+    if size > limit:
+        raise PayloadTooLarge(
+            f"the upload is {size:,} bytes; the limit is {limit:,} bytes (DESCENT_MAX_UPLOAD_BYTES)"
+        )
+
+
+def parse_file(
+    data: bytes,
+    *,
+    filename: str | None = None,
+    targets: list[str] | None = None,
+    target_kind: str | None = None,
+    max_array_bytes: int | None = None,
+) -> ParsedDataset:
+    """A multipart ``file``: an ``.npz`` (recognised by its zip signature) or else a CSV.
+
+    ``targets`` are the form's ``target`` fields (CSV only; an ``.npz`` carries ``y``).
+    """
+    name = (filename or "").lower()
+    is_zip = data[:4] == _ZIP_MAGIC
+    if is_zip or name.endswith(".npz"):
+        if targets:
+            raise invalid(
+                ["body", "target"],
+                "the target field applies to CSV uploads; an .npz"
+                " carries its targets as the array y",
+            )
+        return parse_npz(data, target_kind=target_kind, max_array_bytes=max_array_bytes)
+    if name.endswith(_REFUSED_SUFFIXES) or b"\0" in data[:4096]:
+        raise UnsupportedMediaType(
+            f"cannot read {filename or 'this file'}: upload a CSV with a header row, or an .npz"
+            " holding arrays X and y (or send JSON with features and targets)"
+        )
+    return parse_csv(data, targets=targets or [], target_kind=target_kind)

@@ -1,0 +1,158 @@
+"""The canonical form every upload is parsed into, its checks and its content hash.
+
+Whatever the upload format, a dataset ends up as ``X`` (float64, n × d) and, when it has
+targets, either class indices ``y`` (int64, n) into the sorted ``classes`` (``target_kind
+"labels"``) or ``y`` (float64, n × k) (``"values"``): exactly what ``service.artifacts.
+encode_dataset`` stores.
+
+``sha256`` hashes the canonical arrays, not the upload's bytes, so the same data uploaded as
+JSON, CSV or ``.npz`` dedupes to one dataset. It covers the shapes, ``X``, the target kind, the
+classes (as JSON) and ``y``; names (dataset, feature and target names) are not part of it: they
+do not change what a model learns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from service import artifacts
+from service.errors import InvalidInput, field_error
+
+TargetKind = Literal["labels", "values"]
+TARGET_KINDS = ("labels", "values")
+_HASH_VERSION = b"descent-dataset-v1\0"
+
+
+@dataclass(frozen=True, eq=False)
+class ParsedDataset:
+    """A parsed upload: ``X`` (float64, n × d), ``y`` (int64 (n,) labels | float64 (n × k))."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    target_kind: TargetKind | None
+    classes: list[Any] | None
+    feature_names: list[str] | None
+    target_names: list[str] | None
+    sha256: str
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_targets(self) -> int:
+        """0 without targets, 1 for labels, k for values."""
+        if self.y is None:
+            return 0
+        return 1 if self.target_kind == "labels" else int(self.y.shape[1])
+
+    def encode(self) -> bytes:
+        """The stored bytes (``tables.Dataset.content``), see ``service.artifacts``."""
+        return artifacts.encode_dataset(self.X, self.y)
+
+
+def invalid(loc: list[str | int], msg: str) -> InvalidInput:
+    return InvalidInput(msg, errors=[field_error(loc, msg)])
+
+
+def first_non_finite(array: np.ndarray) -> tuple[int, int] | None:
+    """``(row, column)`` of the first NaN/Inf of a 2-D array, or None."""
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return None
+    row, col = np.argwhere(bad)[0]
+    return int(row), int(col)
+
+
+def labels_to_indices(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Class indices (int64) into the sorted distinct labels.
+
+    Numbers sort numerically, strings lexicographically; whole floats become ints so that
+    ``1.0`` and ``1`` are the same class. Callers never mix numbers and strings.
+    """
+    normalized = [_whole_to_int(v) for v in values]
+    classes = sorted(set(normalized))
+    index = {label: i for i, label in enumerate(classes)}
+    y = np.fromiter(map(index.__getitem__, normalized), dtype=np.int64, count=len(normalized))
+    return y, classes
+
+
+def _whole_to_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def build(
+    X: np.ndarray,
+    *,
+    labels: Sequence[Any] | None = None,
+    values: np.ndarray | None = None,
+    feature_names: list[str] | None = None,
+    target_names: list[str] | None = None,
+    loc: list[str | int],
+) -> ParsedDataset:
+    """The canonical dataset from a checked float64 ``X`` and at most one kind of targets.
+
+    ``X`` must already be finite; ``values`` (float64, n × k) too. Checks what is common to
+    every format: at least 2 rows and 1 feature column.
+    """
+    n_rows = X.shape[0]
+    if n_rows < 2:
+        raise invalid(loc, f"the dataset has {n_rows} row(s); at least 2 are needed")
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise invalid(loc, "the dataset has no feature columns; at least 1 is needed")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y: np.ndarray | None = None
+    classes: list[Any] | None = None
+    kind: TargetKind | None = None
+    if labels is not None:
+        y, classes = labels_to_indices(labels)
+        kind = "labels"
+    elif values is not None:
+        y = np.ascontiguousarray(values, dtype=np.float64)
+        kind = "values"
+    return ParsedDataset(
+        X=X,
+        y=y,
+        target_kind=kind,
+        classes=classes,
+        feature_names=feature_names,
+        target_names=target_names,
+        sha256=content_sha256(X, y, kind, classes),
+    )
+
+
+def content_sha256(
+    X: np.ndarray, y: np.ndarray | None, target_kind: str | None, classes: list[Any] | None
+) -> str:
+    """SHA-256 of the canonical content (see the module docstring); -0.0 hashes as 0.0."""
+    digest = hashlib.sha256(_HASH_VERSION)
+    header = {
+        "X": list(X.shape),
+        "y": None if y is None else list(y.shape),
+        "target_kind": target_kind,
+        "classes": classes,
+    }
+    digest.update(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
+    digest.update(np.ascontiguousarray(X + 0.0, dtype="<f8").tobytes())
+    if y is not None:
+        dtype = "<i8" if target_kind == "labels" else "<f8"
+        canonical_y = y if target_kind == "labels" else y + 0.0
+        digest.update(np.ascontiguousarray(canonical_y, dtype=dtype).tobytes())
+    return digest.hexdigest()
+
+
+def check_target_kind(target_kind: str | None, loc: list[str | int]) -> None:
+    if target_kind is not None and target_kind not in TARGET_KINDS:
+        raise invalid(loc, f"target_kind must be 'labels' or 'values', not {target_kind!r}")

@@ -1,0 +1,138 @@
+"""``.npz`` uploads: arrays ``X`` (2-D, numeric) and optionally ``y`` (1-D or 2-D).
+
+Loaded without pickle: object arrays are refused. Inference for ``y``: strings and integers
+(1-D) are labels, floats are values, a 2-D ``y`` is values (one column per output) unless
+``target_kind="labels"`` and it has a single column. Booleans count as the integers 0/1.
+Rows are numbered from 0, as they are indexed in the arrays.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+import numpy as np
+
+from .canonical import ParsedDataset, build, check_target_kind, first_non_finite, invalid
+
+_LOC: list[str | int] = ["body", "file"]
+
+
+def parse_npz(
+    data: bytes, *, target_kind: str | None = None, max_array_bytes: int | None = None
+) -> ParsedDataset:
+    """``max_array_bytes`` (extension) bounds the uncompressed size of ``X`` and ``y``."""
+    check_target_kind(target_kind, ["body", "target_kind"])
+    if not data:
+        raise invalid(_LOC, "the file is empty")
+    try:
+        npz = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise invalid(_LOC, f"the file is not a valid .npz ({exc})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise invalid(_LOC, "the file is a single .npy array; upload an .npz holding X and y")
+    with npz:
+        files = npz.files
+        if "X" not in files:
+            found = ", ".join(files) or "none"
+            raise invalid(
+                _LOC,
+                f"the .npz has no array 'X' (arrays found: {found}); save it "
+                "with np.savez(file, X=features, y=targets)",
+            )
+        for name in ("X", "y"):
+            if name in files and max_array_bytes is not None and npz.zip is not None:
+                size = npz.zip.getinfo(name + ".npy").file_size
+                if size > max_array_bytes:
+                    raise invalid(
+                        _LOC,
+                        f"array {name!r} is {size:,} bytes uncompressed; the "
+                        f"limit is {max_array_bytes:,}",
+                    )
+        X_raw = _load(npz, "X")
+        y_raw = _load(npz, "y") if "y" in files else None
+    X = _numeric(X_raw, "X")
+    if X.ndim != 2:
+        raise invalid(_LOC, f"X must be 2-D (rows × features); it has shape {X_raw.shape}")
+    if y_raw is None:
+        if target_kind is not None:
+            raise invalid(["body", "target_kind"], "target_kind is set but the .npz has no y")
+        return build(X, loc=_LOC)
+    if y_raw.ndim not in (1, 2) or y_raw.shape[0] != X.shape[0]:
+        raise invalid(
+            _LOC,
+            f"y must be 1-D or 2-D with one entry per row of X ({X.shape[0]});"
+            f" it has shape {y_raw.shape}",
+        )
+    labels, values = _targets(y_raw, target_kind)
+    return build(X, labels=labels, values=values, loc=_LOC)
+
+
+def _load(npz: Any, name: str) -> np.ndarray:
+    try:
+        array: np.ndarray = npz[name]
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise invalid(
+                _LOC,
+                f"array {name!r} is an object array; save numbers (or strings "
+                "for labels) as plain numpy dtypes, without pickle",
+            ) from None
+        raise invalid(_LOC, f"array {name!r} cannot be read: {exc}") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise invalid(_LOC, f"array {name!r} cannot be read: {exc}") from None
+    return array
+
+
+def _numeric(array: np.ndarray, name: str) -> np.ndarray:
+    """A finite float64 copy of a numeric array (bool/int/float)."""
+    if array.dtype.kind not in "biuf":
+        raise invalid(_LOC, f"{name} must hold numbers; its dtype is {array.dtype}")
+    result = array.astype(np.float64)
+    if result.ndim == 2:
+        bad = first_non_finite(result)
+        if bad is not None:
+            raise invalid(_LOC, f"{name}[{bad[0]}, {bad[1]}] is {array[bad]}, not a finite number")
+    elif result.ndim == 1 and not np.isfinite(result).all():
+        i = int(np.flatnonzero(~np.isfinite(result))[0])
+        raise invalid(_LOC, f"{name}[{i}] is {array[i]}, not a finite number")
+    return result
+
+
+def _targets(y: np.ndarray, target_kind: str | None) -> tuple[list[Any] | None, np.ndarray | None]:
+    kind = y.dtype.kind
+    if kind == "S":
+        try:
+            y = np.char.decode(y, "utf-8")
+        except UnicodeDecodeError:
+            raise invalid(_LOC, "y holds bytes that are not UTF-8 text") from None
+        kind = "U"
+    if kind == "U":
+        if y.ndim != 1:
+            raise invalid(_LOC, "string labels must be a 1-D y")
+        if target_kind == "values":
+            raise invalid(
+                ["body", "target_kind"],
+                f"target_kind 'values' needs a numeric y; y holds strings ({y[0]!r}, …)",
+            )
+        labels = [str(v) for v in y.tolist()]
+        empty = next((i for i, v in enumerate(labels) if not v), None)
+        if empty is not None:
+            raise invalid(_LOC, f"y[{empty}] is an empty string; every row needs a label")
+        return labels, None
+    values = _numeric(y, "y")
+    if values.ndim == 2:
+        if target_kind == "labels" and values.shape[1] == 1:
+            values, y = values[:, 0], y[:, 0]
+        elif target_kind == "labels":
+            raise invalid(
+                ["body", "target_kind"],
+                f"labels need a 1-D y (one label per row); y has {values.shape[1]} columns",
+            )
+        else:
+            return None, values
+    integral = kind in "biu"
+    if target_kind == "labels" or (target_kind is None and integral):
+        return (y.astype(np.int64).tolist() if integral else values.tolist()), None
+    return None, values.reshape(-1, 1)
