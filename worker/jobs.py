@@ -1,0 +1,300 @@
+"""What a job does, inside its training process: train a network or apply a model to a dataset.
+
+Every write carries the job's lease token (`service.queue`); a write that matches no row means
+the lease is lost (another worker owns the job now), and the job stops at once with `LeaseLost`
+and writes nothing more. A graceful stop (`should_stop()` turned true) saves a checkpoint of the
+last finished epoch and raises `Stopped`; the supervisor then releases the job to the queue.
+
+A train job resumes from its latest checkpoint and re-runs (overwriting) the epochs after it, so
+any checkpoint is a correct place to restart from: checkpoints are written every epoch or every
+``checkpoint_seconds``, whichever is rarer, and at every graceful stop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from service import queue, tables
+from service.artifacts import decode_dataset, encode_weights
+from service.db import Database
+from service.ids import new_id
+from service.queue import ClaimedJob
+
+
+class LeaseLost(Exception):
+    """A write of this job matched no row: the lease is gone, so write nothing more."""
+
+
+class Stopped(Exception):
+    """The job was asked to stop (graceful shutdown) and has checkpointed what it could."""
+
+
+class InvalidJob(ValueError):
+    """The job cannot run on its data (a user error: failed at once, never retried)."""
+
+
+@dataclass
+class JobContext:
+    db: Database
+    job: ClaimedJob
+    should_stop: Callable[[], bool] = lambda: False
+    checkpoint_seconds: float = 10.0
+
+
+def run_job(ctx: JobContext) -> None:
+    """Run a claimed job to its end: `finish()` on success; raises on anything else."""
+    if ctx.should_stop():
+        raise Stopped
+    if ctx.job.kind == "train":
+        run_train(ctx)
+    elif ctx.job.kind == "predict":
+        run_predict(ctx)
+    else:
+        raise InvalidJob(f"unknown job kind {ctx.job.kind!r}")
+
+
+# --- train ----------------------------------------------------------------------------------
+
+
+def training_arrays(
+    dataset: tables.Dataset, task: str
+) -> tuple[np.ndarray, np.ndarray, int, list[Any] | None]:
+    """``(X, Y, n_outputs, classes)`` for training: ``Y`` is one-hot ``(n, n_classes)`` for
+    classification and the target values ``(n, k)`` for regression."""
+    X, y = decode_dataset(dataset.content)
+    if y is None or dataset.n_targets == 0:
+        raise InvalidJob(
+            f"dataset {dataset.id} has no targets, so it can only be used for predictions"
+        )
+    if task == "classification":
+        if dataset.target_kind != "labels" or not dataset.classes:
+            raise InvalidJob(
+                f"classification needs a dataset of labels; dataset {dataset.id} has "
+                f"numeric target values (use task 'regression')"
+            )
+        n_classes = len(dataset.classes)
+        if n_classes < 2:
+            raise InvalidJob(
+                f"classification needs at least 2 classes; dataset {dataset.id} has only "
+                f"{dataset.classes[0]!r}"
+            )
+        labels = np.asarray(y, dtype=np.int64).reshape(-1)
+        Y = np.zeros((labels.shape[0], n_classes), dtype=np.float64)
+        Y[np.arange(labels.shape[0]), labels] = 1.0
+        return X, Y, n_classes, list(dataset.classes)
+    if task == "regression":
+        if dataset.target_kind != "values":
+            raise InvalidJob(
+                f"regression needs numeric target values; dataset {dataset.id} has labels "
+                f"(use task 'classification')"
+            )
+        Y = np.asarray(y, dtype=np.float64)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        return X, Y, int(Y.shape[1]), None
+    raise InvalidJob(f"task: unknown task {task!r}; expected classification or regression")
+
+
+def _plain(metrics: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe metrics: Python floats, and None for non-finite values (JSON has no NaN)."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, int | float | np.number) and not isinstance(value, bool):
+            number = float(value)
+            out[key] = number if math.isfinite(number) else None
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class EpochRecorder:
+    """The engine's ``on_epoch``: one history row per epoch and checkpoints, on this lease."""
+
+    ctx: JobContext
+    last_checkpoint_at: float = field(default_factory=time.monotonic)
+    last_epoch_at: float = field(default_factory=time.monotonic)
+    last_epoch: int | None = None
+    last_metrics: dict[str, Any] | None = None
+    # The serialized state of the last finished epoch (what a graceful stop checkpoints).
+    last_state: bytes | None = None
+    checkpointed_epoch: int | None = None
+
+    def on_epoch(self, epoch: int, metrics: dict[str, Any], state: Any) -> None:
+        now = time.monotonic()
+        job = self.ctx.job
+        row = _plain(metrics)
+        seconds = now - self.last_epoch_at
+        self.last_epoch_at = now
+        if not queue.record_epoch(
+            self.ctx.db,
+            job_id=job.id,
+            lease_token=job.lease_token,
+            epoch=epoch,
+            metrics=row,
+            seconds=seconds,
+        ):
+            raise LeaseLost
+        self.last_epoch, self.last_metrics = epoch, row
+        self.last_state = state.to_bytes()
+        if now - self.last_checkpoint_at >= self.ctx.checkpoint_seconds:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Save the last finished epoch's state (no-op when it is saved already)."""
+        if self.last_state is None or self.last_epoch == self.checkpointed_epoch:
+            return
+        job = self.ctx.job
+        assert self.last_epoch is not None
+        if not queue.save_checkpoint(
+            self.ctx.db,
+            job_id=job.id,
+            lease_token=job.lease_token,
+            epoch=self.last_epoch,
+            state=self.last_state,
+        ):
+            raise LeaseLost
+        self.checkpointed_epoch = self.last_epoch
+        self.last_checkpoint_at = time.monotonic()
+
+
+def _load_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> tables.Dataset:
+    with db.read() as session:
+        dataset = session.scalar(
+            select(tables.Dataset).where(
+                tables.Dataset.id == dataset_id, tables.Dataset.tenant_id == tenant_id
+            )
+        )
+    if dataset is None:
+        raise InvalidJob(f"dataset {dataset_id} does not exist (was it deleted?)")
+    return dataset
+
+
+def _final_metrics(db: Database, job_id: str) -> tuple[int, dict[str, Any] | None]:
+    """The latest history row ``(epoch, metrics)`` of a job (for a resume with nothing left)."""
+    with db.read() as session:
+        row = session.scalar(
+            select(tables.JobEpoch)
+            .where(tables.JobEpoch.job_id == job_id)
+            .order_by(tables.JobEpoch.epoch.desc())
+            .limit(1)
+        )
+    return (row.epoch, row.metrics) if row is not None else (0, None)
+
+
+def run_train(ctx: JobContext) -> None:
+    from worker.nn import Network, TrainingState, train
+
+    db, job = ctx.db, ctx.job
+    spec = job.spec
+    dataset = _load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
+    task = spec.get("task") or (
+        "classification" if dataset.target_kind == "labels" else "regression"
+    )
+    X, Y, n_outputs, classes = training_arrays(dataset, task)
+    training: dict[str, Any] = spec.get("training") or {}
+    net = Network.from_spec(
+        spec.get("network") or {},
+        X.shape[1],
+        n_outputs,
+        seed=int(training.get("seed", 0)),
+        dtype=training.get("dtype", "float32"),
+    )
+    state = None
+    checkpoint = queue.load_checkpoint(db, job_id=job.id)
+    if checkpoint is not None:
+        state = TrainingState.from_bytes(checkpoint[1])
+    recorder = EpochRecorder(ctx)
+    if checkpoint is not None:
+        recorder.checkpointed_epoch = checkpoint[0]
+
+    stop_seen = False
+
+    def should_stop() -> bool:
+        nonlocal stop_seen
+        stop_seen = stop_seen or ctx.should_stop()
+        return stop_seen
+
+    train(net, X, Y, training, on_epoch=recorder.on_epoch, should_stop=should_stop, state=state)
+    if stop_seen:
+        # The engine stopped early because we asked: keep the last finished epoch. (A stop
+        # asked after the engine's last look at it is ignored: the run is complete, finish it.)
+        recorder.checkpoint()
+        raise Stopped
+
+    epoch, metrics = recorder.last_epoch, recorder.last_metrics
+    if epoch is None:  # resumed from a checkpoint of the last epoch: nothing was left to run
+        epoch, metrics = _final_metrics(db, job.id)
+    weights, sha256 = encode_weights(net.params, getattr(net, "standardization", None))
+    model = tables.Model(
+        id=new_id("mdl"),
+        tenant_id=job.tenant_id,
+        job_id=job.id,
+        dataset_id=dataset.id,
+        task=task,
+        spec=spec,
+        n_features=int(X.shape[1]),
+        n_targets=1 if task == "classification" else n_outputs,
+        classes=classes,
+        metrics=metrics,
+        epochs_trained=int(epoch),
+        weights=weights,
+        weights_sha256=sha256,
+    )
+    if not queue.finish(db, job_id=job.id, lease_token=job.lease_token, model=model):
+        raise LeaseLost
+
+
+# --- predict --------------------------------------------------------------------------------
+
+
+def run_predict(ctx: JobContext) -> None:
+    from service import inference
+
+    db, job = ctx.db, ctx.job
+    model_id = job.model_id or job.spec.get("model_id")
+    with db.read() as session:
+        model = session.scalar(
+            select(tables.Model).where(
+                tables.Model.id == model_id, tables.Model.tenant_id == job.tenant_id
+            )
+        )
+    if model is None:
+        raise InvalidJob(f"model {model_id} does not exist")
+    dataset = _load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
+    X, _ = decode_dataset(dataset.content)
+    if X.shape[1] != model.n_features:
+        raise InvalidJob(
+            f"dataset {dataset.id} has {X.shape[1]} features; model {model.id} expects "
+            f"{model.n_features}"
+        )
+    predictions, probabilities = inference.predict(inference.load_model(model), X)
+    prediction = tables.Prediction(
+        id=new_id("pred"),
+        tenant_id=job.tenant_id,
+        model_id=model.id,
+        job_id=job.id,
+        n_rows=len(predictions),
+    )
+    rows = [
+        tables.PredictionRow(
+            prediction_id=prediction.id,
+            row=i,
+            prediction=value,
+            probabilities=None if probabilities is None else probabilities[i],
+        )
+        for i, value in enumerate(predictions)
+    ]
+    if ctx.should_stop():
+        raise Stopped
+    if not queue.finish(
+        db, job_id=job.id, lease_token=job.lease_token, prediction=prediction, prediction_rows=rows
+    ):
+        raise LeaseLost

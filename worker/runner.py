@@ -1,0 +1,145 @@
+"""The training process: runs one claimed job, started by the supervisor as
+``python -m worker.runner`` with the claimed job as JSON on standard input.
+
+It opens its own database connection and writes the job's outcome itself (history rows,
+checkpoints, ``finish``, ``fail``), always under the job's lease token. What it could not write
+it tells the supervisor through its exit code:
+
+* ``0`` — the outcome is written (succeeded, or failed with a user error or an internal one),
+  or the lease was lost and there is nothing to write;
+* ``EXIT_STOPPED`` — asked to stop (SIGTERM) and checkpointed: the supervisor releases the job;
+* anything else, or death by a signal — the supervisor fails the job for a retry.
+
+The supervisor heartbeats the lease; this process never does. It dies with the supervisor
+(``PR_SET_PDEATHSIG``), so a killed worker leaves no training process writing behind it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+from typing import Any
+
+EXIT_STOPPED = 75
+EXIT_LEASE_LOST = 76  # informational: the supervisor treats it like 0 (nothing to write)
+
+PR_SET_PDEATHSIG = 1
+MESSAGE_LIMIT = 2000
+
+log = logging.getLogger("descent.worker.runner")
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Get SIGKILL when the supervisor dies (Linux), and check it is not gone already."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: fall back to watching our parent
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    import time
+
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+class StopFlag:
+    """Set by SIGTERM: the job checkpoints at the engine's next look and stops."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.event.set())
+        # Ctrl-C reaches the whole process group; the supervisor turns it into our SIGTERM.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def __call__(self) -> bool:
+        return self.event.is_set()
+
+
+def claimed_job_from(payload: dict[str, Any]) -> Any:
+    from service.queue import ClaimedJob
+
+    return ClaimedJob(**payload["job"])
+
+
+def run(payload: dict[str, Any], stop: StopFlag) -> int:
+    """Run the job in ``payload``; returns the exit code (see the module docstring)."""
+    from service.db import connect
+    from worker.blas import limit_blas_threads
+    from worker.jobs import JobContext
+
+    limit_blas_threads(int(payload["blas_threads"]))
+    db = connect(payload["database_url"], pool_size=1)
+    ctx = JobContext(
+        db=db,
+        job=claimed_job_from(payload),
+        should_stop=stop,
+        checkpoint_seconds=float(payload["checkpoint_seconds"]),
+    )
+    try:
+        return run_and_report(ctx)
+    finally:
+        db.dispose()
+
+
+def run_and_report(ctx: Any) -> int:
+    """Run the job; a failure is written with ``fail`` (user errors once, others for a retry)."""
+    from service import queue
+    from worker.jobs import InvalidJob, LeaseLost, Stopped, run_job
+    from worker.nn import DivergedError, SpecError
+
+    job = ctx.job
+    try:
+        run_job(ctx)
+        return 0
+    except Stopped:
+        log.info("job %s stopped and checkpointed", job.id)
+        return EXIT_STOPPED
+    except LeaseLost:
+        log.warning("job %s: lease lost, stopping without further writes", job.id)
+        return EXIT_LEASE_LOST
+    except DivergedError as exc:
+        code, message, retry = "DIVERGED", str(exc), False
+    except (SpecError, InvalidJob, ValueError) as exc:
+        code, message, retry = "INVALID_INPUT", str(exc), False
+    except Exception as exc:  # an infrastructure error: retried with backoff
+        log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+        code, message, retry = "INTERNAL", f"{type(exc).__name__}: {exc}", True
+    log.info("job %s: %s: %s", job.id, code, message)
+    status = queue.fail(
+        ctx.db,
+        job_id=job.id,
+        lease_token=job.lease_token,
+        code=code,
+        message=message[:MESSAGE_LIMIT],
+        retry=retry,
+    )
+    return 0 if status is not None else EXIT_LEASE_LOST
+
+
+def main() -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s [runner %(process)d] %(message)s"
+    )
+    stop = StopFlag()
+    stop.install()
+    payload = json.loads(sys.stdin.read())
+    die_with_parent(int(payload["parent_pid"]))
+    return run(payload, stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

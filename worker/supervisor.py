@@ -1,0 +1,307 @@
+"""The worker process: claims jobs, runs each in a training process, and keeps their leases.
+
+One supervisor per ``descent worker`` process, with a fresh ``lease_owner`` (uuid4). It claims up
+to ``concurrency`` jobs and starts ``python -m worker.runner`` for each (the child opens its own
+connection and writes its job's history, checkpoints and outcome). The supervisor itself only
+touches the queue's bookkeeping:
+
+* heartbeats every ``heartbeat_seconds`` renew each lease and read ``cancel_requested`` back — a
+  busy training loop never starves them, because training runs in another process;
+* a cancelled job's child is killed and the job marked ``cancelled`` (never retried);
+* a lost lease (heartbeat matched no row: this worker stalled and another took the job) kills the
+  child at once and nothing more is written for that job;
+* a child that dies (a signal: ``WORKER_LOST``) or exits unexpectedly (``INTERNAL``) fails its
+  job for a retry with backoff (`service.queue.fail`);
+* ``reap_expired`` runs every few seconds, so jobs of dead workers come back to the queue.
+
+SIGTERM (or SIGINT): stop claiming, SIGTERM the children (each checkpoints its last finished
+epoch and exits), ``release`` their jobs to ``queued`` without spending an attempt, and exit
+within ``grace_seconds`` (children still running then are killed and released). A second SIGTERM
+exits at once; the leases bring the jobs back. SIGUSR1 wakes an idle supervisor to claim now.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any
+
+from service import queue
+from service.db import Database
+from service.settings import Settings, get_settings
+from worker.blas import blas_env
+from worker.runner import EXIT_LEASE_LOST, EXIT_STOPPED
+
+log = logging.getLogger("descent.worker")
+
+# Check children for exits at least this often while any run (a cheap waitpid each).
+CHILD_POLL_SECONDS = 0.1
+# Reap expired leases at most this far apart (never further apart than one lease).
+REAP_SECONDS = 5.0
+
+
+@dataclass
+class Running:
+    """A claimed job and the training process running it."""
+
+    job: Any  # service.queue.ClaimedJob
+    process: subprocess.Popen[bytes]
+    next_heartbeat: float
+    stop_sent: bool = False
+
+
+def job_fields(job: Any) -> dict[str, Any]:
+    """A ClaimedJob as a JSON-able dict (it is a dataclass or a NamedTuple)."""
+    if is_dataclass(job) and not isinstance(job, type):
+        return asdict(job)
+    return dict(job._asdict())
+
+
+class Supervisor:
+    """Runs jobs from the queue until stopped (`run` returns the process's exit code)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        database_url: str,
+        concurrency: int = 1,
+        settings: Settings | None = None,
+    ) -> None:
+        self.db = db
+        self.database_url = database_url
+        self.concurrency = max(1, concurrency)
+        self.settings = settings or get_settings()
+        self.worker_id = str(uuid.uuid4())
+        self.running: dict[str, Running] = {}
+        self.stopping = False
+        self.grace_deadline = 0.0
+        self._wake = threading.Event()
+        self._next_claim = 0.0
+        self._next_reap = 0.0
+        self._signals = 0
+
+    # --- signals and wake-ups -----------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGUSR1, lambda *_: self.wake())
+
+    def _on_stop_signal(self, signum: int, _frame: Any) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            # Second signal: leave now; the leases bring the jobs back to the queue.
+            for running in self.running.values():
+                _kill(running.process)
+            os._exit(128 + signum)
+        self.request_stop()
+
+    def request_stop(self) -> None:
+        """Stop claiming; children checkpoint and stop; their jobs go back to the queue."""
+        if not self.stopping:
+            self.stopping = True
+            self.grace_deadline = time.monotonic() + self.settings.grace_seconds
+        self.wake()
+
+    def wake(self) -> None:
+        """Look for work now rather than at the next poll (e.g. a job was just enqueued)."""
+        self._next_claim = 0.0
+        self._wake.set()
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self) -> int:
+        log.info(
+            "worker %s started: concurrency %d, lease %.1fs, heartbeat %.1fs",
+            self.worker_id,
+            self.concurrency,
+            self.settings.lease_seconds,
+            self.settings.heartbeat_seconds,
+        )
+        while True:
+            self._collect_exits()
+            self._heartbeat_due()
+            now = time.monotonic()
+            if self.stopping:
+                for running in self.running.values():
+                    if not running.stop_sent:
+                        _signal(running.process, signal.SIGTERM)
+                        running.stop_sent = True
+                if not self.running:
+                    break
+                if now >= self.grace_deadline:
+                    self._kill_all_and_release()
+                    break
+            else:
+                if now >= self._next_reap:
+                    self._reap()
+                self._claim()
+            self._wake.wait(self._sleep_seconds())
+            self._wake.clear()
+        log.info("worker %s stopped", self.worker_id)
+        return 0
+
+    def _sleep_seconds(self) -> float:
+        now = time.monotonic()
+        deadlines = [self._next_reap]
+        if not self.stopping and len(self.running) < self.concurrency:
+            deadlines.append(self._next_claim)
+        if self.running:
+            deadlines.append(now + CHILD_POLL_SECONDS)
+        deadlines += [r.next_heartbeat for r in self.running.values()]
+        return max(0.0, min(deadlines) - now)
+
+    def _claim(self) -> None:
+        while len(self.running) < self.concurrency and time.monotonic() >= self._next_claim:
+            try:
+                job = queue.claim_next_job(
+                    self.db, worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
+                )
+            except Exception:
+                log.exception("claiming a job failed; retrying at the next poll")
+                job = None
+            if job is None:
+                self._next_claim = time.monotonic() + self.settings.poll_seconds
+                return
+            self._start(job)
+
+    def _start(self, job: Any) -> None:
+        threads = self.settings.blas_threads_for(self.concurrency)
+        payload = {
+            "job": job_fields(job),
+            "database_url": self.database_url,
+            "blas_threads": threads,
+            "checkpoint_seconds": self.settings.checkpoint_seconds,
+            "parent_pid": os.getpid(),
+        }
+        env = {**os.environ, **blas_env(threads), "DESCENT_DATABASE_URL": self.database_url}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker.runner"], stdin=subprocess.PIPE, env=env
+        )
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(payload, default=str).encode())
+        process.stdin.close()
+        next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
+        self.running[job.id] = Running(job=job, process=process, next_heartbeat=next_heartbeat)
+        log.info(
+            "job %s (%s, attempt %d/%d) started in process %d",
+            job.id,
+            job.kind,
+            job.attempts,
+            job.max_attempts,
+            process.pid,
+        )
+
+    def _reap(self) -> None:
+        self._next_reap = time.monotonic() + min(REAP_SECONDS, self.settings.lease_seconds)
+        try:
+            count = queue.reap_expired(self.db)
+        except Exception:
+            log.exception("reaping expired leases failed")
+            return
+        if count:
+            log.info("reaped %d job(s) whose worker stopped heartbeating", count)
+            self.wake()
+
+    def _heartbeat_due(self) -> None:
+        for job_id, running in list(self.running.items()):
+            if time.monotonic() < running.next_heartbeat:
+                continue
+            job = running.job
+            try:
+                beat = queue.heartbeat(
+                    self.db,
+                    job_id=job_id,
+                    lease_token=job.lease_token,
+                    lease_seconds=self.settings.lease_seconds,
+                )
+            except Exception:
+                log.exception("heartbeat of job %s failed; retrying", job_id)
+                running.next_heartbeat = time.monotonic() + min(
+                    1.0, self.settings.heartbeat_seconds
+                )
+                continue
+            running.next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
+            if beat is None:
+                log.warning("job %s: lease lost; stopping it without further writes", job_id)
+                self._forget(job_id, kill=True)
+            elif beat.cancel_requested:
+                self._forget(job_id, kill=True)
+                self._write(job_id, "cancelled", queue.cancelled, job_id=job_id,
+                            lease_token=job.lease_token)
+                log.info("job %s cancelled", job_id)
+
+    def _collect_exits(self) -> None:
+        for job_id, running in list(self.running.items()):
+            returncode = running.process.poll()
+            if returncode is None:
+                continue
+            self._forget(job_id, kill=False)
+            job = running.job
+            token = job.lease_token
+            if returncode == 0:
+                log.info("job %s: done", job_id)
+            elif returncode == EXIT_LEASE_LOST:
+                log.info("job %s: its process found the lease lost", job_id)
+            elif returncode == EXIT_STOPPED:
+                self._write(job_id, "release", queue.release, job_id=job_id, lease_token=token)
+                log.info("job %s: checkpointed and released to the queue", job_id)
+            elif returncode < 0:
+                name = signal.Signals(-returncode).name
+                self._write(
+                    job_id, "fail", queue.fail, job_id=job_id, lease_token=token,
+                    code="WORKER_LOST", retry=True,
+                    message=f"the training process was killed by {name} (out of memory?)",
+                )
+            else:
+                self._write(
+                    job_id, "fail", queue.fail, job_id=job_id, lease_token=token,
+                    code="INTERNAL", retry=True,
+                    message=f"the training process exited with code {returncode}",
+                )
+
+    def _kill_all_and_release(self) -> None:
+        for job_id, running in list(self.running.items()):
+            log.warning("job %s did not stop within the grace period; killing it", job_id)
+            self._forget(job_id, kill=True)
+            self._write(
+                job_id, "release", queue.release, job_id=job_id,
+                lease_token=running.job.lease_token,
+            )
+
+    def _forget(self, job_id: str, *, kill: bool) -> None:
+        running = self.running.pop(job_id)
+        if kill:
+            _kill(running.process)
+        running.process.wait()
+        self._next_claim = 0.0  # a slot is free
+
+    def _write(self, job_id: str, what: str, fn: Any, **kwargs: Any) -> None:
+        try:
+            result = fn(self.db, **kwargs)
+        except Exception:
+            log.exception("job %s: %s failed (the lease will bring it back)", job_id, what)
+            return
+        if result is None or result is False:
+            log.info("job %s: %s matched no row (lease lost or job finished)", job_id, what)
+
+
+def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
+    if process.poll() is None:
+        try:
+            process.send_signal(signum)
+        except ProcessLookupError:
+            pass
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    _signal(process, signal.SIGKILL)
