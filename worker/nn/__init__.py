@@ -1,0 +1,23 @@
+"""The Descent engine: dense networks trained by backpropagation in pure NumPy.
+
+No I/O, no database, no global RNG; nothing else of ours is imported. See ``DESIGN.md``
+("The engine") and API.md ("Jobs", "Optimizer updates", "Losses").
+"""
+
+from .defaults import fill_network_defaults, fill_training_defaults
+from .errors import DivergedError, SpecError
+from .gradcheck import gradcheck
+from .network import Network
+from .state import TrainingState
+from .training import train
+
+__all__ = [
+    "DivergedError",
+    "Network",
+    "SpecError",
+    "TrainingState",
+    "fill_network_defaults",
+    "fill_training_defaults",
+    "gradcheck",
+    "train",
+]

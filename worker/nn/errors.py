@@ -1,0 +1,27 @@
+"""The engine's errors: one type per failure a caller handles differently."""
+
+from __future__ import annotations
+
+
+class SpecError(ValueError):
+    """A network or training spec the engine cannot run; the message names the field.
+
+    The job runner reports it as ``INVALID_INPUT`` and never retries.
+    """
+
+
+class DivergedError(ArithmeticError):
+    """Training produced a non-finite loss or parameter.
+
+    Attributes
+    ----------
+    epoch : int
+        The 1-based epoch whose end-of-epoch check found the non-finite value.
+    """
+
+    def __init__(self, epoch: int, what: str) -> None:
+        self.epoch = epoch
+        super().__init__(
+            f"training diverged at epoch {epoch}: {what}; lower the learning rate"
+            " (or standardize the inputs)"
+        )

@@ -1,0 +1,102 @@
+"""Losses (API.md "Losses": means, not sums) and the output delta ``dL/dZ`` of each pairing.
+
+Losses are evaluated from the output layer's pre-activations ``Z`` (logits) where that is the
+stable form (log-softmax for ``cross_entropy``, log-sigmoid for ``binary_cross_entropy``), so no
+probability is ever clipped. All arrays are ``(n_samples, n_outputs)``.
+
+Output deltas overwrite the output activations ``A`` in place with ``dL/dZ``:
+
+* canonical pairs use the fused delta — ``softmax + cross_entropy``: ``(A - Y) / n``;
+  ``sigmoid + binary_cross_entropy``: ``(A - Y) / (n k)``;
+  ``identity + mse``: ``2 (A - Y) / (n k)``;
+* every other legal pairing (any activation with ``mse``) goes through the general chain rule
+  ``dL/dZ = ∇_A L ⊙ σ'(Z)``, with the softmax Jacobian-vector product for softmax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .activations import DERIVATIVES
+
+
+def _logsumexp_rows(Z: np.ndarray) -> np.ndarray:
+    """``log Σ_j exp(Z_ij)`` per row, shape ``(n_samples,)``."""
+    top = Z.max(axis=1)
+    return np.log(np.exp(Z - top[:, None]).sum(axis=1)) + top
+
+
+def mse(Y: np.ndarray, Z: np.ndarray, A: np.ndarray) -> float:
+    """Mean over all ``n k`` entries of ``(A - Y)²``."""
+    diff = A - Y
+    return float(np.vdot(diff, diff) / diff.size)
+
+
+def cross_entropy(Y: np.ndarray, Z: np.ndarray, A: np.ndarray) -> float:
+    """Mean over rows of ``-Σ_k Y_k log softmax(Z)_k``, via ``log p = Z - logsumexp(Z)``."""
+    log_p = Z - _logsumexp_rows(Z)[:, None]
+    return float(-np.vdot(Y, log_p) / Y.shape[0])
+
+
+def binary_cross_entropy(Y: np.ndarray, Z: np.ndarray, A: np.ndarray) -> float:
+    """Mean over all entries of ``-(Y log p + (1 - Y) log(1 - p))`` with ``p = sigmoid(Z)``.
+
+    Uses ``-log p = softplus(-Z)`` and ``-log(1 - p) = softplus(Z)``, i.e. the per-entry loss
+    ``max(Z, 0) - Y Z + log1p(exp(-|Z|))``.
+    """
+    per_entry = np.maximum(Z, 0.0) - Y * Z + np.log1p(np.exp(-np.abs(Z)))
+    return float(per_entry.mean())
+
+
+LossFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+
+LOSS_FUNCTIONS: dict[str, LossFunction] = {
+    "mse": mse,
+    "cross_entropy": cross_entropy,
+    "binary_cross_entropy": binary_cross_entropy,
+}
+
+# loss -> the only output activation it may follow (mse may follow any)
+REQUIRED_ACTIVATION = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
+
+# pairs whose delta is ``scale * (A - Y)``: the scale for ``n`` rows and ``k`` outputs
+FUSED_SCALES: dict[tuple[str, str], Callable[[int, int], float]] = {
+    ("softmax", "cross_entropy"): lambda n, k: 1.0 / n,
+    ("sigmoid", "binary_cross_entropy"): lambda n, k: 1.0 / (n * k),
+    ("identity", "mse"): lambda n, k: 2.0 / (n * k),
+}
+
+
+def inplace_output_delta(
+    activation: str, loss: str, A: np.ndarray, Y: np.ndarray, scratch: np.ndarray
+) -> np.ndarray:
+    """Turn the output activations into ``dL/dZ``.
+
+    Parameters
+    ----------
+    activation, loss : str
+        A legal pairing (see ``REQUIRED_ACTIVATION``).
+    A : ndarray of shape (n_samples, n_outputs)
+        Output activations; overwritten with ``dL/dZ`` for fused pairs, used as scratch otherwise.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets.
+    scratch : ndarray of shape (n_samples, n_outputs)
+        Receives ``dL/dZ`` for non-fused pairs.
+
+    Returns
+    -------
+    dLdZ : ndarray of shape (n_samples, n_outputs)
+        ``A`` or ``scratch``.
+    """
+    n, k = A.shape
+    fused = FUSED_SCALES.get((activation, loss))
+    if fused is not None:
+        A -= Y
+        A *= fused(n, k)
+        return A
+    # general chain rule, mse: ∇_A L = 2 (A - Y) / (n k), then ⊙ σ'(Z)
+    np.subtract(A, Y, out=scratch)
+    scratch *= 2.0 / (n * k)
+    return DERIVATIVES[activation](A, scratch)

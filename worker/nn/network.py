@@ -1,0 +1,269 @@
+"""The network: dense layers over one flat parameter vector, with standardization kept on it.
+
+Memory layout. All parameters live in one C-contiguous vector ``[W0, W1, …, b0, b1, …]`` (weights
+first, so L2 weight decay is one slice) and the gradients in a second vector of the same layout;
+every ``W``/``b`` is a reshaped view. An optimizer therefore updates the whole network in a handful
+of vectorized calls, which is what keeps small-batch training cheap in Python.
+
+Standardization. ``net.standardization`` is ``None`` or ``(mean, scale)``, each of shape
+``(n_inputs,)``; when set, every public method taking ``X`` (``forward``, ``loss``,
+``loss_and_grads``) first computes ``(X - mean) / scale``. ``train`` fits it on the training part
+when ``training.standardize`` is true. Public methods take raw inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .defaults import DTYPES, fill_network_defaults
+from .errors import SpecError
+from .init import initial_weights
+from .layers import Dense
+from .losses import LOSS_FUNCTIONS, inplace_output_delta
+
+EVAL_CHUNK_ROWS = 4096  # rows per forward pass when evaluating (bounds hidden-layer memory)
+
+
+class Workspace:
+    """Preallocated per-batch buffers for ``n`` rows: activations, input gradients, scratch."""
+
+    def __init__(self, sizes: Sequence[int], n: int, dtype: np.dtype) -> None:
+        self.acts = [np.empty((n, units), dtype) for units in sizes[1:]]
+        self.dLdA = [np.empty((n, units), dtype) for units in sizes[1:-1]]
+        self.scratch = np.empty((n, sizes[-1]), dtype)
+
+
+class Network:
+    """A dense feed-forward network; build it with ``Network.from_spec``.
+
+    Attributes
+    ----------
+    spec : dict
+        The complete ``network`` object (defaults filled in).
+    sizes : list of int
+        ``[n_inputs, units_1, …, n_outputs]``.
+    dtype : numpy.dtype
+        float32 or float64, for parameters and all computation.
+    standardization : tuple of ndarray or None
+        ``(mean, scale)`` applied to inputs by the public methods (see module docstring).
+    """
+
+    def __init__(
+        self, spec: Mapping[str, Any], n_inputs: int, n_outputs: int, dtype: Any = "float32"
+    ) -> None:
+        self.spec = fill_network_defaults(spec)
+        self.dtype = np.dtype(dtype)
+        hidden = self.spec["hidden_layers"]
+        self.sizes = [n_inputs, *(layer["units"] for layer in hidden), n_outputs]
+        self.activations = [layer["activation"] for layer in hidden]
+        self.activations.append(self.spec["output_activation"])
+        self.loss_name: str = self.spec["loss"]
+        shapes = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
+        self.n_weights = sum(fan_in * fan_out for fan_in, fan_out in shapes)
+        self.n_parameters = self.n_weights + sum(self.sizes[1:])
+        self.flat_params = np.zeros(self.n_parameters, self.dtype)
+        self.flat_grads = np.zeros(self.n_parameters, self.dtype)
+        params, grads = self.unflatten(self.flat_params), self.unflatten(self.flat_grads)
+        self.layers = [
+            Dense(params[2 * i], params[2 * i + 1], grads[2 * i], grads[2 * i + 1], activation)
+            for i, activation in enumerate(self.activations)
+        ]
+        self._standardization: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def from_spec(
+        cls,
+        network: Mapping[str, Any],
+        n_inputs: int,
+        n_outputs: int,
+        *,
+        seed: int = 0,
+        dtype: Any = "float32",
+        task: str | None = None,
+    ) -> Network:
+        """Build and initialize a network from the job spec's ``network`` object.
+
+        ``task`` only matters when ``network`` names neither ``loss`` nor ``output_activation``.
+        Raises ``SpecError`` for anything the engine cannot run.
+        """
+        spec = fill_network_defaults(network, task)
+        for name, value in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise SpecError(f"{name}: must be a positive integer, got {value!r}")
+        if spec["output_activation"] == "softmax" and n_outputs < 2:
+            raise SpecError(
+                "network.output_activation: softmax needs at least 2 outputs (one per class); "
+                "use sigmoid with binary_cross_entropy for a single output"
+            )
+        if str(np.dtype(dtype)) not in DTYPES:
+            raise SpecError(f"dtype: unknown dtype {dtype!r}; expected one of float32, float64")
+        net = cls(spec, int(n_inputs), int(n_outputs), dtype)
+        weights = initial_weights(net.sizes, net.activations, spec["init"], seed)
+        for layer, W in zip(net.layers, weights, strict=True):
+            layer.W[...] = W
+        return net
+
+    # -- parameters -------------------------------------------------------------------------
+
+    def unflatten(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Views ``[W0, b0, W1, b1, …]`` into a vector laid out like ``flat_params``."""
+        views, w_at, b_at = [], 0, self.n_weights
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            views.append(flat[w_at : w_at + fan_in * fan_out].reshape(fan_in, fan_out))
+            views.append(flat[b_at : b_at + fan_out])
+            w_at, b_at = w_at + fan_in * fan_out, b_at + fan_out
+        return views
+
+    @property
+    def params(self) -> list[np.ndarray]:
+        """``[W0, b0, W1, b1, …]``: live views (W ``(fan_in, fan_out)``, b ``(fan_out,)``).
+
+        Copy them for a snapshot; assigning a list copies the values into the network.
+        """
+        return self.unflatten(self.flat_params)
+
+    @params.setter
+    def params(self, values: Sequence[np.ndarray]) -> None:
+        views = self.params
+        if len(values) != len(views):
+            raise ValueError(f"params: expected {len(views)} arrays, got {len(values)}")
+        for i, (view, value) in enumerate(zip(views, values, strict=True)):
+            value = np.asarray(value)
+            if value.shape != view.shape:
+                raise ValueError(f"params[{i}]: expected shape {view.shape}, got {value.shape}")
+            np.copyto(view, value, casting="same_kind")
+
+    @property
+    def standardization(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return self._standardization
+
+    @standardization.setter
+    def standardization(self, value: tuple[np.ndarray, np.ndarray] | None) -> None:
+        if value is None:
+            self._standardization = None
+            return
+        mean, scale = (np.array(v, dtype=self.dtype).reshape(-1) for v in value)
+        if mean.shape != (self.sizes[0],) or scale.shape != (self.sizes[0],):
+            raise ValueError(f"standardization: mean and scale need shape ({self.sizes[0]},)")
+        if not (np.all(np.isfinite(mean)) and np.all(scale > 0)):
+            raise ValueError("standardization: mean must be finite and scale positive")
+        self._standardization = (mean, scale)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Copies ``{"W0", "b0", "W1", …}`` plus ``"mean"``/``"scale"`` when standardized.
+
+        ``np.savez(file, **net.to_arrays())`` is the model's weights file (API.md).
+        """
+        arrays = {}
+        for i, (W, b) in enumerate(zip(self.params[::2], self.params[1::2], strict=True)):
+            arrays[f"W{i}"], arrays[f"b{i}"] = W.copy(), b.copy()
+        if self._standardization is not None:
+            arrays["mean"], arrays["scale"] = (v.copy() for v in self._standardization)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, network: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Network:
+        """Rebuild a network from its spec and ``to_arrays()`` output (e.g. a loaded ``.npz``)."""
+        count = len(fill_network_defaults(network)["hidden_layers"]) + 1
+        try:
+            weights = [np.asarray(arrays[f"{p}{i}"]) for i in range(count) for p in "Wb"]
+        except KeyError as missing:
+            raise ValueError(f"arrays: missing {missing} for a {count}-layer network") from None
+        net = cls(network, weights[0].shape[0], weights[-1].shape[0], weights[0].dtype)
+        net.params = weights
+        if "mean" in arrays:
+            net.standardization = (arrays["mean"], arrays["scale"])
+        return net
+
+    def astype(self, dtype: Any) -> Network:
+        """A copy of this network (parameters, standardization) in another dtype."""
+        net = type(self)(self.spec, self.sizes[0], self.sizes[-1], dtype)
+        np.copyto(net.flat_params, self.flat_params, casting="unsafe")
+        net.standardization = self._standardization
+        return net
+
+    # -- computation ------------------------------------------------------------------------
+
+    def prepare_inputs(self, X: Any) -> np.ndarray:
+        """Check ``X`` ``(n, n_inputs)``, cast to the dtype, standardize; C-contiguous."""
+        X = np.asarray(X, dtype=self.dtype)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(f"X: expected shape (n, {self.sizes[0]}), got {X.shape}")
+        if self._standardization is not None:
+            mean, scale = self._standardization
+            X = (X - mean) / scale
+        return np.ascontiguousarray(X)
+
+    def prepare_targets(self, Y: Any, n: int) -> np.ndarray:
+        """Check ``Y`` ``(n, n_outputs)`` (1-D allowed for one output) and cast to the dtype."""
+        Y = np.asarray(Y, dtype=self.dtype)
+        if Y.ndim == 1 and self.sizes[-1] == 1:
+            Y = Y.reshape(-1, 1)
+        if Y.shape != (n, self.sizes[-1]):
+            raise ValueError(f"Y: expected shape ({n}, {self.sizes[-1]}), got {Y.shape}")
+        return np.ascontiguousarray(Y)
+
+    def logits_and_outputs(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Output pre-activations ``Z`` and activations ``A``, each ``(n, n_outputs)``.
+
+        ``Xs`` is already prepared (``prepare_inputs``); hidden layers run in chunks of rows.
+        """
+        n = Xs.shape[0]
+        Z = np.empty((n, self.sizes[-1]), self.dtype)
+        rows = min(n, EVAL_CHUNK_ROWS)
+        hidden = [np.empty((rows, units), self.dtype) for units in self.sizes[1:-1]]
+        with np.errstate(all="ignore"):
+            for start in range(0, n, EVAL_CHUNK_ROWS):
+                A = Xs[start : start + EVAL_CHUNK_ROWS]
+                m = A.shape[0]
+                for layer, out in zip(self.layers[:-1], hidden, strict=True):
+                    A = layer.forward(A, out[:m])
+                self.layers[-1].linear(A, Z[start : start + m])
+            A = ACTIVATIONS[self.activations[-1]](Z.copy())
+        return Z, A
+
+    def accumulate_gradients(self, Xs: np.ndarray, Ys: np.ndarray, ws: Workspace) -> None:
+        """Forward and backward pass for one batch; gradients land in ``flat_grads``.
+
+        ``Xs`` ``(m, n_inputs)`` prepared inputs, ``Ys`` ``(m, n_outputs)`` targets, ``ws`` a
+        workspace of exactly ``m`` rows. The loss value is not computed (training never needs it
+        per batch).
+        """
+        layers, acts, dLdA = self.layers, ws.acts, ws.dLdA
+        A = Xs
+        for layer, out in zip(layers, acts, strict=True):
+            A = layer.forward(A, out)
+        dLdZ = inplace_output_delta(self.activations[-1], self.loss_name, A, Ys, ws.scratch)
+        for i in range(len(layers) - 1, 0, -1):
+            layers[i].backward(acts[i - 1], dLdZ, dLdA[i - 1])
+            dLdZ = layers[i - 1].activation_backward(acts[i - 1], dLdA[i - 1])
+        layers[0].backward(Xs, dLdZ)
+
+    def forward(self, X: Any) -> np.ndarray:
+        """Output activations for raw inputs ``X`` ``(n, n_inputs)``: shape ``(n, n_outputs)``."""
+        return self.logits_and_outputs(self.prepare_inputs(X))[1]
+
+    def loss(self, X: Any, Y: Any) -> float:
+        """The loss (API.md "Losses") of raw inputs ``X`` against targets ``Y``."""
+        Xs = self.prepare_inputs(X)
+        Ys = self.prepare_targets(Y, Xs.shape[0])
+        Z, A = self.logits_and_outputs(Xs)
+        with np.errstate(all="ignore"):
+            return LOSS_FUNCTIONS[self.loss_name](Ys, Z, A)
+
+    def loss_and_grads(self, X: Any, Y: Any) -> tuple[float, list[np.ndarray]]:
+        """The loss and its gradients ``[dW0, db0, dW1, …]`` (copies, in ``params`` order).
+
+        Gradients are of the data loss alone: L2 weight decay is applied by the optimizer
+        (``g = dLoss/dW + weight_decay * W``, API.md), not included here.
+        """
+        Xs = self.prepare_inputs(X)
+        Ys = self.prepare_targets(Y, Xs.shape[0])
+        loss = self.loss(X, Y)
+        with np.errstate(all="ignore"):
+            self.accumulate_gradients(Xs, Ys, Workspace(self.sizes, Xs.shape[0], self.dtype))
+        return loss, [g.copy() for g in self.unflatten(self.flat_grads)]

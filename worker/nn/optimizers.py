@@ -1,0 +1,181 @@
+"""Optimizers (API.md "Optimizer updates"), each an object owning its moment vectors.
+
+An optimizer updates the network's flat parameter vector from the flat gradient vector in place.
+The vectors are walked in chunks of ``CHUNK`` entries so that the dozen elementwise passes of an
+update run on data still in cache (a big network would otherwise stream every vector from memory a
+dozen times per step); views for every chunk are made once, up front, so a step on a small network
+is a few ufunc calls and nothing else.
+
+With ``g = dLoss/dW + weight_decay * W`` (weights only, never biases):
+
+* ``sgd``:      ``W -= lr g``
+* ``momentum``: ``V = beta V + (1 - beta) g;  W -= lr V``
+* ``rmsprop``:  ``S = beta S + (1 - beta) g²;  W -= lr g / (sqrt(S) + epsilon)``
+* ``adam``:     ``M = beta1 M + (1 - beta1) g;  V = beta2 V + (1 - beta2) g²;
+  W -= lr M̂ / (sqrt(V̂) + epsilon)`` with ``M̂ = M / (1 - beta1^t)``, ``V̂ = V / (1 - beta2^t)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+CHUNK = 1 << 15  # entries per pass: 5 float32 vectors of this size stay within a 1 MB L2
+
+
+class Optimizer:
+    """Base: moment bookkeeping, weight decay, chunking. Subclasses write ``_update``.
+
+    Parameters
+    ----------
+    params, grads : ndarray of shape (n_parameters,)
+        The network's flat parameter and gradient vectors (updated / read in place).
+    n_weights : int
+        ``params[:n_weights]`` are weights (decayed), the rest biases.
+    weight_decay : float
+    **hyper : float
+        ``learning_rate`` and the optimizer's own parameters.
+    """
+
+    name: ClassVar[str]
+    moment_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        params: np.ndarray,
+        grads: np.ndarray,
+        n_weights: int,
+        *,
+        weight_decay: float = 0.0,
+        **hyper: float,
+    ) -> None:
+        self.hyper = {key: float(value) for key, value in hyper.items()}
+        self.learning_rate = self.hyper["learning_rate"]
+        self.weight_decay = float(weight_decay)
+        self.step_count = 0
+        self.moments = {name: np.zeros_like(params) for name in self.moment_names}
+        scratch = np.empty(min(CHUNK, params.size), params.dtype)
+        self._chunks = []
+        for start in range(0, params.size, CHUNK):
+            stop = min(start + CHUNK, params.size)
+            moments = [m[start:stop] for m in self.moments.values()]
+            decay = max(0, min(stop, n_weights) - start)
+            self._chunks.append(
+                (params[start:stop], grads[start:stop], moments, scratch[: stop - start], decay)
+            )
+
+    def step(self) -> None:
+        """Apply one update from the current gradients (which may be clobbered)."""
+        self.step_count += 1
+        coefficients = self._coefficients()
+        decay = self.weight_decay
+        update = self._update
+        for W, g, moments, tmp, n_decayed in self._chunks:
+            if decay and n_decayed:
+                np.multiply(W[:n_decayed], decay, out=tmp[:n_decayed])
+                g[:n_decayed] += tmp[:n_decayed]
+            update(W, g, tmp, *moments, *coefficients)
+
+    def _coefficients(self) -> tuple[float, ...]:
+        return ()
+
+    def _update(self, W: np.ndarray, g: np.ndarray, tmp: np.ndarray, *args: Any) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"step": t, "moments": {name: copy}}``."""
+        return {"step": self.step_count, "moments": {k: v.copy() for k, v in self.moments.items()}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Copy a ``state_dict()`` back in (into the existing vectors: chunk views stay valid)."""
+        self.step_count = int(state["step"])
+        for name, vector in self.moments.items():
+            np.copyto(vector, state["moments"][name])
+
+
+class SGD(Optimizer):
+    name = "sgd"
+
+    def _update(self, W: np.ndarray, g: np.ndarray, tmp: np.ndarray, *args: Any) -> None:
+        np.multiply(g, self.learning_rate, out=tmp)
+        W -= tmp
+
+
+class Momentum(Optimizer):
+    name = "momentum"
+    moment_names = ("V",)
+
+    def _update(self, W: np.ndarray, g: np.ndarray, tmp: np.ndarray, *args: Any) -> None:
+        (V,) = args
+        beta = self.hyper["beta"]
+        V *= beta
+        np.multiply(g, 1.0 - beta, out=tmp)
+        V += tmp
+        np.multiply(V, self.learning_rate, out=tmp)
+        W -= tmp
+
+
+class RMSProp(Optimizer):
+    name = "rmsprop"
+    moment_names = ("S",)
+
+    def _update(self, W: np.ndarray, g: np.ndarray, tmp: np.ndarray, *args: Any) -> None:
+        (S,) = args
+        beta = self.hyper["beta"]
+        S *= beta
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - beta
+        S += tmp
+        np.sqrt(S, out=tmp)
+        tmp += self.hyper["epsilon"]
+        np.divide(g, tmp, out=tmp)
+        tmp *= self.learning_rate
+        W -= tmp
+
+
+class Adam(Optimizer):
+    name = "adam"
+    moment_names = ("M", "V")
+
+    def _coefficients(self) -> tuple[float, ...]:
+        # bias corrections as plain Python floats (weak scalars keep float32 math in float32)
+        t = self.step_count
+        return (
+            self.learning_rate / (1.0 - self.hyper["beta1"] ** t),
+            1.0 / (1.0 - self.hyper["beta2"] ** t),
+        )
+
+    def _update(self, W: np.ndarray, g: np.ndarray, tmp: np.ndarray, *args: Any) -> None:
+        M, V, step_size, v_correction = args
+        beta1, beta2 = self.hyper["beta1"], self.hyper["beta2"]
+        M *= beta1
+        np.multiply(g, 1.0 - beta1, out=tmp)
+        M += tmp
+        V *= beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - beta2
+        V += tmp
+        np.multiply(V, v_correction, out=tmp)  # V̂
+        np.sqrt(tmp, out=tmp)
+        tmp += self.hyper["epsilon"]
+        np.divide(M, tmp, out=tmp)  # M / (sqrt(V̂) + eps); lr / (1 - beta1^t) applied next
+        tmp *= step_size
+        W -= tmp
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    cls.name: cls for cls in (SGD, Momentum, RMSProp, Adam)
+}
+
+
+def make_optimizer(
+    spec: Mapping[str, Any], params: np.ndarray, grads: np.ndarray, n_weights: int,
+    weight_decay: float = 0.0,
+) -> Optimizer:
+    """Build the optimizer named by a filled ``training.optimizer`` object."""
+    hyper = {key: value for key, value in spec.items() if key != "name"}
+    return OPTIMIZERS[spec["name"]](
+        params, grads, n_weights, weight_decay=weight_decay, **hyper
+    )
