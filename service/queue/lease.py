@@ -1,0 +1,157 @@
+"""Claiming jobs and holding their leases: claim, heartbeat, release, and the reaper."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from service.db import Database
+from service.queue._sql import LEASE_CLEARED, clock, jobs, lease_guard, rowcount
+
+WORKER_LOST_MESSAGE = "the worker running this job stopped answering (its lease expired)"
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: str
+    tenant_id: str
+    kind: str
+    dataset_id: str
+    model_id: str | None
+    spec: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    lease_token: str
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    cancel_requested: bool
+
+
+def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> ClaimedJob | None:
+    """Lease the next ready job (highest priority, then oldest) to ``worker_id``, or None.
+
+    One statement. PostgreSQL: the CTE locks one queued row, skipping rows other workers hold;
+    SQLite: ``UPDATE … WHERE id = (SELECT …)`` under the write lock (BEGIN IMMEDIATE).
+    """
+    token = uuid.uuid4().hex
+
+    def claim(session: Session) -> ClaimedJob | None:
+        c = clock(db)
+        ready = (
+            select(jobs.c.id)
+            .where(jobs.c.status == "queued", jobs.c.run_after <= c.now())
+            .order_by(jobs.c.priority.desc(), jobs.c.id)
+            .limit(1)
+        )
+        if db.is_postgres:
+            picked = (
+                ready.with_for_update(skip_locked=True, key_share=True)
+                .cte("c")
+                .prefix_with("MATERIALIZED")
+            )
+            stmt = update(jobs).where(jobs.c.id == picked.c.id)
+        else:
+            stmt = update(jobs).where(jobs.c.id == ready.scalar_subquery())
+        stmt = (
+            stmt.where(jobs.c.status == "queued")
+            .values(
+                status="running",
+                attempts=jobs.c.attempts + 1,
+                lease_owner=worker_id,
+                lease_token=token,
+                lease_expires_at=c.after(lease_seconds),
+                heartbeat_at=c.now(),
+                started_at=case((jobs.c.started_at.is_(None), c.now()), else_=jobs.c.started_at),
+            )
+            .returning(
+                jobs.c.id,
+                jobs.c.tenant_id,
+                jobs.c.kind,
+                jobs.c.dataset_id,
+                jobs.c.model_id,
+                jobs.c.spec,
+                jobs.c.attempts,
+                jobs.c.max_attempts,
+                jobs.c.lease_token,
+            )
+        )
+        row = session.execute(stmt).first()
+        return None if row is None else ClaimedJob(**row._asdict())
+
+    return db.run_write(claim)
+
+
+def heartbeat(
+    db: Database, *, job_id: str, lease_token: str, lease_seconds: float
+) -> Heartbeat | None:
+    """Renew the lease; None when it is lost (the worker must stop the job and write nothing)."""
+
+    def beat(session: Session) -> Heartbeat | None:
+        c = clock(db)
+        stmt = (
+            update(jobs)
+            .where(lease_guard(job_id, lease_token))
+            .values(lease_expires_at=c.after(lease_seconds), heartbeat_at=c.now())
+            .returning(jobs.c.cancel_requested)
+        )
+        row = session.execute(stmt).first()
+        return None if row is None else Heartbeat(cancel_requested=bool(row[0]))
+
+    return db.run_write(beat)
+
+
+def release(db: Database, *, job_id: str, lease_token: str) -> bool:
+    """Give a job back at shutdown without spending its attempt (queued again at once; a job
+    whose cancel was requested is cancelled instead). False when the lease was lost."""
+
+    def give_back(session: Session) -> bool:
+        c = clock(db)
+        stmt = (
+            update(jobs)
+            .where(lease_guard(job_id, lease_token))
+            .values(
+                status=case((jobs.c.cancel_requested, "cancelled"), else_="queued"),
+                finished_at=case((jobs.c.cancel_requested, c.now()), else_=None),
+                attempts=jobs.c.attempts - 1,
+                run_after=c.now(),
+                **LEASE_CLEARED,
+            )
+        )
+        return rowcount(session, stmt) == 1
+
+    return db.run_write(give_back)
+
+
+def reap_expired(db: Database, *, now: dt.datetime | None = None) -> int:
+    """Take back every running job whose lease expired before ``now`` (default: the database's
+    clock): cancelled if cancel was requested, failed with WORKER_LOST at ``max_attempts``,
+    otherwise queued again after a backoff. One guarded UPDATE; returns the rows changed."""
+
+    def reap(session: Session) -> int:
+        c = clock(db, now)
+        cancelled = jobs.c.cancel_requested
+        exhausted = jobs.c.attempts >= jobs.c.max_attempts
+        stmt = (
+            update(jobs)
+            .where(jobs.c.status == "running", jobs.c.lease_expires_at < c.now())
+            .values(
+                status=case((cancelled, "cancelled"), (exhausted, "failed"), else_="queued"),
+                error_code=case((cancelled, None), (exhausted, "WORKER_LOST"), else_=None),
+                error_message=case((cancelled, None), (exhausted, WORKER_LOST_MESSAGE), else_=None),
+                finished_at=case((cancelled, c.now()), (exhausted, c.now()), else_=None),
+                run_after=case(
+                    (cancelled, jobs.c.run_after), (exhausted, jobs.c.run_after), else_=c.retry_at()
+                ),
+                **LEASE_CLEARED,
+            )
+        )
+        return rowcount(session, stmt)
+
+    return db.run_write(reap)

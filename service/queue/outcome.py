@@ -1,0 +1,96 @@
+"""How a running job ends: succeeded (with its model or prediction), failed or retried,
+cancelled. Each is guarded by the lease: a worker that lost it changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table, case, delete, literal, null, update
+from sqlalchemy.orm import Session
+
+from service import tables
+from service.db import Database
+from service.queue._sql import LEASE_CLEARED, clock, jobs, lease_guard, rowcount
+
+
+def finish(
+    db: Database,
+    *,
+    job_id: str,
+    lease_token: str,
+    model: tables.Model | None = None,
+    prediction: tables.Prediction | None = None,
+    prediction_rows: list[tables.PredictionRow] | None = None,
+) -> bool:
+    """Mark the job succeeded and store what it produced, in one transaction; False (and
+    nothing stored) when the lease was lost. The job's checkpoint is dropped."""
+
+    def write(session: Session) -> bool:
+        c = clock(db)
+        produced: dict[str, str] = {}
+        if model is not None:
+            produced["model_id"] = model.id
+        if prediction is not None:
+            produced["prediction_id"] = prediction.id
+        guarded = (
+            update(jobs)
+            .where(lease_guard(job_id, lease_token))
+            .values(status="succeeded", finished_at=c.now(), **produced, **LEASE_CLEARED)
+        )
+        if rowcount(session, guarded) != 1:
+            return False
+        # Flushed one by one: the tables have no ORM relationships to order the inserts.
+        for row in (model, prediction):
+            if row is not None:
+                session.add(row)
+                session.flush()
+        if prediction_rows:
+            session.add_all(prediction_rows)
+            session.flush()
+        checkpoints: Table = tables.Checkpoint.__table__  # type: ignore[assignment]
+        session.execute(delete(checkpoints).where(checkpoints.c.job_id == job_id))
+        return True
+
+    return db.run_write(write)
+
+
+def fail(
+    db: Database, *, job_id: str, lease_token: str, code: str, message: str, retry: bool
+) -> str | None:
+    """End an attempt that failed. With ``retry`` and attempts left, the job is queued again
+    after a backoff; otherwise it fails with ``code``/``message``. Returns the new status, or
+    None when the lease was lost."""
+
+    def write(session: Session) -> str | None:
+        c = clock(db)
+        again = jobs.c.attempts < jobs.c.max_attempts if retry else literal(False)
+        stmt = (
+            update(jobs)
+            .where(lease_guard(job_id, lease_token))
+            .values(
+                status=case((again, "queued"), else_="failed"),
+                run_after=case((again, c.retry_at()), else_=jobs.c.run_after),
+                finished_at=case((again, null()), else_=c.now()),
+                error_code=case((again, null()), else_=code),
+                error_message=case((again, null()), else_=message),
+                **LEASE_CLEARED,
+            )
+            .returning(jobs.c.status)
+        )
+        row = session.execute(stmt).first()
+        return None if row is None else str(row[0])
+
+    return db.run_write(write)
+
+
+def cancelled(db: Database, *, job_id: str, lease_token: str) -> bool:
+    """A running job stopped because its cancel was requested; False when the lease was lost."""
+
+    def write(session: Session) -> bool:
+        c = clock(db)
+        stmt = (
+            update(jobs)
+            .where(lease_guard(job_id, lease_token))
+            .values(status="cancelled", finished_at=c.now(), **LEASE_CLEARED)
+        )
+        return rowcount(session, stmt) == 1
+
+    return db.run_write(write)
