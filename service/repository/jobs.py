@@ -1,0 +1,126 @@
+"""Jobs of one tenant: submit (limits, idempotency), read, list, history, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service import queue, tables
+from service.db import Database
+from service.errors import Conflict, NotFound, TooManyRequests
+from service.repository import page
+from service.settings import Settings
+
+RETRY_AFTER_SECONDS = 30
+
+
+def get_job(session: Session, *, tenant_id: str, job_id: str) -> tables.Job:
+    row = session.scalar(
+        select(tables.Job).where(tables.Job.id == job_id, tables.Job.tenant_id == tenant_id)
+    )
+    if row is None:
+        raise NotFound(f"There is no job {job_id!r}.")
+    return row
+
+
+def read_job(db: Database, *, tenant_id: str, job_id: str) -> tables.Job:
+    with db.read() as session:
+        return get_job(session, tenant_id=tenant_id, job_id=job_id)
+
+
+def list_jobs(
+    db: Database, *, tenant_id: str, status: str | None, limit: int, cursor: str | None
+) -> tuple[Sequence[tables.Job], str | None]:
+    query = select(tables.Job).where(tables.Job.tenant_id == tenant_id)
+    if status:
+        query = query.where(tables.Job.status == status)
+    with db.read() as session:
+        return page(session, query, tables.Job.id, limit=limit, cursor=cursor)
+
+
+def history(
+    session: Session, *, tenant_id: str, job_id: str, after: int | None
+) -> Sequence[tables.JobEpoch]:
+    get_job(session, tenant_id=tenant_id, job_id=job_id)
+    query = select(tables.JobEpoch).where(tables.JobEpoch.job_id == job_id)
+    if after is not None:
+        query = query.where(tables.JobEpoch.epoch > after)
+    return session.scalars(query.order_by(tables.JobEpoch.epoch)).all()
+
+
+def _replayed(
+    session: Session, *, tenant_id: str, idempotency_key: str, request_sha256: str | None
+) -> tables.Job | None:
+    job = session.scalar(
+        select(tables.Job).where(
+            tables.Job.tenant_id == tenant_id, tables.Job.idempotency_key == idempotency_key
+        )
+    )
+    if job is not None and job.request_sha256 != request_sha256:
+        raise Conflict(
+            f"Idempotency-Key {idempotency_key!r} was already used for a different request "
+            f"(job {job.id}); use a new key for a new request."
+        )
+    return job
+
+
+def submit(
+    db: Database,
+    *,
+    settings: Settings,
+    tenant_id: str,
+    kind: str,
+    dataset_id: str,
+    spec: dict[str, Any],
+    model_id: str | None = None,
+    priority: int = 0,
+    max_attempts: int = 3,
+    idempotency_key: str | None = None,
+    request_sha256: str | None = None,
+    progress_epochs: int | None = None,
+) -> tuple[tables.Job, bool]:
+    """Queue a job; ``created`` is False when an ``Idempotency-Key`` replays an earlier one."""
+    with db.read() as session:
+        if idempotency_key:
+            replayed = _replayed(
+                session, tenant_id=tenant_id, idempotency_key=idempotency_key,
+                request_sha256=request_sha256,
+            )
+            if replayed is not None:
+                return replayed, False
+        queued = session.scalar(
+            select(func.count()).where(
+                tables.Job.tenant_id == tenant_id, tables.Job.status == "queued"
+            )
+        )
+    if queued is not None and queued >= settings.max_queued_jobs_per_tenant:
+        raise TooManyRequests(
+            f"You have {queued} queued jobs, the limit is {settings.max_queued_jobs_per_tenant}; "
+            "retry when some have started.",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+    try:
+        return queue.enqueue(
+            db, tenant_id=tenant_id, kind=kind, dataset_id=dataset_id, spec=spec,
+            model_id=model_id, priority=priority, max_attempts=max_attempts,
+            idempotency_key=idempotency_key, request_sha256=request_sha256,
+            progress_epochs=progress_epochs,
+        )
+    except queue.IdempotencyConflict as exc:
+        raise Conflict(str(exc)) from exc
+
+
+def cancel(db: Database, *, tenant_id: str, job_id: str) -> tables.Job:
+    """Cancel a queued job at once, ask a running one to stop; a finished one is a conflict."""
+    before = read_job(db, tenant_id=tenant_id, job_id=job_id)
+    if before.status in tables.FINAL_STATUSES:
+        raise Conflict(f"Job {job_id!r} has already finished ({before.status}).")
+    outcome = queue.request_cancel(db, tenant_id=tenant_id, job_id=job_id)
+    if outcome is None:
+        raise NotFound(f"There is no job {job_id!r}.")
+    if outcome in ("succeeded", "failed"):
+        raise Conflict(f"Job {job_id!r} has already finished ({outcome}).")
+    return read_job(db, tenant_id=tenant_id, job_id=job_id)

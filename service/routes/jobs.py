@@ -1,0 +1,168 @@
+"""``/v1/jobs``: submit (validated against the data first), estimate, list, get, history,
+events (SSE) and cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.status import HTTP_202_ACCEPTED
+
+from service import events, specs, tables
+from service.db import Database
+from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
+from service.problems import problem_responses
+from service.repository import datasets as dataset_store
+from service.repository import jobs as store
+from service.schemas import EstimatePublic, HistoryPublic, JobPublic, Page
+from service.schemas.common import DEFAULT_LIMIT
+from service.schemas.jobs import history_row
+from service.settings import Settings
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", max_length=200,
+        description="Repeat a submit safely: the same key and body return the first job",
+    ),
+]
+StatusQuery = Annotated[
+    str | None,
+    Query(
+        pattern="^(queued|running|succeeded|failed|cancelled)$",
+        description="Only jobs in this status",
+    ),
+]
+
+
+def _resolve(
+    db: Database, settings: Settings, tenant_id: str, submit: specs.JobSubmit
+) -> tuple[dict[str, Any], tables.Dataset]:
+    with db.read() as session:
+        dataset = dataset_store.get_dataset(
+            session, tenant_id=tenant_id, dataset_id=submit.dataset_id
+        )
+        return specs.resolve_spec(submit, dataset, settings=settings), dataset
+
+
+@router.post(
+    "",
+    status_code=HTTP_202_ACCEPTED,
+    response_model=JobPublic,
+    responses={
+        200: {"model": JobPublic, "description": "Replayed: the job this Idempotency-Key made"},
+        **problem_responses(400, 401, 404, 409, 422, 429),
+    },
+    summary="Submit a training job",
+)
+def submit_job(
+    submit: specs.JobSubmit,
+    response: Response,
+    caller: CallerDep,
+    db: DbDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JobPublic:
+    spec, _ = _resolve(db, settings, caller.tenant_id, submit)
+    job, created = store.submit(
+        db, settings=settings, tenant_id=caller.tenant_id, kind="train",
+        dataset_id=submit.dataset_id, spec=spec, priority=submit.priority,
+        max_attempts=submit.max_attempts, idempotency_key=idempotency_key,
+        request_sha256=specs.request_sha256(submit),
+        progress_epochs=spec["training"]["epochs"],
+    )
+    response.status_code = 202 if created else 200
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobPublic.of(job)
+
+
+@router.post(
+    "/estimate",
+    response_model=EstimatePublic,
+    responses=problem_responses(400, 401, 404, 422),
+    summary="What a job would cost, without queueing it",
+)
+def estimate_job(
+    submit: specs.JobSubmit, caller: CallerDep, db: DbDep, settings: SettingsDep
+) -> EstimatePublic:
+    spec, dataset = _resolve(db, settings, caller.tenant_id, submit)
+    return EstimatePublic.model_validate(specs.estimate(spec, dataset))
+
+
+@router.get("", response_model=Page[JobPublic], responses=problem_responses(401, 422))
+def list_jobs(
+    caller: CallerDep,
+    db: DbDep,
+    status: StatusQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Page[JobPublic]:
+    rows, next_cursor = store.list_jobs(
+        db, tenant_id=caller.tenant_id, status=status, limit=limit, cursor=cursor
+    )
+    return Page[JobPublic](data=[JobPublic.of(r) for r in rows], next=next_cursor)
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=problem_responses(401, 404, 422))
+def get_job(job_id: str, caller: CallerDep, db: DbDep) -> JobPublic:
+    return JobPublic.of(store.read_job(db, tenant_id=caller.tenant_id, job_id=job_id))
+
+
+@router.get(
+    "/{job_id}/history", response_model=HistoryPublic, responses=problem_responses(401, 404, 422)
+)
+def get_history(
+    job_id: str,
+    caller: CallerDep,
+    db: DbDep,
+    after: Annotated[int | None, Query(description="Only epochs after this one")] = None,
+) -> HistoryPublic:
+    with db.read() as session:
+        rows = store.history(session, tenant_id=caller.tenant_id, job_id=job_id, after=after)
+        data = [history_row(r) for r in rows]
+    return HistoryPublic.model_validate({"data": data})
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-sent events: `status` (a job) and `epoch` (a history row)",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 404, 422),
+    },
+    summary="Stream a job's status changes and epochs (SSE)",
+)
+def job_events(
+    job_id: str,
+    request: Request,
+    caller: CallerDep,
+    db: DbDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    store.read_job(db, tenant_id=caller.tenant_id, job_id=job_id)  # 404 before streaming
+    stream = events.job_stream(
+        db, tenant_id=caller.tenant_id, job_id=job_id, last_event_id=last_event_id,
+        is_disconnected=request.is_disconnected,
+        poll_seconds=request.app.state.events_poll_seconds,
+    )
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    responses=problem_responses(401, 404, 409, 422),
+    summary="Cancel a job (queued: at once; running: within a few seconds)",
+)
+def cancel_job(job_id: str, caller: CallerDep, db: DbDep) -> JobPublic:
+    return JobPublic.of(store.cancel(db, tenant_id=caller.tenant_id, job_id=job_id))

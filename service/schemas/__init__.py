@@ -1,0 +1,30 @@
+"""Request and response models of the HTTP API (API.md), one module per resource."""
+
+from service.schemas.common import Page
+from service.schemas.datasets import DatasetPublic
+from service.schemas.jobs import (
+    EstimatePublic,
+    HistoryPublic,
+    HistoryRow,
+    JobError,
+    JobProgress,
+    JobPublic,
+)
+from service.schemas.models import BatchPredictCreate, ModelPublic, PredictCreate, PredictPublic
+from service.schemas.predictions import PredictionPublic
+
+__all__ = [
+    "BatchPredictCreate",
+    "DatasetPublic",
+    "EstimatePublic",
+    "HistoryPublic",
+    "HistoryRow",
+    "JobError",
+    "JobProgress",
+    "JobPublic",
+    "ModelPublic",
+    "Page",
+    "PredictCreate",
+    "PredictPublic",
+    "PredictionPublic",
+]

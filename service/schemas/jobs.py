@@ -1,0 +1,80 @@
+"""Job responses: the job object, its history and the pre-submit estimate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service import tables
+from service.schemas.common import json_safe
+
+
+class JobProgress(BaseModel):
+    epoch: int
+    epochs: int | None
+
+
+class JobError(BaseModel):
+    code: str = Field(examples=["DIVERGED", "INVALID_INPUT", "WORKER_LOST", "INTERNAL"])
+    message: str
+
+
+class JobPublic(BaseModel):
+    id: str = Field(examples=["job_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
+    kind: Literal["train", "predict"]
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    dataset_id: str
+    spec: dict[str, Any] = Field(description="The full spec, defaults filled in")
+    progress: JobProgress
+    metrics: dict[str, float | None] | None
+    attempts: int
+    max_attempts: int
+    model_id: str | None
+    prediction_id: str | None = Field(description="The stored result of a predict job")
+    error: JobError | None
+    cancel_requested: bool
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: tables.Job) -> JobPublic:
+        error = None
+        if row.error_code:
+            error = JobError(code=row.error_code, message=row.error_message or "")
+        metrics = json_safe(row.metrics) if row.metrics else None
+        return cls(
+            id=row.id, kind=row.kind, status=row.status, dataset_id=row.dataset_id,
+            spec=json_safe(row.spec), metrics=metrics,
+            progress=JobProgress(epoch=row.progress_epoch or 0, epochs=row.progress_epochs),
+            attempts=row.attempts, max_attempts=row.max_attempts, model_id=row.model_id,
+            prediction_id=row.prediction_id, error=error,
+            cancel_requested=bool(row.cancel_requested), created_at=row.created_at,
+            started_at=row.started_at, finished_at=row.finished_at,
+        )
+
+
+class HistoryRow(BaseModel):
+    """One finished epoch: ``loss``, ``val_loss`` and accuracy (classification) or mae/r2."""
+
+    model_config = ConfigDict(extra="allow")
+
+    epoch: int
+    seconds: float | None = None
+
+
+class HistoryPublic(BaseModel):
+    data: list[HistoryRow]
+
+
+def history_row(row: tables.JobEpoch) -> dict[str, Any]:
+    return {"epoch": row.epoch, **json_safe(row.metrics or {}), "seconds": row.seconds}
+
+
+class EstimatePublic(BaseModel):
+    parameters: int
+    flops_per_epoch: float
+    memory_bytes: int
+    estimated_seconds: float

@@ -1,0 +1,56 @@
+"""Model responses and the predict request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from service import tables
+from service.schemas.common import json_safe
+from service.schemas.datasets import Label
+
+
+class ModelPublic(BaseModel):
+    id: str = Field(examples=["mdl_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
+    job_id: str
+    dataset_id: str
+    task: Literal["classification", "regression"]
+    spec: dict[str, Any]
+    n_features: int
+    classes: list[Label] | None
+    n_targets: int
+    metrics: dict[str, float | None] | None
+    epochs_trained: int
+    weights_sha256: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: tables.Model) -> ModelPublic:
+        return cls(
+            id=row.id, job_id=row.job_id, dataset_id=row.dataset_id, task=row.task,
+            spec=json_safe(row.spec), n_features=row.n_features, classes=row.classes,
+            n_targets=row.n_targets, metrics=json_safe(row.metrics) if row.metrics else None,
+            epochs_trained=row.epochs_trained, weights_sha256=row.weights_sha256,
+            created_at=row.created_at,
+        )
+
+
+class PredictCreate(BaseModel):
+    inputs: list[list[float]] = Field(
+        min_length=1, description="Rows of n_features numbers", examples=[[[0.0, 1.5, 2.0]]]
+    )
+    store: bool = Field(default=False, description="Keep the result as a prediction resource")
+
+
+class PredictPublic(BaseModel):
+    predictions: list[Any] = Field(description="Labels, numbers, or rows of numbers")
+    probabilities: list[list[float]] | None = Field(
+        description="One column per class, in the order of the model's classes"
+    )
+    prediction_id: str | None
+
+
+class BatchPredictCreate(BaseModel):
+    dataset_id: str
