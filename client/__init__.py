@@ -1,1 +1,19 @@
 """The Descent Python client and the user side of the `descent` command line (HTTP only)."""
+
+from .api import Client
+from .errors import DescentAPIError, DescentConnectionError
+from .types import Dataset, Estimate, Event, HistoryRow, Job, Model, Prediction, PredictResult
+
+__all__ = [
+    "Client",
+    "Dataset",
+    "DescentAPIError",
+    "DescentConnectionError",
+    "Estimate",
+    "Event",
+    "HistoryRow",
+    "Job",
+    "Model",
+    "PredictResult",
+    "Prediction",
+]

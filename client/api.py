@@ -1,0 +1,177 @@
+"""``Client``: one method per operation of the HTTP contract (API.md), returning dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import uploads, waiting
+from .transport import Transport
+from .types import Dataset, Estimate, Event, HistoryRow, Job, Model, Prediction, PredictResult
+
+
+class Client:
+    """A synchronous Descent client.
+
+    ``base_url`` defaults to ``$DESCENT_URL`` (else ``http://127.0.0.1:8000``) and ``api_key`` to
+    ``$DESCENT_API_KEY``. Answers the server refuses raise ``DescentAPIError``; an unreachable
+    server raises ``DescentConnectionError``. List methods are generators that follow cursors.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._t = Transport(base_url, api_key, timeout=timeout, transport=transport)
+
+    @property
+    def base_url(self) -> str:
+        return self._t.base_url
+
+    def close(self) -> None:
+        self._t.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Datasets ------------------------------------------------------------------------------
+    def upload_dataset(
+        self,
+        data: Any,
+        targets: Any = None,
+        *,
+        name: str | None = None,
+        target: str | list[str] | None = None,
+    ) -> Dataset:
+        """Upload features (and targets) from arrays/lists, or a ``.csv`` / ``.npz`` file path.
+
+        For a CSV, ``target`` names the target column(s); an ``.npz`` holds ``X`` and ``y``.
+        Uploading the same content again returns the existing dataset.
+        """
+        kwargs = uploads.dataset_request(data, targets, name=name, target=target)
+        return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))
+
+    def list_datasets(self, *, page_size: int | None = None) -> Iterator[Dataset]:
+        for item in self._t.paginate("/v1/datasets", {"limit": page_size}):
+            yield Dataset.from_dict(item)
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        return Dataset.from_dict(self._t.json("GET", f"/v1/datasets/{dataset_id}"))
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        self._t.request("DELETE", f"/v1/datasets/{dataset_id}")
+
+    # Jobs ----------------------------------------------------------------------------------
+    def submit_job(
+        self,
+        spec: dict[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Any,
+    ) -> Job:
+        """Queue a training job: ``spec`` as in API.md and/or its top-level fields as keywords
+        (``dataset_id=…, network={…}, training={…}``); keywords win over ``spec``."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        body = {**(spec or {}), **fields}
+        return Job.from_dict(self._t.json("POST", "/v1/jobs", json=body, headers=headers))
+
+    def estimate(self, spec: dict[str, Any] | None = None, **fields: Any) -> Estimate:
+        body = {**(spec or {}), **fields}
+        return Estimate.from_dict(self._t.json("POST", "/v1/jobs/estimate", json=body))
+
+    def list_jobs(
+        self, status: str | None = None, *, page_size: int | None = None
+    ) -> Iterator[Job]:
+        for item in self._t.paginate("/v1/jobs", {"status": status, "limit": page_size}):
+            yield Job.from_dict(item)
+
+    def get_job(self, job_id: str) -> Job:
+        return Job.from_dict(self._t.json("GET", f"/v1/jobs/{job_id}"))
+
+    def history(self, job_id: str, *, after: int | None = None) -> list[HistoryRow]:
+        params = {"after": after} if after is not None else None
+        body = self._t.json("GET", f"/v1/jobs/{job_id}/history", params=params)
+        return [HistoryRow.from_dict(row) for row in body.get("data", [])]
+
+    def events(
+        self, job_id: str, *, last_event_id: str | None = None, read_timeout: float = 30.0
+    ) -> Iterator[Event]:
+        """The job's event stream, one connection: ``status`` and ``epoch`` events until the
+        server ends it (after the final status). ``wait`` adds reconnection and polling."""
+        path = f"/v1/jobs/{job_id}/events"
+        with self._t.stream_events(path, last_event_id, read_timeout) as stream:
+            for kind, event_id, data in stream:
+                yield waiting.make_event(kind, event_id, data)
+
+    def cancel_job(self, job_id: str) -> Job:
+        return Job.from_dict(self._t.json("POST", f"/v1/jobs/{job_id}/cancel"))
+
+    def wait(
+        self,
+        job_id: str,
+        on_event: Callable[[Event], None] | None = None,
+        timeout: float | None = None,
+        *,
+        poll_interval: float = 1.0,
+    ) -> Job:
+        """Follow the job until it is succeeded, failed or cancelled and return it.
+
+        ``on_event`` sees every status change and finished epoch. Uses the event stream
+        (reconnecting with ``Last-Event-ID``) and falls back to polling when it is unavailable.
+        Raises ``TimeoutError`` after ``timeout`` seconds.
+        """
+        return waiting.wait(self, job_id, on_event, timeout, poll_interval)
+
+    # Models --------------------------------------------------------------------------------
+    def list_models(self, *, page_size: int | None = None) -> Iterator[Model]:
+        for item in self._t.paginate("/v1/models", {"limit": page_size}):
+            yield Model.from_dict(item)
+
+    def get_model(self, model_id: str) -> Model:
+        return Model.from_dict(self._t.json("GET", f"/v1/models/{model_id}"))
+
+    def download_weights(self, model_id: str, path: str | Path | None = None) -> bytes:
+        """The weights ``.npz`` (``W0, b0, …`` and ``mean``/``scale``); written to ``path`` too."""
+        return self._download(f"/v1/models/{model_id}/weights", path)
+
+    def download_onnx(self, model_id: str, path: str | Path | None = None) -> bytes:
+        """The model as ONNX (standardization included); written to ``path`` too."""
+        return self._download(f"/v1/models/{model_id}/onnx", path)
+
+    def _download(self, url: str, path: str | Path | None) -> bytes:
+        content = self._t.request("GET", url, headers={"Accept": "*/*"}).content
+        if path is not None:
+            Path(path).write_bytes(content)
+        return content
+
+    def predict(self, model_id: str, inputs: Any, store: bool = False) -> PredictResult:
+        """Predict rows ``inputs`` (n × n_features, lists or an array)."""
+        body = {"inputs": uploads.to_list(inputs), "store": store}
+        return PredictResult.from_dict(
+            self._t.json("POST", f"/v1/models/{model_id}/predict", json=body)
+        )
+
+    def batch_predict(self, model_id: str, dataset_id: str) -> Job:
+        """Queue a predict job over a stored dataset; its ``prediction_id`` is set on success."""
+        body = {"dataset_id": dataset_id}
+        return Job.from_dict(
+            self._t.json("POST", f"/v1/models/{model_id}/batch-predictions", json=body)
+        )
+
+    def get_prediction(
+        self, prediction_id: str, *, offset: int | None = None, limit: int | None = None
+    ) -> Prediction:
+        params = {k: v for k, v in (("offset", offset), ("limit", limit)) if v is not None}
+        return Prediction.from_dict(
+            self._t.json("GET", f"/v1/predictions/{prediction_id}", params=params or None)
+        )

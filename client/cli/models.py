@@ -1,0 +1,173 @@
+"""`descent models list|show|export` and `descent predict MODEL FILE.csv`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..api import Client
+from ..types import Model
+from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
+
+CHUNK_ROWS = 5000  # rows per predict request: keeps bodies far below the upload limit
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("models", help="list, show and export models")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", parents=[common], help="list models, newest first")
+    listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    listing.set_defaults(handler=list_models)
+    show = actions.add_parser("show", parents=[common], help="show one model")
+    show.add_argument("id")
+    show.set_defaults(handler=show_model)
+    export = actions.add_parser("export", parents=[common], help="download weights or ONNX")
+    export.add_argument("id")
+    export.add_argument("--format", choices=("npz", "onnx"),
+                        help="npz (weights, mean/scale) or onnx (default: from -o's suffix)")
+    export.add_argument("-o", "--output", type=Path, required=True, help="file to write")
+    export.set_defaults(handler=export_model)
+
+
+def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("predict", parents=[common], help="predict a CSV file")
+    parser.add_argument("model", help="model id (mdl_…)")
+    parser.add_argument("file", type=Path, help="CSV with a header row, one column per feature")
+    parser.add_argument("-o", "--output", type=Path, help="write predictions here (default: "
+                        "stdout)")
+    parser.add_argument("--store", action="store_true", help="keep the predictions on the server")
+    parser.set_defaults(handler=predict_csv)
+
+
+def list_models(args: argparse.Namespace, client: Client) -> int:
+    found = first(client.list_models(page_size=page_size(args.limit)), args.limit)
+    if args.json:
+        emit_json({"data": [m.to_dict() for m in found]})
+        return 0
+    table(["ID", "TASK", "FEATURES", "EPOCHS", "VAL_LOSS", "JOB", "CREATED"], [
+        [m.id, m.task, m.n_features, m.epochs_trained, number((m.metrics or {}).get("val_loss")),
+         m.job_id or "-", when(m.created_at)] for m in found])
+    return 0
+
+
+def show_model(args: argparse.Namespace, client: Client) -> int:
+    model = client.get_model(args.id)
+    if args.json:
+        emit_json(model.to_dict())
+        return 0
+    fields([("id", model.id), ("task", model.task), ("job", model.job_id),
+            ("dataset", model.dataset_id), ("features", model.n_features),
+            ("classes", model.classes), ("targets", model.n_targets),
+            ("epochs trained", model.epochs_trained), ("metrics", model.metrics),
+            ("weights sha256", model.weights_sha256), ("created", when(model.created_at)),
+            ("network", model.spec.get("network"))])
+    return 0
+
+
+def export_model(args: argparse.Namespace, client: Client) -> int:
+    output: Path = args.output
+    kind = args.format or output.suffix.lower().lstrip(".")
+    if kind not in ("npz", "onnx"):
+        raise UsageError("--format npz or onnx (or an -o file ending in .npz or .onnx)")
+    download = client.download_onnx if kind == "onnx" else client.download_weights
+    content = download(args.id, output)
+    if args.json:
+        emit_json({"id": args.id, "format": kind, "path": str(output), "bytes": len(content)})
+    else:
+        say(f"wrote {output} ({kind}, {len(content)} bytes)")
+    return 0
+
+
+def read_features(path: Path, model: Model) -> tuple[list[str], list[list[float]]]:
+    """The CSV's rows as numbers, in the model's feature order; errors name the row and column."""
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            body = [row for row in reader if any(cell.strip() for cell in row)]
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror or exc}") from exc
+    names = model.raw.get("feature_names")
+    if isinstance(names, list) and names:
+        missing = [n for n in names if n not in header]
+        if missing:
+            raise UsageError(f"{path}: missing feature column(s) {', '.join(missing)}; model "
+                             f"{model.id} takes {', '.join(map(str, names))}")
+        columns = [header.index(n) for n in names]
+    elif len(header) != model.n_features:
+        raise UsageError(f"{path}: {len(header)} columns ({', '.join(header)}) but model "
+                         f"{model.id} takes {model.n_features} features; give exactly its "
+                         f"feature columns, in training order")
+    else:
+        columns = list(range(len(header)))
+    rows: list[list[float]] = []
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise UsageError(f"{path}, line {line}: {len(row)} cells, the header has {len(header)}")
+        try:
+            rows.append([float(row[c]) for c in columns])
+        except ValueError:
+            bad = next(c for c in columns if not _is_number(row[c]))
+            raise UsageError(f"{path}, line {line}, column {header[bad]!r}: {row[bad]!r} is not "
+                             "a number") from None
+    if not rows:
+        raise UsageError(f"{path}: no rows to predict")
+    return [header[c] for c in columns], rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def predict_csv(args: argparse.Namespace, client: Client) -> int:
+    model = client.get_model(args.model)
+    _, rows = read_features(args.file, model)
+    predictions: list[Any] = []
+    probabilities: list[list[float]] | None = None
+    ids = []
+    for start in range(0, len(rows), CHUNK_ROWS):
+        result = client.predict(model.id, rows[start:start + CHUNK_ROWS], store=args.store)
+        predictions += result.predictions
+        if result.probabilities is not None:
+            probabilities = (probabilities or []) + result.probabilities
+        if result.prediction_id:
+            ids.append(result.prediction_id)
+    if args.json:
+        emit_json({"model_id": model.id, "predictions": predictions,
+                   "probabilities": probabilities, "prediction_ids": ids})
+        return 0
+    text = predictions_csv(model, predictions, probabilities)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text)
+        say(f"wrote {len(predictions)} predictions to {args.output}")
+    return 0
+
+
+def predictions_csv(
+    model: Model, predictions: list[Any], probabilities: list[list[float]] | None
+) -> str:
+    """``prediction`` (or ``prediction_0…`` for several targets) then ``p_<class>`` columns."""
+    several = bool(predictions) and isinstance(predictions[0], list)
+    header = ([f"prediction_{i}" for i in range(len(predictions[0]))] if several
+              else ["prediction"])
+    if probabilities is not None:
+        header += [f"p_{c}" for c in (model.classes or range(len(probabilities[0])))]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for i, prediction in enumerate(predictions):
+        row = list(prediction) if several else [prediction]
+        if probabilities is not None:
+            row += [repr(float(p)) for p in probabilities[i]]
+        writer.writerow(row)
+    return buffer.getvalue()

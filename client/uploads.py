@@ -1,0 +1,49 @@
+"""Building the request of ``POST /v1/datasets`` from arrays, a CSV file or an ``.npz`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def to_list(values: Any) -> Any:
+    """Arrays (NumPy or anything with ``tolist``) and sequences as plain JSON lists."""
+    if hasattr(values, "tolist"):
+        return values.tolist()
+    if isinstance(values, list | tuple):
+        return [to_list(v) for v in values]
+    return values
+
+
+def dataset_request(
+    data: Any,
+    targets: Any = None,
+    *,
+    name: str | None = None,
+    target: str | list[str] | None = None,
+) -> dict[str, Any]:
+    """The ``httpx`` keyword arguments (``json=`` or ``files=``/``data=``) for one upload."""
+    if isinstance(data, str | Path):
+        path = Path(data)
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".npz"):
+            raise ValueError(f"{path}: expected a .csv or .npz file, got {suffix or 'no suffix'}")
+        if targets is not None:
+            raise ValueError("targets come from the file: use target= to name CSV target columns")
+        media = "text/csv" if suffix == ".csv" else "application/octet-stream"
+        form: dict[str, Any] = {}
+        if name is not None:
+            form["name"] = name
+        if target is not None:
+            if suffix == ".npz":
+                raise ValueError("an .npz holds its targets as y; target= is for CSV files")
+            form["target"] = [target] if isinstance(target, str) else list(target)
+        return {"files": {"file": (path.name, path.read_bytes(), media)}, "data": form}
+    if target is not None:
+        raise ValueError("target= names CSV columns; pass arrays' targets as the second argument")
+    body: dict[str, Any] = {"features": to_list(data)}
+    if targets is not None:
+        body["targets"] = to_list(targets)
+    if name is not None:
+        body["name"] = name
+    return {"json": body}
