@@ -1,0 +1,70 @@
+"""`descent keys create|list|revoke`: API keys, administered on a machine that reaches the DB.
+
+``create`` prints the new key alone on the last line of standard output (only its hash is
+stored, so this is the one time it is shown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from service import keys, schema
+from service.db import Database, connect
+from service.settings import get_settings
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="descent keys", description="Create, list and revoke API keys."
+    )
+    p.add_argument("--database-url", help="the database (default: DESCENT_DATABASE_URL)")
+    sub = p.add_subparsers(dest="action", required=True)
+    create = sub.add_parser("create", help="create a key for a tenant (created if new)")
+    create.add_argument("--tenant", required=True, help="the tenant's name, e.g. acme")
+    create.add_argument("--label", help="a note on what the key is for")
+    sub.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = sub.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id", metavar="KEY_ID", help="the key's id (key_…), see `list`")
+    for action in (create, revoke, sub.choices["list"]):
+        action.add_argument("--database-url", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return p
+
+
+def _run(db: Database, args: argparse.Namespace) -> int:
+    if args.action == "create":
+        key_id, key = keys.create_key(db, tenant=args.tenant, label=args.label)
+        print(f"Created API key {key_id} for tenant {args.tenant!r}. It is shown only once:")
+        print(key)
+        return 0
+    if args.action == "list":
+        rows = keys.list_keys(db)
+        print(f"{'ID':<32} {'TENANT':<20} {'CREATED':<20} {'REVOKED':<20} LABEL")
+        for k in rows:
+            revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if k.revoked_at else "-"
+            created = k.created_at.strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{k.id:<32} {k.tenant:<20} {created:<20} {revoked:<20} {k.label or ''}")
+        return 0
+    if not keys.revoke_key(db, key_id=args.key_id):
+        print(f"descent keys: there is no key {args.key_id!r}", file=sys.stderr)
+        return 1
+    print(f"Revoked {args.key_id}.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args((sys.argv[1:] if argv is None else argv)[1:])
+    db = connect(args.database_url or get_settings().database_url)
+    try:
+        schema.check_schema(db)
+        return _run(db, args)
+    except schema.SchemaBehindError as exc:
+        print(f"descent keys: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"descent keys: the database failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
