@@ -1,0 +1,30 @@
+"""``benchmarks/engine.py --quick`` runs end to end (when PyTorch and scikit-learn are there)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_engine_benchmark_quick(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    workloads = tmp_path / "workloads.json"
+    workloads.write_text(
+        '{"workloads": [{"name": "T", "rows": 300, "features": 8, "hidden": [16],'
+        ' "classes": 3, "batch_size": 32, "epochs": 2}]}')
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "engine.py"), "--quick",
+         "--workloads", str(workloads)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("T        engine") for line in lines), result.stdout
+    assert any(line.startswith("T        pytorch") for line in lines), result.stdout
+    assert any(line.startswith("T        sklearn") for line in lines), result.stdout
