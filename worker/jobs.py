@@ -114,37 +114,38 @@ def _plain(metrics: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def history_row(row: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """The engine's epoch row as ``(metrics, seconds)``: the epoch and its duration are columns
+    of their own in ``job_epochs``, so the metrics are just the measures."""
+    metrics = _plain({k: v for k, v in row.items() if k not in ("epoch", "seconds")})
+    return metrics, float(row.get("seconds") or 0.0)
+
+
 @dataclass
 class EpochRecorder:
     """The engine's ``on_epoch``: one history row per epoch and checkpoints, on this lease."""
 
     ctx: JobContext
     last_checkpoint_at: float = field(default_factory=time.monotonic)
-    last_epoch_at: float = field(default_factory=time.monotonic)
     last_epoch: int | None = None
-    last_metrics: dict[str, Any] | None = None
-    # The serialized state of the last finished epoch (what a graceful stop checkpoints).
-    last_state: bytes | None = None
+    # The engine's snapshot of the last finished epoch (what a graceful stop checkpoints).
+    last_state: Any = None
     checkpointed_epoch: int | None = None
 
-    def on_epoch(self, epoch: int, metrics: dict[str, Any], state: Any) -> None:
-        now = time.monotonic()
+    def on_epoch(self, epoch: int, row: dict[str, Any], state: Any) -> None:
         job = self.ctx.job
-        row = _plain(metrics)
-        seconds = now - self.last_epoch_at
-        self.last_epoch_at = now
+        metrics, seconds = history_row(row)
         if not queue.record_epoch(
             self.ctx.db,
             job_id=job.id,
             lease_token=job.lease_token,
             epoch=epoch,
-            metrics=row,
+            metrics=metrics,
             seconds=seconds,
         ):
             raise LeaseLost
-        self.last_epoch, self.last_metrics = epoch, row
-        self.last_state = state.to_bytes()
-        if now - self.last_checkpoint_at >= self.ctx.checkpoint_seconds:
+        self.last_epoch, self.last_state = epoch, state
+        if time.monotonic() - self.last_checkpoint_at >= self.ctx.checkpoint_seconds:
             self.checkpoint()
 
     def checkpoint(self) -> None:
@@ -158,7 +159,7 @@ class EpochRecorder:
             job_id=job.id,
             lease_token=job.lease_token,
             epoch=self.last_epoch,
-            state=self.last_state,
+            state=self.last_state.to_bytes(),
         ):
             raise LeaseLost
         self.checkpointed_epoch = self.last_epoch
@@ -175,18 +176,6 @@ def _load_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> tables.Da
     if dataset is None:
         raise InvalidJob(f"dataset {dataset_id} does not exist (was it deleted?)")
     return dataset
-
-
-def _final_metrics(db: Database, job_id: str) -> tuple[int, dict[str, Any] | None]:
-    """The latest history row ``(epoch, metrics)`` of a job (for a resume with nothing left)."""
-    with db.read() as session:
-        row = session.scalar(
-            select(tables.JobEpoch)
-            .where(tables.JobEpoch.job_id == job_id)
-            .order_by(tables.JobEpoch.epoch.desc())
-            .limit(1)
-        )
-    return (row.epoch, row.metrics) if row is not None else (0, None)
 
 
 def run_train(ctx: JobContext) -> None:
@@ -206,6 +195,7 @@ def run_train(ctx: JobContext) -> None:
         n_outputs,
         seed=int(training.get("seed", 0)),
         dtype=training.get("dtype", "float32"),
+        task=task,
     )
     state = None
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
@@ -222,17 +212,26 @@ def run_train(ctx: JobContext) -> None:
         stop_seen = stop_seen or ctx.should_stop()
         return stop_seen
 
-    train(net, X, Y, training, on_epoch=recorder.on_epoch, should_stop=should_stop, state=state)
+    history = train(
+        net,
+        X,
+        Y,
+        training,
+        on_epoch=recorder.on_epoch,
+        should_stop=should_stop,
+        state=state,
+        task=task,
+    )
     if stop_seen:
-        # The engine stopped early because we asked: keep the last finished epoch. (A stop
-        # asked after the engine's last look at it is ignored: the run is complete, finish it.)
+        # The engine stopped because we asked: keep the last finished epoch. (When that was
+        # the run's last epoch, the next attempt resumes with nothing left but to finish.)
         recorder.checkpoint()
         raise Stopped
 
-    epoch, metrics = recorder.last_epoch, recorder.last_metrics
-    if epoch is None:  # resumed from a checkpoint of the last epoch: nothing was left to run
-        epoch, metrics = _final_metrics(db, job.id)
-    weights, sha256 = encode_weights(net.params, getattr(net, "standardization", None))
+    # The history includes the epochs of earlier attempts (they are in the checkpoint).
+    metrics = history_row(history[-1])[0] if history else None
+    epochs_trained = int(history[-1]["epoch"]) if history else 0
+    weights, sha256 = encode_weights(net.params, net.standardization)
     model = tables.Model(
         id=new_id("mdl"),
         tenant_id=job.tenant_id,
@@ -244,7 +243,7 @@ def run_train(ctx: JobContext) -> None:
         n_targets=1 if task == "classification" else n_outputs,
         classes=classes,
         metrics=metrics,
-        epochs_trained=int(epoch),
+        epochs_trained=epochs_trained,
         weights=weights,
         weights_sha256=sha256,
     )
