@@ -56,7 +56,9 @@ def fields(pairs: Iterable[tuple[str, Any]]) -> None:
     items = list(pairs)
     width = max((len(k) for k, _ in items), default=0)
     for key, value in items:
-        if isinstance(value, dict | list):
+        if isinstance(value, list):
+            value = ", ".join(map(str, value)) if len(value) <= 20 else json.dumps(value)
+        elif isinstance(value, dict):
             value = json.dumps(value, indent=2).replace("\n", "\n" + " " * (width + 2))
         print(f"{key.ljust(width)}  {'-' if value is None else value}")
 

@@ -1,0 +1,339 @@
+// The Descent dashboard: hash routes over the /v1 API, no framework, no build step.
+//   #/                 jobs (auto-refresh)          #/jobs/ID     a job: live loss curves, spec
+//   #/models           models                       #/models/ID   a model: metrics, predict form
+//   #/datasets         datasets
+// The API key is asked once and kept in localStorage; "#…?key=K" (or "#key=K") stores it too,
+// so a link can sign a browser in. EventSource cannot send an Authorization header, so live
+// views poll with fetch: the job, and its history with ?after=<last epoch>.
+"use strict";
+
+const KEY_STORE = "descent.apiKey";
+const REFRESH_MS = 2000;
+const LIVE_MS = 1000;
+const FINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+const view = document.getElementById("view");
+const statusLine = document.getElementById("status-line");
+let timers = [];
+let routeToken = 0;
+
+// --- small helpers ----------------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
+  for (const child of children.flat()) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function num(value, digits = 4) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value !== "number") return String(value);
+  if (Number.isInteger(value)) return String(value);
+  return Math.abs(value) >= 1e4 || Math.abs(value) < 1e-3 ? value.toExponential(2)
+    : value.toPrecision(digits);
+}
+
+function when(ts) { return ts ? ts.replace("T", " ").slice(0, 19) : "–"; }
+function badge(status) { return el("span", { class: `badge ${status}` }, status); }
+function link(href, text) { return el("a", { href }, text); }
+function every(ms, fn) { timers.push(setInterval(fn, ms)); }
+function say(text) { statusLine.textContent = text; }
+
+// --- the API key and requests -----------------------------------------------------------------
+
+function apiKey() { return localStorage.getItem(KEY_STORE); }
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    const detail = problem.detail ? `: ${problem.detail}` : "";
+    super(`${status} ${problem.title || "Error"}${detail}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(path, options = {}) {
+  const headers = { Accept: "application/json", Authorization: `Bearer ${apiKey()}` };
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method: options.method || "GET",
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const body = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    localStorage.removeItem(KEY_STORE);
+    route();
+  }
+  if (!response.ok) throw new ApiError(response.status, body);
+  return body;
+}
+
+function problemBox(error) {
+  const items = (error.problem && error.problem.errors) || [];
+  return el("div", { class: "problem", role: "alert" }, error.message,
+    items.length ? el("ul", {}, items.map((e) => el("li", {}, `${(e.loc || []).join(".")}: ${e.msg}`))) : null);
+}
+
+// --- routing ----------------------------------------------------------------------------------
+
+function takeKeyFromHash() {
+  const hash = location.hash.slice(1);
+  const [path, query] = hash.startsWith("key=") ? ["/", hash] : hash.split("?", 2);
+  const params = new URLSearchParams(query || "");
+  const key = params.get("key");
+  if (key) {
+    localStorage.setItem(KEY_STORE, key);
+    params.delete("key");
+    const rest = params.toString();
+    history.replaceState(null, "", `#${path || "/"}${rest ? `?${rest}` : ""}`);
+  }
+  return path || "/";
+}
+
+function route() {
+  timers.forEach(clearInterval);
+  timers = [];
+  const token = ++routeToken;
+  const path = takeKeyFromHash();
+  document.getElementById("sign-out").hidden = !apiKey();
+  view.replaceChildren();
+  if (!apiKey()) return showLogin();
+  const parts = path.split("/").filter(Boolean);
+  const render = {
+    jobs: parts[1] ? () => showJob(parts[1], token) : () => showJobs(token),
+    models: parts[1] ? () => showModel(parts[1]) : () => showModels(),
+    datasets: () => showDatasets(),
+  }[parts[0] || "jobs"];
+  (render || (() => view.append(el("p", {}, "No such page. ", link("#/", "Jobs")))))();
+}
+
+function showLogin() {
+  const input = el("input", { type: "password", id: "api-key", autocomplete: "off", required: true,
+    placeholder: "your API key", "aria-label": "API key" });
+  const form = el("form", { class: "card login", onsubmit: (event) => {
+    event.preventDefault();
+    localStorage.setItem(KEY_STORE, input.value.trim());
+    route();
+  } }, el("h1", {}, "Sign in"),
+  el("p", { class: "muted" }, "Paste an API key (", el("code", {}, "descent keys create"),
+    " makes one). It stays in this browser only."),
+  input, el("button", { type: "submit" }, "Continue"));
+  view.append(form);
+  input.focus();
+}
+
+// --- lists ------------------------------------------------------------------------------------
+
+function table(headers, rows, id) {
+  return el("table", { id, class: "list" },
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: headers.length,
+      class: "muted" }, "Nothing yet."))));
+}
+
+function progressCell(job) {
+  const p = job.progress || {};
+  const epochs = p.epochs || 0;
+  const epoch = p.epoch || 0;
+  return el("td", { class: "progress" },
+    epochs ? el("progress", { max: epochs, value: Math.min(epoch, epochs) }) : null,
+    ` ${epoch}/${epochs || "?"}`);
+}
+
+async function showJobs(token) {
+  const section = el("section", {}, el("h1", {}, "Jobs"));
+  const holder = el("div", {}, el("p", { class: "muted" }, "Loading…"));
+  section.append(holder);
+  view.append(section);
+  async function refresh() {
+    try {
+      const page = await api("/v1/jobs?limit=50");
+      if (token !== routeToken) return;
+      const rows = page.data.map((job) => el("tr", { "data-job-id": job.id, "data-status": job.status },
+        el("td", {}, link(`#/jobs/${job.id}`, job.id)), el("td", {}, job.kind), el("td", {}, badge(job.status)),
+        progressCell(job), el("td", {}, num((job.metrics || {}).loss)),
+        el("td", {}, num((job.metrics || {}).val_loss)),
+        el("td", {}, job.model_id ? link(`#/models/${job.model_id}`, job.model_id) : (job.prediction_id || "–")),
+        el("td", {}, when(job.created_at))));
+      holder.replaceChildren(table(["Job", "Kind", "Status", "Progress", "Loss", "Val loss", "Result",
+        "Created"], rows, "jobs-table"));
+      say(`Updated ${new Date().toLocaleTimeString()}`);
+    } catch (error) {
+      holder.replaceChildren(problemBox(error));
+    }
+  }
+  await refresh();
+  every(REFRESH_MS, refresh);
+}
+
+async function showModels() {
+  view.append(el("h1", {}, "Models"));
+  try {
+    const page = await api("/v1/models?limit=100");
+    view.append(table(["Model", "Task", "Features", "Epochs", "Val loss", "Job", "Created"],
+      page.data.map((m) => el("tr", {}, el("td", {}, link(`#/models/${m.id}`, m.id)), el("td", {}, m.task),
+        el("td", {}, m.n_features), el("td", {}, m.epochs_trained),
+        el("td", {}, num((m.metrics || {}).val_loss)), el("td", {}, link(`#/jobs/${m.job_id}`, m.job_id)),
+        el("td", {}, when(m.created_at)))), "models-table"));
+  } catch (error) { view.append(problemBox(error)); }
+}
+
+async function showDatasets() {
+  view.append(el("h1", {}, "Datasets"));
+  try {
+    const page = await api("/v1/datasets?limit=100");
+    view.append(table(["Dataset", "Name", "Rows", "Features", "Targets", "Kind", "Created"],
+      page.data.map((d) => el("tr", {}, el("td", {}, el("code", {}, d.id)), el("td", {}, d.name || "–"),
+        el("td", {}, d.n_rows), el("td", {}, d.n_features), el("td", {}, d.n_targets),
+        el("td", {}, d.target_kind || "–"), el("td", {}, when(d.created_at)))), "datasets-table"));
+  } catch (error) { view.append(problemBox(error)); }
+}
+
+// --- a job: live loss curves -------------------------------------------------------------------
+
+function metricsList(metrics) {
+  const entries = Object.entries(metrics || {});
+  if (!entries.length) return el("p", { class: "muted" }, "No metrics yet.");
+  return el("dl", { class: "metrics" }, entries.map(([k, v]) => [el("dt", {}, k), el("dd", {}, num(v))]));
+}
+
+async function showJob(id, token) {
+  const header = el("div", { class: "job-head" });
+  const chart = el("div", { class: "card" });
+  const details = el("div", { class: "columns" });
+  view.append(el("p", {}, link("#/", "← Jobs")), header, chart, details);
+  const rows = [];
+  let job = null;
+  let busy = false;
+  async function tick() {
+    if (busy) return;
+    busy = true;
+    try {
+      job = await api(`/v1/jobs/${id}`);
+      const after = rows.length ? rows[rows.length - 1].epoch : 0;
+      const history = await api(`/v1/jobs/${id}/history?after=${after}`);
+      if (token !== routeToken) return;
+      for (const row of history.data) if (!rows.length || row.epoch > rows[rows.length - 1].epoch) rows.push(row);
+      renderJob(job, rows, header, chart, details);
+      if (FINAL.has(job.status)) { timers.forEach(clearInterval); timers = []; }
+      say(`Updated ${new Date().toLocaleTimeString()}`);
+    } catch (error) {
+      header.replaceChildren(problemBox(error));
+    } finally { busy = false; }
+  }
+  await tick();
+  if (job && !FINAL.has(job.status)) every(LIVE_MS, tick);
+}
+
+function renderJob(job, rows, header, chart, details) {
+  const p = job.progress || {};
+  const cancel = FINAL.has(job.status) ? null : el("button", { type: "button", class: "secondary",
+    onclick: async () => { try { await api(`/v1/jobs/${job.id}/cancel`, { method: "POST" }); } catch (e) { say(e.message); } } },
+  job.cancel_requested ? "Cancelling…" : "Cancel");
+  header.replaceChildren(el("h1", {}, `Job ${job.id} `, badge(job.status)),
+    el("p", { class: "muted" }, `epoch ${p.epoch || 0} of ${p.epochs || "?"} · attempt ${job.attempts}/${job.max_attempts}`,
+      ` · created ${when(job.created_at)}`, job.finished_at ? ` · finished ${when(job.finished_at)}` : "",
+      job.model_id ? " · model " : "", job.model_id ? link(`#/models/${job.model_id}`, job.model_id) : ""),
+    job.error ? el("div", { class: "problem" }, `${job.error.code}: ${job.error.message}`) : null, cancel);
+  chart.replaceChildren(el("h2", {}, "Loss"), lossChart(rows, p.epochs));
+  details.replaceChildren(el("div", { class: "card" }, el("h2", {}, "Latest metrics"), metricsList(job.metrics)),
+    el("div", { class: "card" }, el("h2", {}, "Spec"), el("pre", { id: "job-spec" }, JSON.stringify(job.spec, null, 2))));
+}
+
+function lossChart(rows, plannedEpochs) {
+  const W = 720, H = 300, L = 56, R = 16, T = 14, B = 36;
+  const series = [["loss", "training loss", "line-loss"], ["val_loss", "validation loss", "line-val"]];
+  const values = rows.flatMap((r) => series.map(([k]) => r[k])).filter((v) => typeof v === "number" && isFinite(v));
+  const root = svg("svg", { id: "loss-chart", viewBox: `0 0 ${W} ${H}`, role: "img",
+    "aria-label": "training and validation loss per epoch", "data-points": rows.length,
+    "data-last-epoch": rows.length ? rows[rows.length - 1].epoch : 0 });
+  if (!values.length) {
+    root.append(svg("text", { x: W / 2, y: H / 2, "text-anchor": "middle", class: "axis-label" }, "Waiting for the first epoch…"));
+    return root;
+  }
+  let lo = Math.min(...values), hi = Math.max(...values);
+  if (hi - lo < 1e-12) { hi += 0.5; lo -= 0.5; }
+  const pad = (hi - lo) * 0.05; lo -= pad; hi += pad;
+  const maxEpoch = Math.max(plannedEpochs || 0, rows[rows.length - 1].epoch, 2);
+  const x = (e) => L + ((e - 1) / (maxEpoch - 1)) * (W - L - R);
+  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+  for (let i = 0; i <= 4; i++) {
+    const v = lo + ((hi - lo) * i) / 4;
+    root.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }),
+      svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", class: "axis-label" }, num(v, 3)));
+  }
+  const ticks = Math.min(maxEpoch, 6);
+  for (let i = 0; i < ticks; i++) {
+    const e = Math.round(1 + ((maxEpoch - 1) * i) / (ticks - 1));
+    root.append(svg("text", { x: x(e), y: H - B + 16, "text-anchor": "middle", class: "axis-label" }, e));
+  }
+  root.append(svg("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle", class: "axis-label" }, "epoch"));
+  series.forEach(([key, label, cls], i) => {
+    const pts = rows.filter((r) => typeof r[key] === "number" && isFinite(r[key]));
+    if (!pts.length) return;
+    root.append(svg("polyline", { class: cls, "data-series": key, "data-points": pts.length,
+      points: pts.map((r) => `${x(r.epoch).toFixed(1)},${y(r[key]).toFixed(1)}`).join(" ") }));
+    if (pts.length === 1) root.append(svg("circle", { class: cls, cx: x(pts[0].epoch), cy: y(pts[0][key]), r: 3 }));
+    root.append(svg("line", { x1: W - R - 150, x2: W - R - 130, y1: T + 10 + i * 18, y2: T + 10 + i * 18, class: cls }),
+      svg("text", { x: W - R - 124, y: T + 14 + i * 18, class: "legend" }, label));
+  });
+  return root;
+}
+
+// --- a model: metrics and a predict form --------------------------------------------------------
+
+async function showModel(id) {
+  view.append(el("p", {}, link("#/models", "← Models")));
+  let model;
+  try { model = await api(`/v1/models/${id}`); } catch (error) { view.append(problemBox(error)); return; }
+  const input = el("textarea", { id: "predict-input", rows: 3, spellcheck: "false",
+    placeholder: `${model.n_features} numbers per line, separated by commas or spaces` });
+  const output = el("div", { id: "predict-output" });
+  async function submit(event) {
+    event.preventDefault();
+    const inputs = input.value.trim().split(/\n+/).map((line) => line.trim().split(/[\s,;]+/).map(Number));
+    try {
+      const result = await api(`/v1/models/${id}/predict`, { method: "POST", body: { inputs } });
+      const classes = model.classes || [];
+      output.replaceChildren(table(["Row", "Prediction", ...(result.probabilities ? classes.map((c) => `p(${c})`) : [])],
+        result.predictions.map((p, i) => el("tr", {}, el("td", {}, i + 1), el("td", { class: "prediction" }, Array.isArray(p) ? p.map((v) => num(v)).join(", ") : num(p)),
+          (result.probabilities ? result.probabilities[i] : []).map((v) => el("td", {}, num(v, 3))))), "predict-table"));
+    } catch (error) { output.replaceChildren(problemBox(error)); }
+  }
+  view.append(el("h1", {}, `Model ${model.id}`),
+    el("p", { class: "muted" }, `${model.task} · ${model.n_features} features · ${model.epochs_trained} epochs · job `,
+      link(`#/jobs/${model.job_id}`, model.job_id)),
+    el("div", { class: "columns" },
+      el("div", { class: "card" }, el("h2", {}, "Final metrics"), metricsList(model.metrics),
+        model.classes ? el("p", { class: "muted" }, `classes: ${model.classes.join(", ")}`) : null),
+      el("form", { class: "card", id: "predict-form", onsubmit: submit }, el("h2", {}, "Predict"),
+        el("label", { for: "predict-input" }, "Rows of feature values"), input,
+        el("button", { type: "submit" }, "Predict"), output)));
+}
+
+// --- start ----------------------------------------------------------------------------------------
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  localStorage.removeItem(KEY_STORE);
+  route();
+});
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,46 @@
+"""``GET /v1/models/{model_id}/onnx``: the model as ONNX (standardization included).
+
+The lead includes ``router`` beside ``service.routes.models``. Export goes through the same
+in-process model cache as predict, so the file is built from exactly the network that answers
+``/predict``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from service import inference, tables
+from service.deps import CallerDep, DbDep
+from service.onnx_export import to_onnx
+from service.problems import problem_responses
+from service.repository import models as store
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+ONNX_MEDIA = "application/octet-stream"
+
+
+@router.get(
+    "/{model_id}/onnx",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "An ONNX model: input `input` (N, n_features), output `output` "
+            "(probabilities per class, or the regression values)",
+            "content": {ONNX_MEDIA: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problem_responses(401, 404, 422),
+    },
+)
+def get_onnx(model_id: str, request: Request, caller: CallerDep, db: DbDep) -> Response:
+    def load() -> tables.Model | None:
+        return store.find_model(db, tenant_id=caller.tenant_id, model_id=model_id,
+                                with_weights=True)
+
+    cache: inference.ModelCache = request.app.state.model_cache
+    loaded = cache.get(model_id, load, tenant_id=caller.tenant_id)
+    return Response(
+        to_onnx(loaded),
+        media_type=ONNX_MEDIA,
+        headers={"Content-Disposition": f'attachment; filename="{loaded.id}.onnx"'},
+    )
