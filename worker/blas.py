@@ -29,8 +29,7 @@ def blas_env(threads: int) -> dict[str, str]:
 def limit_blas_threads(threads: int) -> Any:
     """Limit every loaded BLAS/OpenMP pool of this process to ``threads`` threads.
 
-    Returns the ``threadpool_limits`` object (it restores the old limits if ``restore_original_limits``
-    is called; a worker process keeps its limits until it exits).
+    Returns the ``threadpool_limits`` object; a worker process keeps its limits until it exits.
     """
     os.environ.update(blas_env(threads))
     from threadpoolctl import threadpool_limits

@@ -14,6 +14,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.db import connect
+from service.logging import configure_logging
 from service.settings import get_settings
 
 EXIT_USAGE = 2
@@ -46,9 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     settings = get_settings()
     url = args.database_url or settings.database_url
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s [worker %(process)d] %(message)s"
-    )
+    configure_logging(settings.log_json)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # check_schema's chatter
 
     from service.schema import SchemaBehindError, check_schema
     from worker.supervisor import Supervisor
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"descent worker: cannot reach the database: {exc}", file=sys.stderr)
         db.dispose()
         return EXIT_USAGE
-    supervisor = Supervisor(db=db, database_url=url, concurrency=args.concurrency, settings=settings)
+    supervisor = Supervisor(
+        db=db, database_url=url, concurrency=args.concurrency, settings=settings
+    )
     supervisor.install_signal_handlers()
     try:
         return supervisor.run()

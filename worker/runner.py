@@ -131,9 +131,10 @@ def run_and_report(ctx: Any) -> int:
 
 
 def main() -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s [runner %(process)d] %(message)s"
-    )
+    from service.logging import configure_logging
+    from service.settings import get_settings
+
+    configure_logging(get_settings().log_json)
     stop = StopFlag()
     stop.install()
     payload = json.loads(sys.stdin.read())

@@ -231,13 +231,14 @@ class Supervisor:
                 )
                 continue
             running.next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
+            if beat is None and running.process.poll() is not None:
+                continue  # it just finished (its outcome ended the lease): collected next round
             if beat is None:
                 log.warning("job %s: lease lost; stopping it without further writes", job_id)
                 self._forget(job_id, kill=True)
             elif beat.cancel_requested:
                 self._forget(job_id, kill=True)
-                self._write(job_id, "cancelled", queue.cancelled, job_id=job_id,
-                            lease_token=job.lease_token)
+                self._write(job, "cancelled", queue.cancelled)
                 log.info("job %s cancelled", job_id)
 
     def _collect_exits(self) -> None:
@@ -247,36 +248,28 @@ class Supervisor:
                 continue
             self._forget(job_id, kill=False)
             job = running.job
-            token = job.lease_token
             if returncode == 0:
                 log.info("job %s: done", job_id)
             elif returncode == EXIT_LEASE_LOST:
                 log.info("job %s: its process found the lease lost", job_id)
             elif returncode == EXIT_STOPPED:
-                self._write(job_id, "release", queue.release, job_id=job_id, lease_token=token)
+                self._write(job, "release", queue.release)
                 log.info("job %s: checkpointed and released to the queue", job_id)
             elif returncode < 0:
                 name = signal.Signals(-returncode).name
+                message = f"the training process was killed by {name} (out of memory?)"
                 self._write(
-                    job_id, "fail", queue.fail, job_id=job_id, lease_token=token,
-                    code="WORKER_LOST", retry=True,
-                    message=f"the training process was killed by {name} (out of memory?)",
+                    job, "fail", queue.fail, code="WORKER_LOST", message=message, retry=True
                 )
             else:
-                self._write(
-                    job_id, "fail", queue.fail, job_id=job_id, lease_token=token,
-                    code="INTERNAL", retry=True,
-                    message=f"the training process exited with code {returncode}",
-                )
+                message = f"the training process exited with code {returncode}"
+                self._write(job, "fail", queue.fail, code="INTERNAL", message=message, retry=True)
 
     def _kill_all_and_release(self) -> None:
         for job_id, running in list(self.running.items()):
             log.warning("job %s did not stop within the grace period; killing it", job_id)
             self._forget(job_id, kill=True)
-            self._write(
-                job_id, "release", queue.release, job_id=job_id,
-                lease_token=running.job.lease_token,
-            )
+            self._write(running.job, "release", queue.release)
 
     def _forget(self, job_id: str, *, kill: bool) -> None:
         running = self.running.pop(job_id)
@@ -285,14 +278,15 @@ class Supervisor:
         running.process.wait()
         self._next_claim = 0.0  # a slot is free
 
-    def _write(self, job_id: str, what: str, fn: Any, **kwargs: Any) -> None:
+    def _write(self, job: Any, what: str, fn: Any, **kwargs: Any) -> None:
+        """One lease-guarded queue write for ``job``; a lost lease or an error is only logged."""
         try:
-            result = fn(self.db, **kwargs)
+            result = fn(self.db, job_id=job.id, lease_token=job.lease_token, **kwargs)
         except Exception:
-            log.exception("job %s: %s failed (the lease will bring it back)", job_id, what)
+            log.exception("job %s: %s failed (its lease will bring it back)", job.id, what)
             return
         if result is None or result is False:
-            log.info("job %s: %s matched no row (lease lost or job finished)", job_id, what)
+            log.info("job %s: %s matched no row (lease lost or job finished)", job.id, what)
 
 
 def _signal(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -78,8 +78,9 @@ def train_spec(dataset_id: str, *, epochs: int = 100, **training: Any) -> dict[s
     }
 
 
-def reference_sha256(spec: dict[str, Any], X: np.ndarray, y: np.ndarray) -> str:
-    """The weights of an uninterrupted run of ``spec``, straight through the engine."""
+def reference_run(spec: dict[str, Any], X: np.ndarray, y: np.ndarray) -> tuple[str, list[Any]]:
+    """``(weights_sha256, history)`` of an uninterrupted run of ``spec``, straight through the
+    engine."""
     from worker.nn import Network, train
 
     Y = np.eye(len(CLASSES))[y]
@@ -92,8 +93,8 @@ def reference_sha256(spec: dict[str, Any], X: np.ndarray, y: np.ndarray) -> str:
         dtype=training["dtype"],
         task=spec["task"],
     )
-    train(net, X, Y, training, task=spec["task"])
-    return weights_sha256(net.params)
+    history = train(net, X, Y, training, task=spec["task"])
+    return weights_sha256(net.params), history
 
 
 def insert_dataset(
@@ -128,7 +129,7 @@ class TrainCase:
     dataset_id: str
     X: np.ndarray
     y: np.ndarray
-    _references: dict[str, str] = field(default_factory=dict)
+    _references: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
     def spec(self, **kwargs: Any) -> dict[str, Any]:
         return train_spec(self.dataset_id, **kwargs)
@@ -147,10 +148,21 @@ class TrainCase:
         return job.id
 
     def reference(self, spec: dict[str, Any]) -> str:
+        return self.reference_run(spec)[0]
+
+    def reference_run(self, spec: dict[str, Any]) -> tuple[str, list[Any]]:
         key = repr(spec)
         if key not in self._references:
-            self._references[key] = reference_sha256(spec, self.X, self.y)
+            self._references[key] = reference_run(spec, self.X, self.y)
         return self._references[key]
+
+    def first_difference(self, spec: dict[str, Any], job_id: str) -> str:
+        """Where a job's history departs from the reference run's (for failure messages)."""
+        _, history = self.reference_run(spec)
+        for row, expected in zip(epochs_of(self.db, job_id), history, strict=False):
+            if row.metrics["loss"] != expected["loss"]:
+                return f"history departs at epoch {row.epoch}: {row.metrics} != {expected}"
+        return "histories agree"
 
 
 # --- reading the database -------------------------------------------------------------------

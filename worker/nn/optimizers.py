@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-CHUNK = 1 << 15  # entries per pass: 5 float32 vectors of this size stay within a 1 MB L2
+CHUNK = 1 << 14  # entries per pass: four float32 chunks (W, g, M, V) + scratch fit a 512 KB L2
 
 
 class Optimizer:
@@ -136,31 +136,35 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
+    """Adam, with its moments kept pre-divided: ``Ms = M / (1 - beta1)``, ``Vs = V / (1 - beta2)``.
+
+    Then ``Ms = beta1 Ms + g`` and ``Vs = beta2 Vs + g²`` need no multiply by ``1 - beta``, and
+    ``lr M̂ / (sqrt(V̂) + eps) = a Ms / (sqrt(Vs) + eps / c)`` with ``c = sqrt((1 - beta2) /
+    (1 - beta2^t))`` and ``a = lr (1 - beta1) / ((1 - beta1^t) c)``: ten passes per step instead
+    of thirteen, the same update up to rounding. ``moments`` (and ``TrainingState.moments``) hold
+    ``Ms`` and ``Vs`` under the names ``"M"`` and ``"V"``.
+    """
+
     name = "adam"
     moment_names = ("M", "V")
 
     def _coefficients(self) -> tuple[float, ...]:
-        # bias corrections as plain Python floats (weak scalars keep float32 math in float32)
-        t = self.step_count
-        return (
-            self.learning_rate / (1.0 - self.hyper["beta1"] ** t),
-            1.0 / (1.0 - self.hyper["beta2"] ** t),
-        )
+        # plain Python floats: weak scalars keep float32 arithmetic in float32
+        t, beta1, beta2 = self.step_count, self.hyper["beta1"], self.hyper["beta2"]
+        c = ((1.0 - beta2) / (1.0 - beta2**t)) ** 0.5
+        step_size = self.learning_rate * (1.0 - beta1) / ((1.0 - beta1**t) * c)
+        return beta1, beta2, self.hyper["epsilon"] / c, step_size
 
     def _update(self, W: np.ndarray, g: np.ndarray, tmp: np.ndarray, *args: Any) -> None:
-        M, V, step_size, v_correction = args
-        beta1, beta2 = self.hyper["beta1"], self.hyper["beta2"]
-        M *= beta1
-        np.multiply(g, 1.0 - beta1, out=tmp)
-        M += tmp
-        V *= beta2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - beta2
-        V += tmp
-        np.multiply(V, v_correction, out=tmp)  # V̂
-        np.sqrt(tmp, out=tmp)
-        tmp += self.hyper["epsilon"]
-        np.divide(M, tmp, out=tmp)  # M / (sqrt(V̂) + eps); lr / (1 - beta1^t) applied next
+        Ms, Vs, beta1, beta2, epsilon, step_size = args
+        Ms *= beta1
+        Ms += g
+        g *= g  # the gradient is not needed after this step
+        Vs *= beta2
+        Vs += g
+        np.sqrt(Vs, out=tmp)
+        tmp += epsilon
+        np.divide(Ms, tmp, out=tmp)
         tmp *= step_size
         W -= tmp
 
