@@ -1,9 +1,10 @@
-"""The HTTP routes, one module per resource; `router` includes them all."""
+"""The HTTP routes, one module per resource; `router` includes them all (and the dashboard)."""
 
 from fastapi import APIRouter
 
-from service.routes import datasets, health, jobs, models, predictions
+from service import dashboard
+from service.routes import datasets, health, jobs, models, onnx, predictions
 
 router = APIRouter()
-for module in (health, datasets, jobs, models, predictions):
+for module in (health, datasets, jobs, models, onnx, predictions, dashboard):
     router.include_router(module.router)
