@@ -59,7 +59,8 @@ def wait(
     if job.done:
         return job
     last_id: str | None = None
-    last_epoch, last_status = job.epoch, job.status
+    # Every epoch row from the first, also when attaching late: on_event sees the whole curve.
+    last_epoch, last_status = 0, job.status
     empty_streams = failures = 0
     while empty_streams < EMPTY_STREAMS_BEFORE_POLLING:
         seen = 0
@@ -71,7 +72,7 @@ def wait(
                 last_id = event.id if event.id is not None else last_id
                 if event.kind == "epoch" and event.row is not None:
                     if event.row.epoch <= last_epoch:
-                        continue  # already reported (the initial job or before a reconnect)
+                        continue  # already reported (before a reconnect)
                     last_epoch = event.row.epoch
                 if event.kind == "status" and event.job is not None:
                     if event.job.status == last_status and not event.job.done:
