@@ -1,0 +1,108 @@
+"""ONNX export: the graph is valid ONNX and onnxruntime gives our predictions (atol 1e-5).
+
+Unit tests build ``LoadedModel`` in memory from a ``worker.nn.Network`` with random parameters and
+compare onnxruntime's output with ``service.inference.predict`` for every activation, both
+dtypes, classification and regression, with and without standardization.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from service.inference import LoadedModel, predict
+from service.onnx_export import OPSET, to_onnx
+from worker.nn import Network
+
+HIDDEN = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
+
+
+def loaded_model(
+    *, task: str, hidden: list[str], output: str | None = None, dtype: str = "float32",
+    standardize: bool = True, n_features: int = 5, n_outputs: int = 3, seed: int = 0,
+) -> LoadedModel:
+    rng = np.random.default_rng(seed)
+    network: dict[str, Any] = {"hidden_layers": [{"units": 6 + i, "activation": a}
+                                                 for i, a in enumerate(hidden)]}
+    if output is not None:
+        network["output_activation"] = output
+    net = Network.from_spec(network, n_features, n_outputs, dtype=dtype, task=task, seed=seed)
+    net.params = [rng.normal(scale=0.8, size=p.shape) for p in net.params]
+    if standardize:
+        net.standardization = (rng.normal(scale=3.0, size=n_features),
+                               rng.uniform(0.2, 4.0, size=n_features))
+    classes = list(range(n_outputs)) if task == "classification" else None
+    return LoadedModel(id="mdl_test", tenant_id="ten_test", task=task, classes=classes,
+                       n_features=n_features, n_targets=1 if classes else n_outputs, net=net,
+                       standardization=net.standardization)
+
+
+def run_onnx(model_bytes: bytes, X: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    output: np.ndarray = session.run(["output"], {"input": X})[0]
+    return output
+
+
+def expected(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
+    predictions, probabilities = predict(loaded, X)
+    if probabilities is not None:
+        return np.asarray(probabilities)
+    return np.asarray(predictions, dtype=np.float64).reshape(len(X), -1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("standardize", [True, False], ids=["standardized", "raw"])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+@pytest.mark.parametrize("activation", HIDDEN)
+def test_onnxruntime_matches_predict(activation: str, task: str, standardize: bool,
+                                     dtype: str) -> None:
+    loaded = loaded_model(task=task, hidden=[activation, "tanh"], dtype=dtype,
+                          standardize=standardize, n_outputs=3 if task == "classification" else 2)
+    content = to_onnx(loaded)
+    model = onnx.load_from_string(content)
+    onnx.checker.check_model(model, full_check=True)
+    X = np.random.default_rng(1).normal(scale=4.0, size=(64, 5)).astype(dtype)
+    np.testing.assert_allclose(run_onnx(content, X), expected(loaded, X), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("output", ["identity", "sigmoid", "tanh", "relu", "softmax"])
+def test_every_output_activation(output: str) -> None:
+    task = "classification" if output in ("softmax", "sigmoid") else "regression"
+    loaded = loaded_model(task=task, hidden=["relu"], output=output)
+    X = np.random.default_rng(2).normal(size=(32, 5)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(to_onnx(loaded), X), loaded.net.forward(X), atol=1e-5)
+
+
+def test_no_hidden_layers_and_a_single_output() -> None:
+    loaded = loaded_model(task="regression", hidden=[], n_outputs=1)
+    X = np.random.default_rng(3).normal(size=(10, 5)).astype(np.float32)
+    np.testing.assert_allclose(run_onnx(to_onnx(loaded), X), expected(loaded, X), atol=1e-5)
+
+
+def test_graph_shape_names_and_nodes() -> None:
+    loaded = loaded_model(task="classification", hidden=["relu", "leaky_relu", "elu"])
+    model = onnx.load_from_string(to_onnx(loaded))
+    graph = model.graph
+    assert [i.name for i in graph.input] == ["input"]
+    assert [o.name for o in graph.output] == ["output"]
+    dims = graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "N" and dims[1].dim_value == 5
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [n.op_type for n in graph.node] == ["Sub", "Div", "Gemm", "Relu", "Gemm", "LeakyRelu",
+                                               "Gemm", "Elu", "Gemm", "Softmax"]
+    attributes = {n.op_type: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
+                  for n in graph.node}
+    assert attributes["LeakyRelu"]["alpha"] == pytest.approx(0.01)
+    assert attributes["Elu"]["alpha"] == 1.0 and attributes["Softmax"]["axis"] == -1
+    assert model.opset_import[0].version == OPSET >= 13
+
+
+def test_float64_models_stay_float64() -> None:
+    loaded = loaded_model(task="regression", hidden=["elu"], dtype="float64", n_outputs=1)
+    graph = onnx.load_from_string(to_onnx(loaded)).graph
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
