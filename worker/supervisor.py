@@ -87,23 +87,36 @@ class Supervisor:
         self._wake = threading.Event()
         self._next_claim = 0.0
         self._next_reap = 0.0
-        self._signals = 0
 
     # --- signals and wake-ups -----------------------------------------------------------------
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_stop_signal)
-        signal.signal(signal.SIGINT, self._on_stop_signal)
-        signal.signal(signal.SIGUSR1, lambda *_: self.wake())
+        """SIGTERM/SIGINT stop gracefully, a second one exits at once; SIGUSR1 wakes.
 
-    def _on_stop_signal(self, signum: int, _frame: Any) -> None:
-        self._signals += 1
-        if self._signals > 1:
-            # Second signal: leave now; the leases bring the jobs back to the queue.
-            for running in self.running.values():
-                _kill(running.process)
-            os._exit(128 + signum)
-        self.request_stop()
+        The second signal is acted on by a thread reading the signal wake-up pipe, not by the
+        Python-level handler: that one runs only when the main thread is between bytecodes, and
+        the main thread may be blocked in a database call (on SQLite, behind a write lock a stuck
+        training process holds) for as long as the busy timeout.
+        """
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.request_stop())
+        signal.signal(signal.SIGUSR1, lambda *_: self.wake())
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        threading.Thread(target=self._count_stop_signals, args=(read_end,), daemon=True).start()
+
+    def _count_stop_signals(self, read_end: int) -> None:
+        stops = 0
+        while True:
+            for signum in os.read(read_end, 64):
+                if signum in (signal.SIGTERM, signal.SIGINT):
+                    stops += 1
+                if stops >= 2:
+                    # Leave now; the leases bring the jobs back to the queue.
+                    for running in list(self.running.values()):
+                        _kill(running.process)
+                    os._exit(128 + signum)
 
     def request_stop(self) -> None:
         """Stop claiming; children checkpoint and stop; their jobs go back to the queue."""
