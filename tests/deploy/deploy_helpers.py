@@ -185,6 +185,13 @@ class Processes:
 
     log_dir: Path
     running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    apis: list[Api] = field(default_factory=list)
+
+    def api(self, port: int, key: str) -> Api:
+        """A client of the API listening on ``port``, closed with the processes."""
+        api = Api(f"http://127.0.0.1:{port}", key)
+        self.apis.append(api)
+        return api
 
     def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         # The child keeps its own copy of the file descriptor.
@@ -209,6 +216,8 @@ class Processes:
         process.wait(timeout=10)
 
     def stop_all(self, timeout: float = 20.0) -> None:
+        for api in self.apis:
+            api.close()
         for process in self.running.values():
             if process.poll() is None:
                 _signal_group(process, signal.SIGTERM)
@@ -234,14 +243,23 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 
 @dataclass
 class Api:
-    """One API process, reached over HTTP with a key."""
+    """One API process, reached over HTTP with a key (one connection pool; `close` it)."""
 
     base_url: str
     key: str
+    _http: httpx.Client | None = None
 
-    def client(self) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {self.key}"}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            headers = {"Authorization": f"Bearer {self.key}"}
+            self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def wait_ready(self, process: subprocess.Popen[bytes], processes: Processes, name: str) -> None:
         """Until /healthz and /readyz answer 200 (fails at once if the process exits)."""
@@ -252,8 +270,8 @@ class Api:
                     f"{name} exited with {process.returncode}:\n{processes.log(name)}"
                 )
             try:
-                health = httpx.get(f"{self.base_url}/healthz", timeout=2)
-                ready = httpx.get(f"{self.base_url}/readyz", timeout=2)
+                health = self.http.get("/healthz", timeout=2)
+                ready = self.http.get("/readyz", timeout=2)
                 if health.status_code == 200 and ready.status_code == 200:
                     return
             except httpx.TransportError:
@@ -261,49 +279,40 @@ class Api:
             time.sleep(0.2)
         raise AssertionError(f"{name} not ready after 90 s:\n{processes.log(name)}")
 
+    def _json(self, method: str, path: str, expected: tuple[int, ...], **kwargs: Any) -> Any:
+        answer = self.http.request(method, path, **kwargs)
+        assert answer.status_code in expected, (
+            f"{method} {path}: {answer.status_code} {answer.text}"
+        )
+        return answer.json()
+
     def upload_dataset(self, features: list[list[float]], targets: list[Any]) -> dict[str, Any]:
-        with self.client() as http:
-            answer = http.post(
-                "/v1/datasets", json={"name": "tiny", "features": features, "targets": targets}
-            )
-        assert answer.status_code in (200, 201), answer.text
-        body: dict[str, Any] = answer.json()
-        return body
+        body = {"name": "tiny", "features": features, "targets": targets}
+        dataset: dict[str, Any] = self._json("POST", "/v1/datasets", (200, 201), json=body)
+        return dataset
 
     def submit_job(self, spec: dict[str, Any]) -> dict[str, Any]:
-        with self.client() as http:
-            answer = http.post("/v1/jobs", json=spec)
-        assert answer.status_code == 202, answer.text
-        body: dict[str, Any] = answer.json()
-        return body
+        job: dict[str, Any] = self._json("POST", "/v1/jobs", (202,), json=spec)
+        return job
 
     def job(self, job_id: str) -> dict[str, Any]:
-        with self.client() as http:
-            answer = http.get(f"/v1/jobs/{job_id}")
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        return body
+        job: dict[str, Any] = self._json("GET", f"/v1/jobs/{job_id}", (200,))
+        return job
 
     def history(self, job_id: str) -> list[dict[str, Any]]:
-        with self.client() as http:
-            answer = http.get(f"/v1/jobs/{job_id}/history")
-        assert answer.status_code == 200, answer.text
-        rows: list[dict[str, Any]] = answer.json()["data"]
+        rows: list[dict[str, Any]] = self._json("GET", f"/v1/jobs/{job_id}/history", (200,))["data"]
         return rows
 
     def list_jobs(self) -> list[dict[str, Any]]:
         """Every job of the tenant, following the list's cursor."""
         jobs: list[dict[str, Any]] = []
         params: dict[str, Any] = {"limit": 500}
-        with self.client() as http:
-            while True:
-                answer = http.get("/v1/jobs", params=params)
-                assert answer.status_code == 200, answer.text
-                page = answer.json()
-                jobs += page["data"]
-                if not page.get("next"):
-                    return jobs
-                params["cursor"] = page["next"]
+        while True:
+            page = self._json("GET", "/v1/jobs", (200,), params=params)
+            jobs += page["data"]
+            if not page.get("next"):
+                return jobs
+            params["cursor"] = page["next"]
 
 
 def tiny_dataset(rows: int = 24) -> tuple[list[list[float]], list[int]]:

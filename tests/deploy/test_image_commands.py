@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from deploy_helpers import (
     FINAL,
-    Api,
     Instruction,
     Processes,
     command_argv,
@@ -75,7 +74,7 @@ def test_image_commands_serve_and_train_on_postgres(
     default_command = command_argv(only(dockerfile, "CMD").args)
     assert [a for a in api_command if a not in ("--port", "8000")] == default_command
     api_process = processes.start("api", [*descent, *on_host(api_command, port=port)], api_env)
-    api = Api(f"http://127.0.0.1:{port}", BOOTSTRAP_KEY)
+    api = processes.api(port, BOOTSTRAP_KEY)
     api.wait_ready(api_process, processes, "api")
 
     # The image's HEALTHCHECK, run verbatim (it reads DESCENT_PORT).
@@ -101,10 +100,9 @@ def test_image_commands_serve_and_train_on_postgres(
     assert job["status"] == "succeeded", f"{job}\n{processes.logs()}"
     assert job["attempts"] == 1 and job["model_id"]
     assert [row["epoch"] for row in api.history(job["id"])] == [1, 2]
-    with api.client() as http:
-        model = http.get(f"/v1/models/{job['model_id']}")
+    model = api.http.get(f"/v1/models/{job['model_id']}")
     assert model.status_code == 200 and model.json()["job_id"] == job["id"]
 
     # The API refuses requests without the key (the bootstrap key is what let us in).
-    with Api(api.base_url, "not-a-key").client() as http:
-        assert http.get("/v1/jobs").status_code == 401
+    stranger = processes.api(port, "not-a-key")
+    assert stranger.http.get("/v1/jobs").status_code == 401
