@@ -91,9 +91,9 @@ def test_killed_worker_job_resumes_from_checkpoint(
     children = first.children()
     checkpointed = checkpoint_epoch(case.db, job_id)
     assert checkpointed, logs(first)
-    killed_at = time.time()
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
+    killed_at = time.time()
     # Its training process dies with it (PR_SET_PDEATHSIG): nothing keeps writing.
     wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5, what="child to die")
 
@@ -114,6 +114,7 @@ def test_sigterm_releases_the_job_without_spending_an_attempt(
     first.process.send_signal(signal.SIGTERM)
     assert first.wait(timeout=10) == 0, logs(first)  # within grace_seconds
     assert time.time() - stopped_at < 5
+    released_at = time.time()
 
     job = job_row(case.db, job_id)
     assert (job.status, job.attempts, job.lease_token) == ("queued", 0, None), logs(first)
@@ -123,7 +124,7 @@ def test_sigterm_releases_the_job_without_spending_an_attempt(
     second = start_worker()
     job = assert_finished_like_an_uninterrupted_run(case, job_id, spec, first, second)
     assert job.attempts == 1
-    assert_resumed_from_checkpoint(case, job_id, checkpointed, stopped_at)
+    assert_resumed_from_checkpoint(case, job_id, checkpointed, released_at)
 
 
 def test_second_sigterm_exits_at_once(case: TrainCase, start_worker: StartWorker) -> None:
