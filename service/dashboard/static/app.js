@@ -50,6 +50,11 @@ function num(value, digits = 4) {
     : value.toPrecision(digits);
 }
 
+// replaceChildren() would print null as "null": drop empty children first.
+function fill(node, ...children) {
+  node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+}
+
 function when(ts) { return ts ? ts.replace("T", " ").slice(0, 19) : "–"; }
 function badge(status) { return el("span", { class: `badge ${status}` }, status); }
 function link(href, text) { return el("a", { href }, text); }
@@ -248,17 +253,17 @@ function renderJob(job, rows, header, chart, details) {
   const cancel = FINAL.has(job.status) ? null : el("button", { type: "button", class: "secondary",
     onclick: async () => { try { await api(`/v1/jobs/${job.id}/cancel`, { method: "POST" }); } catch (e) { say(e.message); } } },
   job.cancel_requested ? "Cancelling…" : "Cancel");
-  header.replaceChildren(el("h1", {}, `Job ${job.id} `, badge(job.status)),
+  fill(header, el("h1", {}, `Job ${job.id} `, badge(job.status)),
     el("p", { class: "muted" }, `epoch ${p.epoch || 0} of ${p.epochs || "?"} · attempt ${job.attempts}/${job.max_attempts}`,
       ` · created ${when(job.created_at)}`, job.finished_at ? ` · finished ${when(job.finished_at)}` : "",
       job.model_id ? " · model " : "", job.model_id ? link(`#/models/${job.model_id}`, job.model_id) : ""),
     job.error ? el("div", { class: "problem" }, `${job.error.code}: ${job.error.message}`) : null, cancel);
-  chart.replaceChildren(el("h2", {}, "Loss"), lossChart(rows, p.epochs));
-  details.replaceChildren(el("div", { class: "card" }, el("h2", {}, "Latest metrics"), metricsList(job.metrics)),
+  fill(chart, el("h2", {}, "Loss"), lossChart(rows));
+  fill(details, el("div", { class: "card" }, el("h2", {}, "Latest metrics"), metricsList(job.metrics)),
     el("div", { class: "card" }, el("h2", {}, "Spec"), el("pre", { id: "job-spec" }, JSON.stringify(job.spec, null, 2))));
 }
 
-function lossChart(rows, plannedEpochs) {
+function lossChart(rows) {
   const W = 720, H = 300, L = 56, R = 16, T = 14, B = 36;
   const series = [["loss", "training loss", "line-loss"], ["val_loss", "validation loss", "line-val"]];
   const values = rows.flatMap((r) => series.map(([k]) => r[k])).filter((v) => typeof v === "number" && isFinite(v));
@@ -271,8 +276,11 @@ function lossChart(rows, plannedEpochs) {
   }
   let lo = Math.min(...values), hi = Math.max(...values);
   if (hi - lo < 1e-12) { hi += 0.5; lo -= 0.5; }
-  const pad = (hi - lo) * 0.05; lo -= pad; hi += pad;
-  const maxEpoch = Math.max(plannedEpochs || 0, rows[rows.length - 1].epoch, 2);
+  const pad = (hi - lo) * 0.05;
+  lo = lo >= 0 ? Math.max(0, lo - pad) : lo - pad;
+  hi += pad;
+  // The x axis spans the epochs trained so far: a 10 000-epoch job is readable at epoch 20.
+  const maxEpoch = Math.max(rows[rows.length - 1].epoch, 2);
   const x = (e) => L + ((e - 1) / (maxEpoch - 1)) * (W - L - R);
   const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
   for (let i = 0; i <= 4; i++) {

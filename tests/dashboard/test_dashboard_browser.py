@@ -1,0 +1,122 @@
+"""The dashboard in headless Chromium against a real `descent serve`.
+
+Chromium is driven over the DevTools protocol (tests/dashboard/cdp.py). Skipped when Chromium is
+missing — except in CI (``CI=true``), where a missing browser fails the test. A screenshot of the
+job page lands in ``test-artifacts/``; with ``DESCENT_DOCS_SCREENSHOT=1`` it also refreshes
+``docs/dashboard.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cdp import Browser, chromium_executable
+from descent_server import ROOT, Server, running_server
+from descent_testdata import blobs
+
+from client import Client, Job
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
+ARTIFACTS = ROOT / "test-artifacts"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+POINTS = "Number(document.querySelector('#loss-chart')?.dataset.points || 0)"
+
+
+@pytest.fixture
+def chromium() -> str:
+    executable = chromium_executable()
+    if executable is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but Chromium is missing: apt-get install -y chromium")
+        pytest.skip("Chromium not installed (/usr/bin/chromium): apt-get install -y chromium")
+    return executable
+
+
+@pytest.fixture
+def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
+    opened = Browser(chromium, tmp_path / "profile")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with running_server(tmp_path / "server") as running:
+        yield running
+
+
+def start_long_job(client: Client, dataset_id: str) -> Job:
+    """A job that trains for minutes (cancelled by the test), once its first epoch is in."""
+    job = client.submit_job(dataset_id=dataset_id, training={
+        "epochs": 10000, "batch_size": 8, "early_stopping": None},
+        network={"hidden_layers": [{"units": 64}, {"units": 64}]})
+    deadline = time.monotonic() + 120
+    while client.get_job(job.id).epoch < 1:
+        assert time.monotonic() < deadline, "the long job never started"
+        time.sleep(0.2)
+    return client.get_job(job.id)
+
+
+def test_jobs_table_live_chart_and_predict_form(server: Server, browser: Browser) -> None:
+    with Client(server.url, server.api_key) as client:
+        X, y = blobs(n=600, seed=31)
+        dataset = client.upload_dataset(X, y, name="blobs")
+        finished = client.wait(client.submit_job(dataset_id=dataset.id, training={
+            "epochs": 12}).id, timeout=180)
+        assert finished.status == "succeeded" and finished.model_id
+        running = start_long_job(client, dataset.id)
+        try:
+            check_dashboard(server, browser, client, finished, running)
+        finally:
+            client.cancel_job(running.id)
+
+
+def check_dashboard(server: Server, browser: Browser, client: Client, finished: Job,
+                    running: Job) -> None:
+    # The key arrives once in the fragment, is stored, and leaves the address bar.
+    browser.navigate(f"{server.url}/#/?key={server.api_key}")
+    rows = browser.wait_for(
+        "(() => { const rows = [...document.querySelectorAll('#jobs-table tr[data-job-id]')];"
+        " return rows.length >= 2 && Object.fromEntries(rows.map("
+        "r => [r.dataset.jobId, r.dataset.status])); })()")
+    assert rows[finished.id] == "succeeded" and rows[running.id] == "running"
+    assert browser.evaluate("localStorage.getItem('descent.apiKey')") == server.api_key
+    assert server.api_key not in browser.evaluate("location.href")
+    assert browser.evaluate("document.querySelector('#jobs-table progress') !== null")
+
+    # The job page: the chart grows while the job trains, without reloading the page.
+    browser.evaluate(f"location.hash = '#/jobs/{running.id}'")
+    first = browser.wait_for(POINTS)
+    grown = browser.wait_for(f"{POINTS} >= {first + 3} && {POINTS}", timeout=60)
+    assert grown > first
+    assert browser.evaluate("document.querySelectorAll('#loss-chart polyline').length") == 2
+    drawn = browser.evaluate("document.querySelector('#loss-chart polyline[data-series=loss]')"
+                             ".getAttribute('points').split(' ').length")
+    assert drawn == browser.evaluate(POINTS)
+    spec = json.loads(browser.evaluate("document.querySelector('#job-spec').textContent"))
+    assert spec["training"]["epochs"] == 10000
+    time.sleep(0.5)
+    png = browser.screenshot(ARTIFACTS / "dashboard-job.png")
+    assert png[:8] == PNG_MAGIC
+    if os.environ.get("DESCENT_DOCS_SCREENSHOT"):
+        (ROOT / "docs" / "dashboard.png").write_bytes(png)
+
+    # The model page's predict form answers like the API.
+    assert finished.model_id
+    browser.evaluate(f"location.hash = '#/models/{finished.model_id}'")
+    browser.wait_for("document.querySelector('#predict-form') !== null")
+    row = [round(v, 4) for v in blobs(n=3, seed=5)[0][1]]
+    typed = ", ".join(map(str, row))
+    browser.evaluate(f"document.querySelector('#predict-input').value = '{typed}';"
+                     " document.querySelector('#predict-form').requestSubmit(); true")
+    shown = browser.wait_for("document.querySelector('#predict-table td.prediction')?.textContent")
+    assert shown == str(client.predict(finished.model_id, [row]).predictions[0])
+    browser.screenshot(ARTIFACTS / "dashboard-model.png")
