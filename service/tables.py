@@ -125,7 +125,10 @@ class Job(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "train" | "predict"
     status: Mapped[str] = mapped_column(String(16), default="queued")
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    # Null once the dataset is deleted (only finished jobs: active ones keep it from deletion).
+    dataset_id: Mapped[str | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL"), index=True
+    )
     # train: the model it produced; predict: the model it applies.
     model_id: Mapped[str | None] = mapped_column(String(40))
     prediction_id: Mapped[str | None] = mapped_column(String(40))
@@ -185,7 +188,8 @@ class Model(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), unique=True)
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"))
+    # Null once the training dataset is deleted; the model stands on its own.
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     task: Mapped[str] = mapped_column(String(16))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     n_features: Mapped[int] = mapped_column(Integer)

@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("dataset_id", sa.String(length=40), nullable=False),
+        sa.Column("dataset_id", sa.String(length=40), nullable=True),
         sa.Column("model_id", sa.String(length=40), nullable=True),
         sa.Column("prediction_id", sa.String(length=40), nullable=True),
         sa.Column("spec", sa.JSON(), nullable=False),
@@ -101,7 +101,10 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["dataset_id"], ["datasets.id"], name=op.f("fk_jobs_dataset_id_datasets")
+            ["dataset_id"],
+            ["datasets.id"],
+            name=op.f("fk_jobs_dataset_id_datasets"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_jobs_tenant_id_tenants")
@@ -145,7 +148,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("job_id", sa.String(length=40), nullable=False),
-        sa.Column("dataset_id", sa.String(length=40), nullable=False),
+        sa.Column("dataset_id", sa.String(length=40), nullable=True),
         sa.Column("task", sa.String(length=16), nullable=False),
         sa.Column("spec", sa.JSON(), nullable=False),
         sa.Column("n_features", sa.Integer(), nullable=False),
@@ -157,7 +160,10 @@ def upgrade() -> None:
         sa.Column("weights_sha256", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["dataset_id"], ["datasets.id"], name=op.f("fk_models_dataset_id_datasets")
+            ["dataset_id"],
+            ["datasets.id"],
+            name=op.f("fk_models_dataset_id_datasets"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_models_job_id_jobs")),
         sa.ForeignKeyConstraint(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -93,17 +93,6 @@ def delete_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> None:
             raise Conflict(
                 f"Dataset {dataset_id!r} is used by {active} queued or running job(s); "
                 "cancel them or wait for them to finish."
-            )
-        used = session.scalar(
-            select(
-                exists().where(tables.Job.dataset_id == dataset_id)
-                | exists().where(tables.Model.dataset_id == dataset_id)
-            )
-        )
-        if used:
-            raise Conflict(
-                f"Dataset {dataset_id!r} is referenced by finished jobs or models, which keep "
-                "their history; it cannot be deleted."
             )
         session.execute(
             tables.Dataset.__table__.delete().where(tables.Dataset.id == dataset_id)  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ class JobPublic(BaseModel):
     id: str = Field(examples=["job_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
     kind: Literal["train", "predict"]
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
-    dataset_id: str
+    dataset_id: str | None
     spec: dict[str, Any] = Field(description="The full spec, defaults filled in")
     progress: JobProgress
     metrics: dict[str, float | None] | None

@@ -15,7 +15,7 @@ from service.schemas.datasets import Label
 class ModelPublic(BaseModel):
     id: str = Field(examples=["mdl_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
     job_id: str
-    dataset_id: str
+    dataset_id: str | None
     task: Literal["classification", "regression"]
     spec: dict[str, Any]
     n_features: int

@@ -110,6 +110,10 @@ def test_cancel_and_delete(db: Database) -> None:
     r = client.post(f"/v1/jobs/{job['id']}/cancel", headers=headers)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert client.post(f"/v1/jobs/{job['id']}/cancel", headers=headers).status_code == 409
+    # Once no job is active the dataset can go; the finished job stays, pointing at nothing.
+    assert client.delete(f"/v1/datasets/{dataset_id}", headers=headers).status_code == 204
+    kept = client.get(f"/v1/jobs/{job['id']}", headers=headers)
+    assert kept.status_code == 200 and kept.json()["dataset_id"] is None
     unused = upload(client, headers, {"features": [[1.0], [2.0]]})
     assert client.delete(f"/v1/datasets/{unused}", headers=headers).status_code == 204
     assert client.get(f"/v1/datasets/{unused}", headers=headers).status_code == 404
