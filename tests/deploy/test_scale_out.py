@@ -70,9 +70,16 @@ def _final_jobs(apis: list[Api], ids: list[str], turn: list[int]) -> dict[str, d
 
 
 def _running_owned_by(engine: Engine, owner: str | None = None) -> Any:
-    """(job id, lease owner) of a running job (of ``owner`` when given), or None."""
+    """(job id, lease owner) of a running job, or None.
+
+    With ``owner``: a job of that owner that has not finished an epoch yet, so that it is still
+    training, not finishing, when the test acts on it a moment later.
+    """
     query = "SELECT id, lease_owner FROM jobs WHERE status = 'running'"
-    query += " AND lease_owner = :owner" if owner else " AND lease_owner IS NOT NULL"
+    if owner:
+        query += " AND lease_owner = :owner AND progress_epoch = 0"
+    else:
+        query += " AND lease_owner IS NOT NULL"
     with engine.connect() as conn:
         return conn.execute(text(query + " LIMIT 1"), {"owner": owner}).first()
 
