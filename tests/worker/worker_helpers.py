@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from threadpoolctl import threadpool_limits
 
 from service import queue, tables
 from service.artifacts import encode_dataset, weights_sha256
@@ -93,7 +94,9 @@ def reference_run(spec: dict[str, Any], X: np.ndarray, y: np.ndarray) -> tuple[s
         dtype=training["dtype"],
         task=spec["task"],
     )
-    history = train(net, X, Y, training, task=spec["task"])
+    # One BLAS thread, as in the workers (WORKER_ENV), so nothing but the resume can differ.
+    with threadpool_limits(limits=1):
+        history = train(net, X, Y, training, task=spec["task"])
     return weights_sha256(net.params), history
 
 
