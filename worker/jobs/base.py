@@ -1,0 +1,44 @@
+"""What every job shares: its context, how it ends early, and loading its dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from service import tables
+from service.db import Database
+from service.queue import ClaimedJob
+
+
+class LeaseLost(Exception):
+    """A write of this job matched no row: the lease is gone, so write nothing more."""
+
+
+class Stopped(Exception):
+    """The job was asked to stop (graceful shutdown) and has checkpointed what it could."""
+
+
+class InvalidJob(ValueError):
+    """The job cannot run on its data (a user error: failed at once, never retried)."""
+
+
+@dataclass
+class JobContext:
+    db: Database
+    job: ClaimedJob
+    should_stop: Callable[[], bool] = lambda: False
+    checkpoint_seconds: float = 10.0
+
+
+def load_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> tables.Dataset:
+    with db.read() as session:
+        dataset = session.scalar(
+            select(tables.Dataset).where(
+                tables.Dataset.id == dataset_id, tables.Dataset.tenant_id == tenant_id
+            )
+        )
+    if dataset is None:
+        raise InvalidJob(f"dataset {dataset_id} does not exist (was it deleted?)")
+    return dataset
