@@ -37,8 +37,8 @@ def tanh(Z: np.ndarray) -> np.ndarray:
 
 
 def relu(Z: np.ndarray) -> np.ndarray:
-    """``A = max(Z, 0)``."""
-    return np.maximum(Z, 0.0, out=Z)
+    """``A = max(Z, 0)`` (``np.clip``'s loop is vectorized; ``np.maximum`` with a scalar is not)."""
+    return np.clip(Z, 0.0, np.inf, out=Z)
 
 
 def leaky_relu(Z: np.ndarray) -> np.ndarray:
@@ -85,16 +85,17 @@ def inplace_tanh_derivative(A: np.ndarray, dLdA: np.ndarray) -> np.ndarray:
 
 
 def inplace_relu_derivative(A: np.ndarray, dLdA: np.ndarray) -> np.ndarray:
-    """``dLdA *= [A > 0]``; ``sign(A)`` is exactly that indicator because ``A ≥ 0``."""
-    np.sign(A, out=A)
+    """``dLdA *= [A > 0]`` (the indicator written into ``A`` as 0.0/1.0)."""
+    np.greater(A, 0.0, out=A)
     dLdA *= A
     return dLdA
 
 
 def inplace_leaky_relu_derivative(A: np.ndarray, dLdA: np.ndarray) -> np.ndarray:
-    """``dLdA *= 1`` where ``A > 0``, else ``0.01`` (``max(sign(A), 0.01)``)."""
-    np.sign(A, out=A)
-    np.maximum(A, LEAKY_SLOPE, out=A)
+    """``dLdA *= 1`` where ``A > 0``, else ``0.01``: ``[A > 0] (1 - 0.01) + 0.01``, exactly."""
+    np.greater(A, 0.0, out=A)
+    A *= 1.0 - LEAKY_SLOPE
+    A += LEAKY_SLOPE
     dLdA *= A
     return dLdA
 
