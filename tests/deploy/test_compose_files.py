@@ -180,3 +180,19 @@ def test_docker_compose_accepts_the_file(name: str) -> None:
         cwd=REPO, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_the_build_context_holds_what_the_dockerfile_copies(
+    dockerfile: list[Instruction],
+) -> None:
+    """.dockerignore lists what to send (after ``**``); each COPY source must be on that list."""
+    lines = [line for line in (REPO / ".dockerignore").read_text().splitlines() if line.strip()]
+    patterns = [line for line in lines if not line.startswith("#")]
+    assert patterns[0] == "**", "exclude everything, then list what the build needs"
+    included = {p[1:].rstrip("/") for p in patterns if p.startswith("!")}
+    for instruction in dockerfile:
+        if instruction.keyword == "COPY":
+            *sources, _destination = instruction.args.split()
+            for source in sources:
+                assert source.rstrip("/") in included, f"{source} is not in the build context"
+                assert (REPO / source).exists(), f"COPY {source}: no such file in the repository"
