@@ -197,12 +197,22 @@ class Supervisor:
             "parent_pid": os.getpid(),
         }
         env = {**os.environ, **blas_env(threads), "DESCENT_DATABASE_URL": self.database_url}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker.runner"], stdin=subprocess.PIPE, env=env
-        )
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "worker.runner"], stdin=subprocess.PIPE, env=env
+            )
+        except OSError as exc:  # out of processes or memory: let the job retry, maybe elsewhere
+            log.exception("job %s: could not start its training process", job.id)
+            message = f"could not start a training process: {exc}"
+            self._write(job, "fail", queue.fail, code="INTERNAL", message=message, retry=True)
+            self._next_claim = time.monotonic() + self.settings.poll_seconds
+            return
         assert process.stdin is not None
-        process.stdin.write(json.dumps(payload, default=str).encode())
-        process.stdin.close()
+        try:
+            process.stdin.write(json.dumps(payload, default=str).encode())
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # it died at once; its exit status tells how
         next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
         self.running[job.id] = Running(job=job, process=process, next_heartbeat=next_heartbeat)
         log.info(
