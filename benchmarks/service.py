@@ -1,0 +1,193 @@
+"""Service benchmark: real `descent serve` / `descent worker` processes on this machine, SQLite and
+(when a URL is given or DESCENT_TEST_POSTGRES_URL is set) PostgreSQL, measured against the
+numbers to beat. Prints one table.
+
+    python benchmarks/service.py                       # full run (~10 minutes with PostgreSQL)
+    python benchmarks/service.py --quick               # smoke run (~2-3 minutes)
+    python benchmarks/service.py --postgres-url postgresql://postgres@127.0.0.1:5432/test
+
+PostgreSQL: a fresh database is created on that server for the run and dropped afterwards.
+What each row measures is in benchmarks/README.md ("Service").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # before benchmarks/ itself, which holds this very `service.py`
+
+from benchmarks.service_bench import measures as m  # noqa: E402
+from benchmarks.service_bench.load import Targets, predict_body, run_load  # noqa: E402
+from benchmarks.service_bench.overhead import overhead_data, service_overhead  # noqa: E402
+from benchmarks.service_bench.processes import KEY, cpu_seconds, postgres_database, serve  # noqa: E402
+
+FEATURES = 64
+WORKER_COUNTS = (1, 2, 4)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Benchmark descent serve against its targets.")
+    p.add_argument("--quick", action="store_true", help="fewer samples, shorter runs")
+    p.add_argument("--postgres-url", default=os.environ.get("DESCENT_TEST_POSTGRES_URL"),
+                   help="a PostgreSQL server to create the run's database on "
+                        "(default: DESCENT_TEST_POSTGRES_URL; none = SQLite only)")
+    p.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    p.add_argument("--load-seconds", type=float, help="length of the load run (60; quick 10)")
+    p.add_argument("--load-clients", type=int, default=32, help="concurrent clients (32)")
+    p.add_argument("--overhead-seconds", type=float,
+                   help="length of the overhead training run (30; quick 5)")
+    return p
+
+
+@contextmanager
+def database(kind: str, args: argparse.Namespace, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'descent.db'}"
+    else:
+        with postgres_database(args.postgres_url) as url:
+            yield url
+
+
+def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    quick = args.quick
+    out: dict[str, Any] = {"load_before": os.getloadavg()[0]}
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="descent-bench-")))
+        url = stack.enter_context(database(kind, args, tmp))
+        served = stack.enter_context(serve(url, tmp))
+        client = stack.enter_context(served.client())
+        served.start_workers(1)
+        log(kind, "training the 64-feature model")
+        X, y = m.classification_data(2000, FEATURES, 10, seed=0)
+        predict_ds = m.upload(client, "predict-64", X, y)
+        trained = m.wait_job(client, m.submit(client, {
+            "dataset_id": predict_ds,
+            "network": {"hidden_layers": [{"units": 64, "activation": "relu"}]},
+            "training": {"epochs": 3},
+        })["id"], timeout=300)
+        model_id = trained["model_id"]
+        tiny_X, tiny_y = m.classification_data(64, 4, 2, seed=1)
+        tiny_ds = m.upload(client, "tiny", tiny_X, tiny_y)
+
+        log(kind, "predict latency")
+        out["predict"] = m.predict_latency(
+            client, model_id, features=FEATURES,
+            rounds=100 if quick else 500, big_rounds=20 if quick else 100,
+        )
+        log(kind, "queue pickup")
+        out["pickup"] = m.pickup(client, tiny_ds, samples=6 if quick else 20)
+        log(kind, "service overhead")
+        seconds = args.overhead_seconds or (5.0 if quick else 30.0)
+        oX, oy = overhead_data()
+        out["overhead"] = overhead = service_overhead(client, oX, oy, seconds=seconds)
+
+        log(kind, "load run")
+        # A job trains while the clients poll it: the worker writes while they read.
+        body = dict(overhead["body"], training={**overhead["body"]["training"], "epochs": 5000})
+        live = m.submit(client, body)["id"]
+        targets = Targets(
+            url=served.url, key=KEY, model_id=model_id, predict_body=predict_body(FEATURES),
+            job_ids=[live, overhead["job_id"], trained["id"]],
+        )
+        load_seconds = args.load_seconds or (10.0 if quick else 60.0)
+        cpu = cpu_seconds(served.process.pid)
+        out["load"] = run_load(targets, clients=args.load_clients, seconds=load_seconds)
+        out["load"]["server_cpu"] = (cpu_seconds(served.process.pid) - cpu) / (load_seconds + 3)
+        client.post(f"/v1/jobs/{live}/cancel")
+        served.stop_workers()
+
+        out["throughput"] = {}
+        for workers in WORKER_COUNTS:
+            log(kind, f"tiny-job throughput, {workers} worker(s)")
+            out["throughput"][workers] = m.tiny_throughput(
+                served, client, tiny_ds, workers=workers, jobs=(3 if quick else 8) * workers
+            )
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def log(kind: str, what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')} {kind}] {what}", file=sys.stderr, flush=True)
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, value, target) rows of one database's results."""
+    p, q, o, load = r["predict"], r["pickup"], r["overhead"], r["load"]
+    ratio = p["one_p50"] / p["health_p50"]
+    out = [
+        ("/healthz p50 / p99", f"{ms(p['health_p50'])} / {ms(p['health_p99'])}", "floor"),
+        ("predict 1 row p50 / p99", f"{ms(p['one_p50'])} / {ms(p['one_p99'])}", ""),
+        ("predict 1 row p50 ÷ /healthz p50", f"{ratio:.2f}×", "≤ 1.5×"),
+        ("predict 1,000 rows p50 / p99", f"{ms(p['big_p50'])} / {ms(p['big_p99'])}", ""),
+        ("predict 1,000 rows throughput", f"{p['big_rows_per_s']:,.0f} rows/s", "≥ 100,000"),
+        ("pickup p50 / p99 (started_at − answer)", f"{ms(q['p50'])} / {ms(q['p99'])}",
+         "p50 < 100 ms"),
+    ]
+    for workers, rate in r["throughput"].items():
+        out.append((f"tiny jobs, {workers} worker process(es)", f"{rate:.2f} jobs/s", ""))
+    out += [
+        (f"overhead: {o['epochs']}-epoch job, direct train", f"{o['direct']:.2f} s", ""),
+        ("overhead: started→finished ÷ direct", f"{o['ratio_worker']:.3f}×", "≤ 1.05×"),
+        ("overhead: submit→succeeded ÷ direct", f"{o['ratio_end_to_end']:.3f}×", "≤ 1.05×"),
+        ("load: requests/s", f"{load['rps']:,.0f}", ""),
+        ("load: p50 / p99", f"{ms(load['p50'])} / {ms(load['p99'])}", "p99 < 250 ms"),
+        ("load: p99 poll / history / predict",
+         " / ".join(f"{load['p99_by_op'].get(k, 0) * 1000:.0f}" for k in ("poll", "history",
+                                                                       "predict")) + " ms", ""),
+        ("load: errors", f"{load['errors']} of {load['requests']:,}", "0"),
+        ("load: CPU generator / server (cores)",
+         f"{load['generator_cpu']:.2f} / {load['server_cpu']:.2f}", ""),
+        ("machine load average before / after", f"{r['load_before']:.1f} / {r['load_after']:.1f}",
+         ""),
+    ]
+    return out
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    kinds = list(results)
+    columns = {kind: rows(results[kind]) for kind in kinds}
+    first = columns[kinds[0]]
+    header = ["measure", *(k for k in kinds), "target"]
+    body = [
+        [name, *(columns[k][i][1] for k in kinds), target]
+        for i, (name, _, target) in enumerate(first)
+    ]
+    widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(row) for row in body)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    kinds = ["sqlite"]
+    if args.postgres_url and not args.no_postgres:
+        kinds.append("postgresql")
+    results = {kind: bench(kind, args) for kind in kinds}
+    print(f"Service benchmark ({'quick' if args.quick else 'full'}; {os.cpu_count()} cores; "
+          f"{args.load_clients} load clients)")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The load run: many concurrent clients mixing job polls, history reads and predictions.
+
+The clients are threads, each with its own keep-alive `httpx.Client`, spread over a few
+processes so that the load generator is not held back by one GIL; each process reports its own
+CPU time, so the table can show that the generator was not the bottleneck.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+# What one client does next, by weight: poll a job, read a history, predict one row.
+MIX = (("poll", 0.4), ("history", 0.3), ("predict", 0.3))
+
+
+@dataclass(frozen=True)
+class Targets:
+    url: str
+    key: str
+    job_ids: list[str]
+    model_id: str
+    predict_body: bytes
+
+
+def _client_loop(targets: Targets, seed: int, start: float, stop: float, out: list[Any]) -> None:
+    rng = random.Random(seed)
+    names = [name for name, _ in MIX]
+    weights = [weight for _, weight in MIX]
+    headers = {"Authorization": f"Bearer {targets.key}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=targets.url, headers=headers, timeout=30) as client:
+        time.sleep(max(0.0, start - time.time()))
+        while time.time() < stop:
+            op = rng.choices(names, weights)[0]
+            job_id = rng.choice(targets.job_ids)
+            began = time.perf_counter()
+            try:
+                if op == "poll":
+                    answer = client.get(f"/v1/jobs/{job_id}")
+                elif op == "history":
+                    answer = client.get(f"/v1/jobs/{job_id}/history")
+                else:
+                    answer = client.post(
+                        f"/v1/models/{targets.model_id}/predict", content=targets.predict_body
+                    )
+                answer.read()
+                ok = answer.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            out.append((op, time.perf_counter() - began, ok))
+
+
+def _process(targets: Targets, clients: int, seed: int, start: float, stop: float,
+             results: Any) -> None:
+    samples: list[Any] = []
+    before = os.times()
+    threads = [
+        threading.Thread(target=_client_loop, args=(targets, seed * 1000 + i, start, stop, samples))
+        for i in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = os.times()
+    cpu = (after.user - before.user) + (after.system - before.system)
+    results.put({"samples": samples, "cpu": cpu})
+
+
+def run_load(
+    targets: Targets, *, clients: int, seconds: float, processes: int = 2
+) -> dict[str, Any]:
+    """Closed-loop load for ``seconds``; requests/s, p50/p99 latency, errors, generator CPU."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start = time.time() + 3.0  # every process and thread connected and waiting
+    stop = start + seconds
+    share = [clients // processes + (i < clients % processes) for i in range(processes)]
+    workers = [
+        context.Process(target=_process, args=(targets, n, i, start, stop, results))
+        for i, n in enumerate(share)
+    ]
+    for worker in workers:
+        worker.start()
+    reports = [results.get(timeout=seconds + 120) for _ in workers]
+    for worker in workers:
+        worker.join()
+    samples = [s for report in reports for s in report["samples"]]
+    latencies = sorted(took for _, took, _ in samples)
+    errors = sum(1 for _, _, ok in samples if not ok)
+
+    def quantile(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
+    by_op = {
+        name: sorted(took for op, took, _ in samples if op == name) for name, _ in MIX
+    }
+    return {
+        "requests": len(samples), "rps": len(samples) / seconds, "errors": errors,
+        "p50": quantile(0.5), "p99": quantile(0.99),
+        "p99_by_op": {k: v[min(len(v) - 1, int(0.99 * len(v)))] for k, v in by_op.items() if v},
+        "generator_cpu": sum(report["cpu"] for report in reports) / seconds,
+    }
+
+
+def predict_body(features: int) -> bytes:
+    return json.dumps({"inputs": [[0.5] * features]}).encode()
