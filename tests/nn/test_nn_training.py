@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from worker.nn import DivergedError, Network, SpecError, TrainingState, train
+from worker.nn.metrics import evaluate
 
 HIDDEN = {"hidden_layers": [{"units": 16, "activation": "relu"},
                             {"units": 8, "activation": "tanh"}]}
@@ -216,3 +217,36 @@ def test_params_setter_copies() -> None:
     assert net.params[0].dtype == np.float32 and (net.params[0] == 0.5).all()
     with pytest.raises(ValueError, match=r"params\[0\]: expected shape"):
         net.params = [np.zeros((2, 2))] + new[1:]
+
+
+@pytest.mark.parametrize(("output", "loss", "task", "outputs"), [
+    ("softmax", "cross_entropy", "classification", 3),
+    ("sigmoid", "binary_cross_entropy", "classification", 3),
+    ("sigmoid", "binary_cross_entropy", "classification", 1),
+    ("sigmoid", "mse", "classification", 3),
+    ("identity", "mse", "regression", 2),
+    ("tanh", "mse", "regression", 1),
+])
+def test_running_metrics_match_a_full_pass(output: str, loss: str, task: str,
+                                           outputs: int) -> None:
+    """With a vanishing learning rate the weights stay put, so the metrics accumulated over the
+    epoch's batches must equal a full pass (which is how validation metrics are computed)."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((90, 4))
+    Y = (np.eye(outputs)[rng.integers(0, outputs, 90)] if outputs > 1 and task == "classification"
+         else rng.uniform(0, 1, (90, outputs)).round() if task == "classification"
+         else rng.standard_normal((90, outputs)))
+    net = Network.from_spec({"hidden_layers": [{"units": 6, "activation": "tanh"}],
+                             "output_activation": output, "loss": loss}, 4, outputs,
+                            dtype="float64")
+    before = [p.copy() for p in net.params]
+    history = train(net, X, Y, {"epochs": 1, "batch_size": 16, "dtype": "float64",
+                                "optimizer": {"name": "sgd", "learning_rate": 1e-300},
+                                "validation_split": None, "standardize": False}, task=task)
+    for a, b in zip(before, net.params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-250)
+    full = evaluate(net, net.prepare_inputs(X), Y, task)
+    row = history[0]
+    assert set(full) | {"epoch", "seconds"} == set(row)
+    for key, value in full.items():
+        assert row[key] == pytest.approx(value, rel=1e-12), key

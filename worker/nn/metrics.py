@@ -1,4 +1,11 @@
-"""Per-epoch metrics: the loss, plus accuracy (classification) or MAE and R² (regression)."""
+"""Per-epoch metrics: the loss, plus accuracy (classification) or MAE and R² (regression).
+
+Two ways to get them. ``evaluate`` makes a full pass with fixed weights (the validation part at
+the end of each epoch; losses from logits, exact). ``RunningMetrics`` accumulates the training
+part's metrics over the epoch from the outputs each batch computes anyway, as Keras and
+scikit-learn report training loss: a second full forward pass over the training rows would cost
+a third of the epoch's arithmetic again.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +16,32 @@ from .network import Network
 
 
 def accuracy(Y: np.ndarray, A: np.ndarray) -> float:
-    """Fraction of rows classified right: argmax match, or ``A ≥ 0.5`` for a single output."""
+    """Fraction of rows classified right (see ``correct``)."""
+    return correct(Y, A) / Y.shape[0]
+
+
+def correct(Y: np.ndarray, A: np.ndarray) -> int:
+    """Rows classified right: argmax match, or ``A ≥ 0.5`` vs ``Y ≥ 0.5`` for one output."""
     if Y.shape[1] == 1:
-        return float(np.mean((A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5)))
-    return float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
+        return int(np.count_nonzero((A[:, 0] >= 0.5) == (Y[:, 0] >= 0.5)))
+    return int(np.count_nonzero(A.argmax(axis=1) == Y.argmax(axis=1)))
 
 
-def mean_absolute_error(Y: np.ndarray, A: np.ndarray) -> float:
-    """Mean over all entries of ``|A - Y|``."""
-    return float(np.mean(np.abs(A.astype(np.float64) - Y)))
-
-
-def r2_score(Y: np.ndarray, A: np.ndarray) -> float:
-    """``1 - SS_res / SS_tot`` per output, averaged over outputs (scikit-learn's default).
+def r2_from_sums(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
+    """``1 - SS_res / SS_tot`` per output, averaged (scikit-learn's default).
 
     An output with constant targets scores 1 when predicted exactly and 0 otherwise, so the value
     is always finite.
     """
-    Y64 = Y.astype(np.float64)
-    ss_res = np.sum((Y64 - A) ** 2, axis=0)
-    ss_tot = np.sum((Y64 - Y64.mean(axis=0)) ** 2, axis=0)
     safe = ss_tot > 0
     scores = np.where(safe, 1.0 - ss_res / np.where(safe, ss_tot, 1.0), (ss_res == 0) * 1.0)
     return float(scores.mean())
+
+
+def total_sum_of_squares(Y: np.ndarray) -> np.ndarray:
+    """``Σ_rows (Y - mean(Y))²`` per output column, in float64."""
+    Y64 = Y.astype(np.float64)
+    return np.sum((Y64 - Y64.mean(axis=0)) ** 2, axis=0)
 
 
 def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str) -> dict[str, float]:
@@ -44,6 +54,58 @@ def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str) -> dict[st
         if task == "classification":
             metrics["accuracy"] = accuracy(Ys, A)
         else:
-            metrics["mae"] = mean_absolute_error(Ys, A)
-            metrics["r2"] = r2_score(Ys, A)
+            diff = A.astype(np.float64) - Ys
+            metrics["mae"] = float(np.mean(np.abs(diff)))
+            metrics["r2"] = r2_from_sums(np.sum(diff**2, axis=0), total_sum_of_squares(Ys))
     return metrics
+
+
+class RunningMetrics:
+    """The training part's metrics accumulated batch by batch over one epoch.
+
+    ``add(A, Y)`` takes a batch's output activations ``A`` and targets ``Y`` (both
+    ``(m, n_outputs)``) before backpropagation; ``result()`` gives the epoch's row and resets.
+    Losses follow API.md (means over the epoch's rows, or entries) computed from probabilities,
+    so ``log`` is taken of ``max(p, tiny)``: a loss term is capped near 87 (float32) rather than
+    becoming infinite when a probability underflows. NaN still propagates (divergence).
+    """
+
+    def __init__(self, loss: str, task: str, Y_train: np.ndarray) -> None:
+        self.loss, self.task, self.width = loss, task, Y_train.shape[1]
+        self.tiny = float(np.finfo(Y_train.dtype).tiny)
+        self.ss_tot = total_sum_of_squares(Y_train) if task == "regression" else None
+        self._reset()
+
+    def _reset(self) -> None:
+        self.rows, self.loss_sum, self.correct, self.abs_sum = 0, 0.0, 0, 0.0
+        self.ss_res: np.ndarray | float = 0.0
+
+    def add(self, A: np.ndarray, Y: np.ndarray) -> None:
+        self.rows += A.shape[0]
+        if self.loss == "cross_entropy":
+            log_p = np.log(np.maximum(A, self.tiny))
+            self.loss_sum -= float(np.vdot(Y, log_p))
+        elif self.loss == "binary_cross_entropy":
+            log_p = np.log(np.maximum(A, self.tiny))
+            log_q = np.log(np.maximum(1.0 - A, self.tiny))
+            self.loss_sum -= float(np.vdot(Y, log_p) + np.vdot(1.0 - Y, log_q))
+        if self.task == "classification":
+            self.correct += correct(Y, A)
+        if self.loss == "mse" or self.task == "regression":
+            diff = A - Y
+            if self.loss == "mse":
+                self.loss_sum += float(np.vdot(diff, diff))
+            if self.task == "regression":
+                self.abs_sum += float(np.abs(diff).sum(dtype=np.float64))
+                self.ss_res = self.ss_res + np.square(diff).sum(axis=0, dtype=np.float64)
+
+    def result(self) -> dict[str, float]:
+        rows, k = self.rows, self.width
+        metrics = {"loss": self.loss_sum / (rows if self.loss == "cross_entropy" else rows * k)}
+        if self.ss_tot is None:
+            metrics["accuracy"] = self.correct / rows
+        else:
+            metrics["mae"] = self.abs_sum / (rows * k)
+            metrics["r2"] = r2_from_sums(np.asarray(self.ss_res), self.ss_tot)
+        self._reset()
+        return metrics

@@ -13,7 +13,7 @@ when ``training.standardize`` is true. Public methods take raw inputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -226,17 +226,26 @@ class Network:
             A = ACTIVATIONS[self.activations[-1]](Z.copy())
         return Z, A
 
-    def accumulate_gradients(self, Xs: np.ndarray, Ys: np.ndarray, ws: Workspace) -> None:
+    def accumulate_gradients(
+        self,
+        Xs: np.ndarray,
+        Ys: np.ndarray,
+        ws: Workspace,
+        observe: Callable[[np.ndarray, np.ndarray], None] | None = None,
+    ) -> None:
         """Forward and backward pass for one batch; gradients land in ``flat_grads``.
 
         ``Xs`` ``(m, n_inputs)`` prepared inputs, ``Ys`` ``(m, n_outputs)`` targets, ``ws`` a
-        workspace of exactly ``m`` rows. The loss value is not computed (training never needs it
-        per batch).
+        workspace of exactly ``m`` rows. ``observe(A, Ys)``, if given, sees the output
+        activations before backpropagation overwrites them (the training loop accumulates the
+        epoch's metrics there).
         """
         layers, acts, dLdA = self.layers, ws.acts, ws.dLdA
         A = Xs
         for layer, out in zip(layers, acts, strict=True):
             A = layer.forward(A, out)
+        if observe is not None:
+            observe(A, Ys)
         dLdZ = inplace_output_delta(self.activations[-1], self.loss_name, A, Ys, ws.scratch)
         for i in range(len(layers) - 1, 0, -1):
             layers[i].backward(acts[i - 1], dLdZ, dLdA[i - 1])

@@ -7,9 +7,10 @@ Nothing else is random, so a run resumed from the state of any epoch ends with e
 weights of the uninterrupted run.
 
 Per batch the loop does only arithmetic: batches are contiguous slices of the epoch's permuted
-copy of the data (gathered once per epoch into a preallocated buffer), every buffer is
-preallocated, and metrics are computed once per epoch by a full pass over the training part (and
-the validation part).
+copy of the data (gathered once per epoch into a preallocated buffer) and every buffer is
+preallocated. The training part's metrics are accumulated from each batch's outputs while it
+trains (the mean over the epoch, as Keras and scikit-learn report them); the validation part's
+come from a full pass with the end-of-epoch weights.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 
 from .defaults import fill_training_defaults
 from .errors import DivergedError, SpecError
-from .metrics import evaluate
+from .metrics import RunningMetrics, evaluate
 from .network import Network, Workspace
 from .optimizers import Optimizer, make_optimizer
 from .state import TrainingState
@@ -161,9 +162,10 @@ def train(
     -------
     history : list of dict
         One row per completed epoch (including a resumed state's earlier rows): ``epoch``,
-        ``loss``, ``accuracy`` or ``mae``/``r2``, the same with ``val_`` when validating, and
-        ``seconds``. With early stopping and ``restore_best``, ``net`` ends with the parameters of
-        the best epoch.
+        ``loss``, ``accuracy`` or ``mae``/``r2`` (the training part, accumulated over the epoch's
+        batches), the same with ``val_`` when validating (a full pass after the epoch), and
+        ``seconds``. Early stopping watches ``val_loss``, or ``loss`` without validation. With
+        ``restore_best``, ``net`` ends with the parameters of the best epoch.
 
     Raises
     ------
@@ -211,7 +213,8 @@ def train(
          full if i + batch_size <= n_train else Workspace(net.sizes, n_train - i, net.dtype))
         for i in range(0, n_train, batch_size)
     ]
-    accumulate, step = net.accumulate_gradients, optimizer.step
+    running = RunningMetrics(net.loss_name, task, Ys)
+    accumulate, step, observe = net.accumulate_gradients, optimizer.step, running.add
     stopped = stopper is not None and stopper.exhausted
     with np.errstate(all="ignore"):  # overflow shows up as a non-finite loss: DivergedError
         for epoch in range(first_epoch, config["epochs"] + 1):
@@ -223,14 +226,14 @@ def train(
                 np.take(Xs, perm, axis=0, out=X_epoch)
                 np.take(Ys, perm, axis=0, out=Y_epoch)
             for X_batch, Y_batch, workspace in batches:
-                accumulate(X_batch, Y_batch, workspace)
+                accumulate(X_batch, Y_batch, workspace, observe)
                 step()
                 if should_stop is not None and should_stop():
                     stopped = True
                     break
             if stopped:
                 break
-            metrics = evaluate(net, Xs, Ys, task)
+            metrics = running.result()
             if validation is not None:
                 for key, value in evaluate(net, *validation, task).items():
                     metrics[f"val_{key}"] = value
