@@ -13,8 +13,8 @@ backward ``Aᵀ δ`` per layer and ``δ Wᵀ`` for all but the first layer).
 
 Each framework trains the same network (relu hidden layers, softmax + cross-entropy, Adam with
 learning rate 0.001, float32, shuffled mini-batches of the workload's size) on the same data. The
-engine runs ``worker.nn.train`` exactly as the worker does, including its end-of-epoch metrics
-pass (training loss and accuracy), with validation, standardization and early stopping off.
+engine runs ``worker.nn.train`` exactly as the worker does, including its per-epoch metrics
+(training loss and accuracy), with validation, standardization and early stopping off.
 """
 
 from __future__ import annotations
