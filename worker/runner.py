@@ -26,6 +26,8 @@ import threading
 import traceback
 from typing import Any
 
+from sqlalchemy import event
+
 EXIT_STOPPED = 75
 EXIT_LEASE_LOST = 76  # informational: the supervisor treats it like 0 (nothing to write)
 
@@ -69,6 +71,26 @@ class StopFlag:
         return self.event.is_set()
 
 
+def bound_stalled_transactions(db: Any, seconds: float) -> None:
+    """PostgreSQL: end this process's sessions when they sit in a transaction for ``seconds``.
+
+    A stalled process (paused, swapped out, SIGSTOPped) between two statements of a transaction
+    keeps its row locks — and the reaper's UPDATE of that job would wait on them for as long as
+    the stall lasts, so no other worker could take the job. A transaction idle for a lease is a
+    stalled worker's: its locks must not outlive its lease. (SQLite has no equivalent: a stalled
+    process holding the write lock stalls every process on the host until it resumes or dies.)
+    """
+    if not db.is_postgres:
+        return
+    milliseconds = max(1000, int(seconds * 1000))
+
+    @event.listens_for(db.engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {milliseconds}")
+        dbapi_conn.commit()
+
+
 def claimed_job_from(payload: dict[str, Any]) -> Any:
     from service.queue import ClaimedJob
 
@@ -83,6 +105,7 @@ def run(payload: dict[str, Any], stop: StopFlag) -> int:
 
     limit_blas_threads(int(payload["blas_threads"]))
     db = connect(payload["database_url"], pool_size=1)
+    bound_stalled_transactions(db, float(payload["lease_seconds"]))
     ctx = JobContext(
         db=db,
         job=claimed_job_from(payload),

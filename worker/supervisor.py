@@ -38,7 +38,7 @@ from service import queue
 from service.db import Database
 from service.settings import Settings, get_settings
 from worker.blas import blas_env
-from worker.runner import EXIT_LEASE_LOST, EXIT_STOPPED
+from worker.runner import EXIT_LEASE_LOST, EXIT_STOPPED, bound_stalled_transactions
 
 log = logging.getLogger("descent.worker")
 
@@ -80,6 +80,8 @@ class Supervisor:
         self.database_url = database_url
         self.concurrency = max(1, concurrency)
         self.settings = settings or get_settings()
+        bound_stalled_transactions(db, self.settings.lease_seconds)
+        db.engine.dispose()  # pooled connections opened before now lack that bound
         self.worker_id = str(uuid.uuid4())
         self.running: dict[str, Running] = {}
         self.stopping = False
@@ -140,6 +142,25 @@ class Supervisor:
             self.settings.lease_seconds,
             self.settings.heartbeat_seconds,
         )
+        # Woken at once when a job is queued (NOTIFY / SQLite's data_version); polls otherwise.
+        watcher_stop = threading.Event()
+        watcher = threading.Thread(
+            target=queue.watch_for_jobs,
+            args=(self.db,),
+            kwargs={"wake": self.wake, "stop": watcher_stop, "wanted": self._has_free_slot},
+            name="job-wakeups",
+            daemon=True,
+        )
+        watcher.start()
+        try:
+            return self._loop()
+        finally:
+            watcher_stop.set()
+
+    def _has_free_slot(self) -> bool:
+        return not self.stopping and len(self.running) < self.concurrency
+
+    def _loop(self) -> int:
         while True:
             self._collect_exits()
             self._heartbeat_due()
@@ -194,6 +215,7 @@ class Supervisor:
             "database_url": self.database_url,
             "blas_threads": threads,
             "checkpoint_seconds": self.settings.checkpoint_seconds,
+            "lease_seconds": self.settings.lease_seconds,
             "parent_pid": os.getpid(),
         }
         env = {**os.environ, **blas_env(threads), "DESCENT_DATABASE_URL": self.database_url}

@@ -230,3 +230,34 @@ def _seconds(n: float) -> Any:
     import datetime as dt
 
     return dt.timedelta(seconds=n)
+
+
+def test_a_stalled_transaction_cannot_hold_a_job_past_its_lease(
+    db: Database, case: TrainCase
+) -> None:
+    """PostgreSQL ends a worker session idle in a transaction for a lease, releasing its locks."""
+    if not db.is_postgres:
+        pytest.skip("PostgreSQL only (SQLite has one write lock and no session timeouts)")
+    from sqlalchemy import text, update
+    from sqlalchemy.exc import DBAPIError
+
+    from service.db import connect
+    from worker.runner import bound_stalled_transactions
+
+    job_id = case.enqueue(case.spec(epochs=1))
+    stalled = connect(db.url, pool_size=1)
+    bound_stalled_transactions(stalled, 1.0)
+    conn = stalled.engine.connect()
+    try:
+        conn.execute(update(tables.Job).where(tables.Job.id == job_id).values(priority=1))
+        # ...and the process stalls here, its row lock held.
+        with db.write() as session:
+            session.execute(text("SET LOCAL lock_timeout = '10s'"))
+            session.execute(update(tables.Job).where(tables.Job.id == job_id).values(priority=2))
+        # Waited ~1 s, not 10: the server ended the stalled session.
+        with pytest.raises(DBAPIError, match="idle-in-transaction timeout"):
+            conn.execute(text("SELECT 1"))
+    finally:
+        conn.invalidate()
+        stalled.dispose()
+    assert job_row(db, job_id).priority == 2
