@@ -19,6 +19,7 @@ from service.queue.lease import (
     reap_expired,
     release,
 )
+from service.queue.notify import watch_for_jobs
 from service.queue.outcome import cancelled, fail, finish
 from service.queue.progress import load_checkpoint, record_epoch, save_checkpoint
 from service.queue.submit import IdempotencyConflict, enqueue, queue_depth, request_cancel
@@ -43,4 +44,5 @@ __all__ = [
     "request_cancel",
     "save_checkpoint",
     "wait_for_work",
+    "watch_for_jobs",
 ]

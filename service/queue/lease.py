@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.db import Database
 from service.queue._sql import LEASE_CLEARED, clock, jobs, lease_guard, rowcount
+from service.queue.notify import notify_workers
 
 WORKER_LOST_MESSAGE = "the worker running this job stopped answering (its lease expired)"
 
@@ -124,7 +125,10 @@ def release(db: Database, *, job_id: str, lease_token: str) -> bool:
                 **LEASE_CLEARED,
             )
         )
-        return rowcount(session, stmt) == 1
+        if rowcount(session, stmt) != 1:
+            return False
+        notify_workers(db, session)  # another worker may take it at once
+        return True
 
     return db.run_write(give_back)
 

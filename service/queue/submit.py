@@ -11,6 +11,7 @@ from service import tables
 from service.db import Database
 from service.ids import new_id
 from service.queue._sql import clock, jobs, upsert
+from service.queue.notify import notify_workers
 
 
 class IdempotencyConflict(Exception):
@@ -69,6 +70,7 @@ def enqueue(
         stmt = upsert(db, tables.Job, values, key=key)
         job = session.scalars(stmt.returning(tables.Job)).first()
         if job is not None:
+            notify_workers(db, session)
             return job, True
         existing = session.scalars(
             select(tables.Job).where(
