@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.status import HTTP_202_ACCEPTED
 
-from service import inference, tables
+from service import fastjson, inference, tables
 from service.auth import authenticate
 from service.db import Database
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep, bearer_scheme
@@ -81,7 +80,7 @@ def _predict_body(body: bytes, content_type: str) -> tuple[Any, bool]:
     if media and media != JSON_MEDIA and not media.endswith("+json"):
         raise UnsupportedMediaType(f"Send the inputs as {JSON_MEDIA}, not {media}.")
     try:
-        document = json.loads(body)
+        document = fastjson.loads(body)
     except ValueError as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(document, dict) or "inputs" not in document:
@@ -134,7 +133,7 @@ def _predict(
         "predictions": predictions, "probabilities": probabilities,
         "prediction_id": prediction_id,
     }
-    return Response(json.dumps(payload, separators=(",", ":")), media_type=JSON_MEDIA)
+    return Response(fastjson.dumps(payload), media_type=JSON_MEDIA)
 
 
 @router.post(
