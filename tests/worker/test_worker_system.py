@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -133,7 +134,7 @@ def test_second_sigterm_exits_at_once(case: TrainCase, start_worker: StartWorker
     job_id = case.enqueue(case.spec(epochs=1000))
     worker = start_worker(DESCENT_GRACE_SECONDS="60")
     wait_progress(case.db, job_id, 2)
-    children = worker.children()
+    children = job_processes(worker)
     for pid in children:  # a training process too busy to stop within the grace period
         os.kill(pid, signal.SIGSTOP)
     worker.process.send_signal(signal.SIGTERM)
@@ -242,7 +243,7 @@ def test_job_whose_process_always_dies_fails_worker_lost_after_retries(
     def oom_killer() -> None:
         seen: dict[int, float] = {}
         while not done.is_set():
-            for pid in worker.children():
+            for pid in job_processes(worker):
                 first = seen.setdefault(pid, time.monotonic())
                 if time.monotonic() - first > 0.5:
                     os.kill(pid, signal.SIGKILL)
@@ -296,6 +297,13 @@ def test_heartbeats_keep_a_long_job_from_other_workers(
     assert (job.lease_owner, job.lease_token) == (owner, token)
     queue.request_cancel(case.db, tenant_id=case.tenant_id, job_id=job_id)
     assert wait_status(case.db, job_id, "cancelled", timeout=10).attempts == 1
+
+
+def job_processes(worker: WorkerProcess) -> list[int]:
+    """The live training processes that took a job (as the worker's log names them; a process
+    the supervisor may start ahead of its job is not one of them until it gets one)."""
+    pids = {int(pid) for pid in re.findall(r"started in process (\d+)", worker.log())}
+    return sorted(pid for pid in pids if pid in worker.children() and _alive(pid))
 
 
 def _alive(pid: int) -> bool:
