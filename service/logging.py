@@ -29,7 +29,15 @@ UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _BARE_RECORD = logging.LogRecord("", logging.INFO, "", 0, "", None, None)
-_RECORD_ATTRIBUTES = frozenset(vars(_BARE_RECORD)) | {"message", "asctime", "taskName"}
+# uvicorn adds ``color_message`` (the message with terminal colours) to its records: not a field.
+_RECORD_ATTRIBUTES = frozenset(vars(_BARE_RECORD)) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+# Chatty at INFO about steps no operator acts on ("Context impl SQLiteImpl.").
+QUIET_LOGGERS = ("alembic",)
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("descent_log_context", default=None)
 
@@ -112,6 +120,8 @@ def configure_logging(
     handler.setFormatter(JsonFormatter() if json else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
