@@ -142,9 +142,15 @@ def reap_expired(db: Database, *, now: dt.datetime | None = None) -> int:
         c = clock(db, now)
         cancelled = jobs.c.cancel_requested
         exhausted = jobs.c.attempts >= jobs.c.max_attempts
+        expired = (jobs.c.status == "running", jobs.c.lease_expires_at < c.now())
+        stmt = update(jobs).where(*expired)
+        if db.is_postgres:
+            # A row held by a stalled transaction (a worker paused mid-write) is skipped rather
+            # than waited on, so one zombie cannot block the reaper; the next reap takes it.
+            unlocked = select(jobs.c.id).where(*expired).with_for_update(skip_locked=True)
+            stmt = stmt.where(jobs.c.id.in_(unlocked))
         stmt = (
-            update(jobs)
-            .where(jobs.c.status == "running", jobs.c.lease_expires_at < c.now())
+            stmt
             .values(
                 status=case((cancelled, "cancelled"), (exhausted, "failed"), else_="queued"),
                 error_code=case((cancelled, None), (exhausted, "WORKER_LOST"), else_=None),

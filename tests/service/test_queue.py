@@ -502,6 +502,24 @@ def test_reaper_with_an_explicit_now(db: Database, make_job: MakeJob) -> None:
     assert later + dt.timedelta(seconds=1.4) <= run_after <= later + dt.timedelta(seconds=2.6)
 
 
+def test_reaper_skips_a_row_locked_by_a_stalled_transaction(
+    db: Database, make_job: MakeJob
+) -> None:
+    """A worker paused mid-transaction holds its job's row lock; the reaper must not wait on it."""
+    if not db.is_postgres:
+        pytest.skip("SQLite has one write lock for the whole file: nothing to skip past")
+    job_id = make_job()
+    claim(db, lease_seconds=0.05)
+    time.sleep(0.1)
+    with db.engine.connect() as stalled:
+        stalled.execute(select(tables.Job.id).where(tables.Job.id == job_id).with_for_update())
+        started = time.monotonic()
+        assert queue.reap_expired(db) == 0
+        assert time.monotonic() - started < 5
+        stalled.rollback()
+    assert queue.reap_expired(db) == 1
+
+
 def test_a_finish_after_expiry_but_before_the_reaper_stands(
     db: Database, make_job: MakeJob
 ) -> None:
