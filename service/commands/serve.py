@@ -10,6 +10,7 @@ for them and exits 0.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from service.logging import configure_logging
 from service.settings import get_settings
 
 EXTRA_WAIT_SECONDS = 10.0
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,7 +54,20 @@ def start_workers(count: int, url: str) -> subprocess.Popen[bytes] | None:
     if count <= 0:
         return None
     command = [sys.executable, "-m", "service.cli", "worker", "--concurrency", str(count)]
-    return subprocess.Popen([*command, "--database-url", url], start_new_session=True)
+    return subprocess.Popen(
+        [*command, "--database-url", url],
+        start_new_session=True,
+        preexec_fn=_terminate_with_parent,
+    )
+
+
+def _terminate_with_parent() -> None:
+    """Runs in the worker before exec: SIGTERM it (a graceful release of its jobs) when
+    `descent serve` dies, even by SIGKILL, so no worker is left orphaned (Linux only)."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def stop_workers(process: subprocess.Popen[bytes] | None, *, wait_seconds: float) -> None:
