@@ -38,7 +38,12 @@ from service import queue
 from service.db import Database
 from service.settings import Settings, get_settings
 from worker.blas import blas_env
-from worker.runner import EXIT_LEASE_LOST, EXIT_STOPPED, bound_stalled_transactions
+from worker.runner import (
+    EXIT_LEASE_LOST,
+    EXIT_STOPPED,
+    SPARE_FLAG,
+    bound_stalled_transactions,
+)
 
 log = logging.getLogger("descent.worker")
 
@@ -89,6 +94,8 @@ class Supervisor:
         self._wake = threading.Event()
         self._next_claim = 0.0
         self._next_reap = 0.0
+        # A training process started ahead of its job, imports done, waiting for one on stdin.
+        self._spare: subprocess.Popen[bytes] | None = None
 
     # --- signals and wake-ups -----------------------------------------------------------------
 
@@ -152,10 +159,12 @@ class Supervisor:
             daemon=True,
         )
         watcher.start()
+        self._refill_spare()
         try:
             return self._loop()
         finally:
             watcher_stop.set()
+            self._discard_spare()
 
     def _has_free_slot(self) -> bool:
         return not self.stopping and len(self.running) < self.concurrency
@@ -208,6 +217,38 @@ class Supervisor:
                 return
             self._start(job)
 
+    def _spawn_runner(self, *, spare: bool = False) -> subprocess.Popen[bytes]:
+        threads = self.settings.blas_threads_for(self.concurrency)
+        env = {**os.environ, **blas_env(threads), "DESCENT_DATABASE_URL": self.database_url}
+        command = [sys.executable, "-m", "worker.runner", *([SPARE_FLAG] if spare else [])]
+        return subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
+
+    def _refill_spare(self) -> None:
+        """Start the next job's process now: its ~1 s of imports overlap the wait for work."""
+        if self._spare is None and not self.stopping:
+            try:
+                self._spare = self._spawn_runner(spare=True)
+            except OSError:
+                log.warning("could not start a spare training process; starting them per job")
+
+    def _take_spare(self) -> subprocess.Popen[bytes] | None:
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.poll() is not None:
+            spare = None  # it died waiting (killed from outside): start a fresh one
+        return spare
+
+    def _discard_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        try:
+            assert spare.stdin is not None
+            spare.stdin.close()  # no job: it exits at once
+            spare.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            _kill(spare)
+            spare.wait()
+
     def _start(self, job: Any) -> None:
         threads = self.settings.blas_threads_for(self.concurrency)
         payload = {
@@ -218,11 +259,8 @@ class Supervisor:
             "lease_seconds": self.settings.lease_seconds,
             "parent_pid": os.getpid(),
         }
-        env = {**os.environ, **blas_env(threads), "DESCENT_DATABASE_URL": self.database_url}
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "worker.runner"], stdin=subprocess.PIPE, env=env
-            )
+            process = self._take_spare() or self._spawn_runner()
         except OSError as exc:  # out of processes or memory: let the job retry, maybe elsewhere
             log.exception("job %s: could not start its training process", job.id)
             message = f"could not start a training process: {exc}"
@@ -235,6 +273,7 @@ class Supervisor:
             process.stdin.close()
         except BrokenPipeError:
             pass  # it died at once; its exit status tells how
+        self._refill_spare()
         next_heartbeat = time.monotonic() + self.settings.heartbeat_seconds
         self.running[job.id] = Running(job=job, process=process, next_heartbeat=next_heartbeat)
         log.info(

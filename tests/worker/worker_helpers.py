@@ -23,6 +23,7 @@ from service import queue, tables
 from service.artifacts import encode_dataset, weights_sha256
 from service.db import Database
 from service.ids import new_id
+from worker.runner import SPARE_FLAG, TRAINING_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -261,7 +262,7 @@ class WorkerProcess:
             except OSError:
                 continue
             # "pid (comm) state ppid …": comm may hold spaces, so split after its ')'.
-            if int(stat.rsplit(")", 1)[1].split()[1]) == self.pid:
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.pid and not _spare(entry, stat):
                 found.append(int(entry))
         return found
 
@@ -271,3 +272,13 @@ class WorkerProcess:
 
 def logs(*workers: WorkerProcess) -> str:
     return "\n".join(f"--- worker {w.pid} ---\n{w.log()}" for w in workers)
+
+
+def _spare(pid: str, stat: str) -> bool:
+    """A training process started ahead of its job and still waiting for one (not training)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    comm = stat.partition("(")[2].rpartition(")")[0]
+    return SPARE_FLAG.encode() in command and comm != TRAINING_NAME

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from service import queue, tables
 from service.artifacts import decode_dataset, encode_weights
 from service.ids import new_id
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, load_dataset
+from worker.jobs.writer import ProgressWriter
 
 
 def training_arrays(
@@ -77,9 +79,11 @@ def history_row(row: dict[str, Any]) -> tuple[dict[str, Any], float]:
 
 @dataclass
 class EpochRecorder:
-    """The engine's ``on_epoch``: one history row per epoch and checkpoints, on this lease."""
+    """The engine's ``on_epoch``: one history row per epoch and checkpoints, on this lease,
+    written by a `ProgressWriter` thread so that training never waits for the database."""
 
     ctx: JobContext
+    writer: ProgressWriter = field(default_factory=ProgressWriter)
     last_checkpoint_at: float = field(default_factory=time.monotonic)
     last_epoch: int | None = None
     # The engine's snapshot of the last finished epoch (what a graceful stop checkpoints).
@@ -89,35 +93,39 @@ class EpochRecorder:
     def on_epoch(self, epoch: int, row: dict[str, Any], state: Any) -> None:
         job = self.ctx.job
         metrics, seconds = history_row(row)
-        if not queue.record_epoch(
-            self.ctx.db,
-            job_id=job.id,
-            lease_token=job.lease_token,
-            epoch=epoch,
-            metrics=metrics,
-            seconds=seconds,
-        ):
-            raise LeaseLost
+        self.writer.submit(
+            partial(
+                queue.record_epoch,
+                self.ctx.db,
+                job_id=job.id,
+                lease_token=job.lease_token,
+                epoch=epoch,
+                metrics=metrics,
+                seconds=seconds,
+            )
+        )
         self.last_epoch, self.last_state = epoch, state
         if time.monotonic() - self.last_checkpoint_at >= self.ctx.checkpoint_seconds:
-            self.checkpoint()
+            self.checkpoint(wait=False)
 
-    def checkpoint(self) -> None:
-        """Save the last finished epoch's state (no-op when it is saved already)."""
-        if self.last_state is None or self.last_epoch == self.checkpointed_epoch:
-            return
-        job = self.ctx.job
-        assert self.last_epoch is not None
-        if not queue.save_checkpoint(
-            self.ctx.db,
-            job_id=job.id,
-            lease_token=job.lease_token,
-            epoch=self.last_epoch,
-            state=self.last_state.to_bytes(),
-        ):
-            raise LeaseLost
-        self.checkpointed_epoch = self.last_epoch
-        self.last_checkpoint_at = time.monotonic()
+    def checkpoint(self, *, wait: bool = True) -> None:
+        """Save the last finished epoch's state (no-op when it is saved already); ``wait``
+        until it and every epoch row before it are written."""
+        if self.last_state is not None and self.last_epoch != self.checkpointed_epoch:
+            job, epoch, state = self.ctx.job, self.last_epoch, self.last_state
+            assert epoch is not None
+
+            def save() -> bool:
+                return queue.save_checkpoint(
+                    self.ctx.db, job_id=job.id, lease_token=job.lease_token, epoch=epoch,
+                    state=state.to_bytes(),
+                )
+
+            self.writer.submit(save)
+            self.checkpointed_epoch = epoch
+            self.last_checkpoint_at = time.monotonic()
+        if wait:
+            self.writer.flush()
 
 
 def run_train(ctx: JobContext) -> None:
@@ -154,21 +162,26 @@ def run_train(ctx: JobContext) -> None:
         stop_seen = stop_seen or ctx.should_stop()
         return stop_seen
 
-    history = train(
-        net,
-        X,
-        Y,
-        training,
-        on_epoch=recorder.on_epoch,
-        should_stop=should_stop,
-        state=state,
-        task=task,
-    )
-    if stop_seen:
-        # The engine stopped because we asked: keep the last finished epoch. (When that was
-        # the run's last epoch, the next attempt resumes with nothing left but to finish.)
-        recorder.checkpoint()
-        raise Stopped
+    try:
+        history = train(
+            net,
+            X,
+            Y,
+            training,
+            on_epoch=recorder.on_epoch,
+            should_stop=should_stop,
+            state=state,
+            task=task,
+        )
+        if stop_seen:
+            # The engine stopped because we asked: keep the last finished epoch. (When that
+            # was the run's last epoch, the next attempt resumes with nothing left but to
+            # finish.)
+            recorder.checkpoint()
+            raise Stopped
+        recorder.writer.flush()  # every epoch row is in before the job succeeds
+    finally:
+        recorder.writer.close()
 
     # The history includes the epochs of earlier attempts (they are in the checkpoint).
     metrics = history_row(history[-1])[0] if history else None
