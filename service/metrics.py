@@ -8,12 +8,18 @@ never by raw path (which would grow without bound).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from sqlalchemy import Float, case, cast, extract, func, select
 
@@ -25,6 +31,8 @@ log = logging.getLogger(__name__)
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 4 * 3600.0)
 Labels = tuple[str, str]
 Buckets = tuple[list[tuple[str, float]], float]  # cumulative (bound, count), sum
+# "Epochs per second" is the number of epochs finished in this trailing window, divided by it.
+EPOCH_RATE_WINDOW_SECONDS = 60.0
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -36,7 +44,8 @@ def _duration_seconds(db: Database) -> Any:
 
 
 class JobsCollector(Collector):
-    """``descent_jobs``, ``descent_queue_depth``, ``descent_job_duration_seconds`` from the DB."""
+    """``descent_jobs``, ``descent_queue_depth``, ``descent_job_duration_seconds`` and the epoch
+    counters (``descent_epochs_total``, ``descent_epochs_per_second``), all from the DB."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -44,7 +53,7 @@ class JobsCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("descent_database_up", "Whether the last scrape reached the DB")
         try:
-            counts, durations = self._query()
+            counts, durations, (epochs, recent_epochs) = self._query()
         except Exception:
             log.exception("metrics: the database query failed")
             up.add_metric([], 0)
@@ -68,8 +77,19 @@ class JobsCollector(Collector):
         for (kind, status), (buckets, total) in sorted(durations.items()):
             hist.add_metric([kind, status], buckets, sum_value=total)
         yield hist
+        finished = CounterMetricFamily(
+            "descent_epochs", "Training epochs finished (history rows), all jobs"
+        )
+        finished.add_metric([], epochs)
+        yield finished
+        rate = GaugeMetricFamily(
+            "descent_epochs_per_second",
+            f"Training epochs finished per second over the last {EPOCH_RATE_WINDOW_SECONDS:g} s",
+        )
+        rate.add_metric([], recent_epochs / EPOCH_RATE_WINDOW_SECONDS)
+        yield rate
 
-    def _query(self) -> tuple[dict[Labels, int], dict[Labels, Buckets]]:
+    def _query(self) -> tuple[dict[Labels, int], dict[Labels, Buckets], tuple[int, int]]:
         job = tables.Job
         duration = _duration_seconds(self.db)
         bucket_columns = [
@@ -88,6 +108,11 @@ class JobsCollector(Collector):
                 )
                 .group_by(job.kind, job.status)
             ).all()
+            since = tables.utcnow() - dt.timedelta(seconds=EPOCH_RATE_WINDOW_SECONDS)
+            epoch = tables.JobEpoch
+            epochs, recent = session.execute(
+                select(func.count(), func.sum(case((epoch.created_at >= since, 1), else_=0)))
+            ).one()
         counts = {(k, s): 0 for k in ("train", "predict") for s in tables.JOB_STATUSES}
         counts.update({(k, s): int(n) for k, s, n in count_rows})
         durations: dict[Labels, Buckets] = {}
@@ -97,7 +122,7 @@ class JobsCollector(Collector):
             ]
             buckets.append(("+Inf", float(n)))
             durations[(kind, status)] = (buckets, float(total or 0.0))
-        return counts, durations
+        return counts, durations, (int(epochs or 0), int(recent or 0))
 
 
 class Metrics:
