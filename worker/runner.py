@@ -125,7 +125,7 @@ def run_and_report(ctx: Any) -> int:
     """Run the job; a failure is written with ``fail`` (user errors once, others for a retry)."""
     from service import queue
     from worker.jobs import InvalidJob, LeaseLost, Stopped, run_job
-    from worker.nn import DivergedError, SpecError
+    from worker.nn import DataError, DivergedError, SpecError
 
     job = ctx.job
     try:
@@ -139,7 +139,9 @@ def run_and_report(ctx: Any) -> int:
         return EXIT_LEASE_LOST
     except DivergedError as exc:
         code, message, retry = "DIVERGED", str(exc), False
-    except (SpecError, InvalidJob, ValueError) as exc:
+    except (SpecError, DataError, InvalidJob) as exc:
+        # Only errors that name what the user must change; any other ValueError (a corrupt
+        # checkpoint, a bug) is ours and is retried below.
         code, message, retry = "INVALID_INPUT", str(exc), False
     except Exception as exc:  # an infrastructure error: retried with backoff
         log.error("job %s failed:\n%s", job.id, traceback.format_exc())

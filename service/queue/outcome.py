@@ -55,22 +55,25 @@ def finish(
 def fail(
     db: Database, *, job_id: str, lease_token: str, code: str, message: str, retry: bool
 ) -> str | None:
-    """End an attempt that failed. With ``retry`` and attempts left, the job is queued again
-    after a backoff; otherwise it fails with ``code``/``message``. Returns the new status, or
-    None when the lease was lost."""
+    """End an attempt that failed. A job whose cancel was requested becomes ``cancelled``;
+    otherwise, with ``retry`` and attempts left, it is queued again after a backoff, else it fails
+    with ``code``/``message``. Returns the new status, or None when the lease was lost."""
 
     def write(session: Session) -> str | None:
         c = clock(db)
+        # A job whose cancel was requested ends cancelled, never retried (as in the reaper).
+        cancel = jobs.c.cancel_requested
         again = jobs.c.attempts < jobs.c.max_attempts if retry else literal(False)
         stmt = (
             update(jobs)
             .where(lease_guard(job_id, lease_token))
             .values(
-                status=case((again, "queued"), else_="failed"),
-                run_after=case((again, c.retry_at()), else_=jobs.c.run_after),
-                finished_at=case((again, null()), else_=c.now()),
-                error_code=case((again, null()), else_=code),
-                error_message=case((again, null()), else_=message),
+                status=case((cancel, "cancelled"), (again, "queued"), else_="failed"),
+                run_after=case((cancel, jobs.c.run_after), (again, c.retry_at()),
+                               else_=jobs.c.run_after),
+                finished_at=case((cancel, c.now()), (again, null()), else_=c.now()),
+                error_code=case((cancel, null()), (again, null()), else_=code),
+                error_message=case((cancel, null()), (again, null()), else_=message),
                 **LEASE_CLEARED,
             )
             .returning(jobs.c.status)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from worker.nn import DivergedError, Network, SpecError, TrainingState, train
+from worker.nn import DataError, DivergedError, Network, SpecError, TrainingState, train
 from worker.nn.metrics import evaluate
 
 HIDDEN = {"hidden_layers": [{"units": 16, "activation": "relu"},
@@ -178,9 +178,9 @@ def test_standardize_off_clears_standardization() -> None:
 def test_bad_inputs() -> None:
     X, Y = blobs()
     X[4, 2] = np.nan
-    with pytest.raises(ValueError, match="X: row 4, column 2 is NaN or infinite"):
+    with pytest.raises(DataError, match="X: row 4, column 2 is NaN or infinite"):
         train(classifier(), X, Y, {"epochs": 1})
-    with pytest.raises(ValueError, match=r"Y: expected shape \(150, 3\)"):
+    with pytest.raises(DataError, match=r"Y: expected shape \(150, 3\)"):
         train(classifier(), blobs()[0], Y[:, :2], {"epochs": 1})
     with pytest.raises(SpecError, match="training.dtype: float64 does not match"):
         train(classifier(), *blobs(), {"dtype": "float64"})

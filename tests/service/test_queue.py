@@ -290,6 +290,23 @@ def test_fail_without_retry_fails_at_once(db: Database, make_job: MakeJob) -> No
     assert job.finished_at is not None and job.lease_token is None and job.attempts == 1
 
 
+def test_a_failure_after_a_cancel_request_cancels_instead_of_retrying(
+    db: Database, make_job: MakeJob, tenant: str
+) -> None:
+    job_id = make_job(max_attempts=3)
+    claimed = claim(db)
+    assert queue.request_cancel(db, tenant_id=tenant, job_id=job_id) == "running"
+    status = queue.fail(
+        db, job_id=job_id, lease_token=claimed.lease_token, code="INTERNAL",
+        message="the training process died", retry=True,
+    )
+    assert status == "cancelled"
+    job = get_job(db, job_id)
+    assert (job.status, job.error_code, job.lease_token) == ("cancelled", None, None)
+    assert job.finished_at is not None
+    assert queue.claim_next_job(db, worker_id="other", lease_seconds=LEASE) is None
+
+
 def test_retries_follow_the_backoff_then_fail(
     db: Database, make_job: MakeJob, monkeypatch: pytest.MonkeyPatch
 ) -> None:

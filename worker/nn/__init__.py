@@ -5,13 +5,14 @@ No I/O, no database, no global RNG; nothing else of ours is imported. See ``DESI
 """
 
 from .defaults import fill_network_defaults, fill_training_defaults
-from .errors import DivergedError, SpecError
+from .errors import DataError, DivergedError, SpecError
 from .gradcheck import gradcheck
 from .network import Network
 from .state import TrainingState
 from .training import train
 
 __all__ = [
+    "DataError",
     "DivergedError",
     "Network",
     "SpecError",

@@ -10,6 +10,13 @@ class SpecError(ValueError):
     """
 
 
+class DataError(ValueError):
+    """Data the engine cannot train on (wrong shape, NaN or infinite values); names the cell.
+
+    The job runner reports it as ``INVALID_INPUT`` and never retries.
+    """
+
+
 class DivergedError(ArithmeticError):
     """Training produced a non-finite loss or parameter.
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .activations import ACTIVATIONS
 from .defaults import DTYPES, fill_network_defaults
-from .errors import SpecError
+from .errors import DataError, SpecError
 from .init import initial_weights
 from .layers import Dense
 from .losses import LOSS_FUNCTIONS, inplace_output_delta
@@ -204,7 +204,7 @@ class Network:
         if Y.ndim == 1 and self.sizes[-1] == 1:
             Y = Y.reshape(-1, 1)
         if Y.shape != (n, self.sizes[-1]):
-            raise ValueError(f"Y: expected shape ({n}, {self.sizes[-1]}), got {Y.shape}")
+            raise DataError(f"Y: expected shape ({n}, {self.sizes[-1]}), got {Y.shape}")
         return np.ascontiguousarray(Y)
 
     def logits_and_outputs(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .defaults import fill_training_defaults
-from .errors import DivergedError, SpecError
+from .errors import DataError, DivergedError, SpecError
 from .metrics import RunningMetrics, evaluate
 from .network import Network, Workspace
 from .optimizers import Optimizer, make_optimizer
@@ -70,13 +70,13 @@ def split_rows(n: int, fraction: float | None, rng: np.random.Generator) -> tupl
 def _check_data(net: Network, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] < 1:
-        raise ValueError(f"X: expected a non-empty 2-D array (n, {net.sizes[0]}), got {X.shape}")
+        raise DataError(f"X: expected a non-empty 2-D array (n, {net.sizes[0]}), got {X.shape}")
     Y = net.prepare_targets(Y, X.shape[0])
     for name, array in (("X", X), ("Y", Y)):
         bad = ~np.isfinite(array)
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise ValueError(f"{name}: row {row}, column {col} is NaN or infinite")
+            raise DataError(f"{name}: row {row}, column {col} is NaN or infinite")
     return X, Y
 
 
