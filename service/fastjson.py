@@ -21,7 +21,11 @@ def loads(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
+        pass
+    try:
         return json.loads(body)
+    except RecursionError:  # orjson stops at 1,024 levels; the standard library recurses
+        raise ValueError("the JSON document is nested too deeply") from None
 
 
 def dumps(document: Any) -> bytes:

@@ -155,7 +155,8 @@ async def predict(model_id: str, request: Request) -> Response:
     authorization = request.headers.get("authorization")
     db: Database = request.app.state.db
     cached = model_id in request.app.state.model_cache
-    if db.is_sqlite and cached and len(body) <= INLINE_BODY_BYTES:
+    writes = b'"store"' in body  # storing writes to the database: never on the event loop
+    if db.is_sqlite and cached and len(body) <= INLINE_BODY_BYTES and not writes:
         # A few rows on a cached model take ~0.1 ms, about what the hop to a worker thread
         # and back costs: answer on the event loop. (SQLite: the key lookup reads a local
         # file, and WAL readers never wait for a writer; PostgreSQL's round trip keeps the hop.)
