@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import queue, tables
@@ -111,6 +112,11 @@ def submit(
         )
     except queue.IdempotencyConflict as exc:
         raise Conflict(str(exc)) from exc
+    except IntegrityError as exc:
+        # The dataset (or model) was deleted between our read and the insert: its foreign key.
+        raise NotFound(
+            f"Dataset {dataset_id!r} was deleted while the job was being submitted."
+        ) from exc
 
 
 def cancel(db: Database, *, tenant_id: str, job_id: str) -> tables.Job:
