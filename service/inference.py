@@ -131,7 +131,14 @@ def _as_float(value: int | float) -> float:
 
 def predict(loaded: LoadedModel, X: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
     """``(predictions, probabilities | None)`` for validated inputs ``X`` ``(n, n_features)``."""
-    out = loaded.net.forward(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = loaded.net.forward(X)
+    finite = np.isfinite(out).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        msg = (f"row {row}: the model's outputs overflow ({loaded.dtype}) for these inputs; "
+               "they are far outside the range it was trained on")
+        raise _invalid(["body", "inputs", row], msg)
     if loaded.task == "classification":
         classes = loaded.classes or []
         indices = out.argmax(axis=1).tolist()

@@ -124,6 +124,7 @@ def run(payload: dict[str, Any], stop: StopFlag) -> int:
 def run_and_report(ctx: Any) -> int:
     """Run the job; a failure is written with ``fail`` (user errors once, others for a retry)."""
     from service import queue
+    from service.errors import InvalidInput
     from worker.jobs import InvalidJob, LeaseLost, Stopped, run_job
     from worker.nn import DataError, DivergedError, SpecError
 
@@ -139,7 +140,7 @@ def run_and_report(ctx: Any) -> int:
         return EXIT_LEASE_LOST
     except DivergedError as exc:
         code, message, retry = "DIVERGED", str(exc), False
-    except (SpecError, DataError, InvalidJob) as exc:
+    except (SpecError, DataError, InvalidJob, InvalidInput) as exc:
         # Only errors that name what the user must change; any other ValueError (a corrupt
         # checkpoint, a bug) is ours and is retried below.
         code, message, retry = "INVALID_INPUT", str(exc), False

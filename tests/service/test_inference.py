@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -143,6 +144,16 @@ def test_float32_overflow_is_not_finite() -> None:
     loaded = load_model(make_model(dtype="float32")[0])
     with pytest.raises(InvalidInput, match="row 0, column 1"):
         validate_inputs(loaded, [[1, 1e300, 3, 4]])
+
+
+def test_outputs_that_overflow_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finite float32 inputs can still overflow the network's outputs: a 422, not nulls."""
+    monkeypatch.setattr(sys.modules[__name__], "HIDDEN", [{"units": 8, "activation": "relu"}])
+    loaded = load_model(make_model(dtype="float32", standardize=False, task="regression")[0])
+    X = validate_inputs(loaded, [[0.1, 0.2, 0.3, 0.4], [3e38, 3e38, 3e38, 3e38]])
+    with pytest.raises(InvalidInput, match="row 1: the model's outputs overflow") as info:
+        predict(loaded, X)
+    assert info.value.errors[0]["loc"] == ["body", "inputs", 1]
 
 
 def test_big_integers_convert() -> None:
