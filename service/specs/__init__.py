@@ -1,0 +1,46 @@
+"""The job spec (the body of ``POST /v1/jobs``): pydantic models, defaults, checks against the data.
+
+``JobSubmit`` checks the body on its own (FastAPI answers 422 with each field's ``loc``; unknown
+fields are refused so a typo never silently falls back to a default). ``resolve_spec`` then fills
+every default and checks the spec against the dataset and the service's limits, raising
+``InvalidInput`` with ``loc``s shaped like FastAPI's (``["body", "network", "loss"]``).
+
+Defaults are API.md's example values and agree with ``worker.nn.defaults``, except
+``network.hidden_layers``: API.md's example ``[64 relu, 32 tanh]`` here (the engine's bare default
+is no hidden layer; stored specs are always complete, so the engine never applies its own).
+Extensions: ``priority`` (-100..100, higher runs first); ``training.optimizer`` may be just a name
+(``"sgd"``) or omit ``name`` (adam). A default ``validation_split`` too small for the dataset
+(no validation row) is switched off, together with a default ``early_stopping``.
+"""
+
+from service.specs.estimate import estimate, request_sha256
+from service.specs.models import (
+    SGD,
+    Adam,
+    EarlyStopping,
+    JobSubmit,
+    LayerSpec,
+    Momentum,
+    NetworkSpec,
+    RMSprop,
+    TrainingSpec,
+)
+from service.specs.resolve import count_parameters, output_units, resolve_spec, validation_rows
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "EarlyStopping",
+    "JobSubmit",
+    "LayerSpec",
+    "Momentum",
+    "NetworkSpec",
+    "RMSprop",
+    "TrainingSpec",
+    "count_parameters",
+    "estimate",
+    "output_units",
+    "request_sha256",
+    "resolve_spec",
+    "validation_rows",
+]
