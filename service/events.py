@@ -25,16 +25,25 @@ from service.schemas.jobs import JobPublic, history_row
 Cursor = tuple[int, str | None]
 
 
+MAX_EPOCH = 2**31 - 1  # JobEpoch.epoch is an INTEGER column
+
+
 def parse_event_id(value: str | None) -> Cursor:
-    """``(last epoch sent, status signature sent)`` from a Last-Event-ID; a bad one means none."""
-    if not value:
+    """``(last epoch sent, status signature sent)`` from a Last-Event-ID.
+
+    One that is not ours (unparsable, an epoch outside 0..2**31-1 that no query can bind, a
+    huge header) means none: the stream starts from the beginning.
+    """
+    if not value or len(value) > 200:
         return 0, None
     epoch_part, _, signature = value.partition(".")
-    try:
-        epoch = int(epoch_part.removeprefix("e"))
-    except ValueError:
+    digits = epoch_part.removeprefix("e")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
         return 0, None
-    return max(epoch, 0), signature or None
+    epoch = int(digits)
+    if epoch > MAX_EPOCH:
+        return 0, None
+    return epoch, signature or None
 
 
 def _signature(job: tables.Job) -> str:

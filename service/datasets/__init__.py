@@ -9,20 +9,31 @@ from __future__ import annotations
 
 from service.errors import PayloadTooLarge, UnsupportedMediaType
 
-from .canonical import TARGET_KINDS, ParsedDataset, content_sha256, invalid
+from .canonical import (
+    MAX_NAME_CHARS,
+    TARGET_KINDS,
+    ParsedDataset,
+    check_name,
+    content_sha256,
+    invalid,
+    text_problem,
+)
 from .from_csv import parse_csv
 from .from_json import parse_json
 from .from_npz import parse_npz
 
 __all__ = [
+    "MAX_NAME_CHARS",
     "TARGET_KINDS",
     "ParsedDataset",
+    "check_name",
     "check_upload_size",
     "content_sha256",
     "parse_csv",
     "parse_file",
     "parse_json",
     "parse_npz",
+    "text_problem",
 ]
 
 _ZIP_MAGIC = b"PK\x03\x04"

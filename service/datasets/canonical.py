@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -27,6 +28,8 @@ from service.errors import InvalidInput, field_error
 TargetKind = Literal["labels", "values"]
 TARGET_KINDS = ("labels", "values")
 _HASH_VERSION = b"descent-dataset-v1\0"
+MAX_NAME_CHARS = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +66,52 @@ class ParsedDataset:
 
 def invalid(loc: list[str | int], msg: str) -> InvalidInput:
     return InvalidInput(msg, errors=[field_error(loc, msg)])
+
+
+def text_problem(value: str, *, control: bool = False) -> str | None:
+    """Why ``value`` cannot be stored and answered as text, or None.
+
+    Refused: what does not encode as UTF-8 (a lone UTF-16 surrogate such as JSON ``"\\ud800"``:
+    it would be stored, then fail every response that shows it), NUL (PostgreSQL text cannot
+    hold it) and, unless ``control``, any other control character (C0/C1, tab and newline too).
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"character {exc.start} is {value[exc.start]!r}, a lone UTF-16 surrogate that is not"
+            " text; send valid Unicode"
+        )
+    if not control:
+        found = _CONTROL.search(value)
+        if found is not None:
+            return f"character {found.start()} is the control character {found.group()!r}"
+    elif "\0" in value:
+        return f"character {value.index(chr(0))} is the NUL character '\\x00'"
+    return None
+
+
+def check_name(name: Any, loc: list[str | int]) -> str | None:
+    """The dataset ``name`` (JSON and multipart alike): a string of at most 200 characters,
+    valid Unicode, no control characters; None stays None."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or len(name) > MAX_NAME_CHARS:
+        raise invalid(loc, f"name must be a string of at most {MAX_NAME_CHARS} characters")
+    problem = text_problem(name)
+    if problem is not None:
+        raise invalid(loc, f"name cannot be stored: {problem}")
+    return name
+
+
+def check_texts(values: Sequence[Any], loc: list[str | int], what: str) -> None:
+    """``InvalidInput`` at ``loc + [i]`` for the first string of ``values`` that is not text
+    (see ``text_problem``; control characters other than NUL are allowed)."""
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            problem = text_problem(value, control=True)
+            if problem is not None:
+                raise invalid([*loc, i], f"{what}[{i}] cannot be stored: {problem}")
 
 
 def first_non_finite(array: np.ndarray) -> tuple[int, int] | None:

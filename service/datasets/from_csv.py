@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from .canonical import ParsedDataset, build, check_target_kind, first_non_finite, invalid
+from .canonical import (
+    ParsedDataset,
+    build,
+    check_target_kind,
+    first_non_finite,
+    invalid,
+    text_problem,
+)
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 _LOC: list[str | int] = ["body", "file"]
@@ -100,6 +107,9 @@ def _check_header(header: list[str]) -> None:
             raise invalid(_LOC, f"column {i + 1} of the header has no name; name every column")
         if name in seen:
             raise invalid(_LOC, f"the header names column {name!r} more than once")
+        problem = text_problem(name, control=True)
+        if problem is not None:
+            raise invalid(_LOC, f"column {i + 1} of the header cannot be a name: {problem}")
         seen.add(name)
 
 
@@ -180,6 +190,13 @@ def _one_target(
                 _LOC,
                 f"row {i + 1} ({_line(text, i)}), column {name!r}: "
                 f"{_short(column[i])!r} is not a number (target_kind is 'values')",
+            ) from None
+        nul = next((i for i, cell in enumerate(column) if "\0" in cell), None)
+        if nul is not None:
+            raise invalid(
+                _LOC,
+                f"row {nul + 1} ({_line(text, nul)}), column {name!r}: the label holds a NUL"
+                " character ('\\x00')",
             ) from None
         return column, None  # string labels
     bad = first_non_finite(numbers.reshape(-1, 1))

@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from .canonical import ParsedDataset, build, check_target_kind, first_non_finite, invalid
+from .canonical import (
+    ParsedDataset,
+    build,
+    check_name,
+    check_target_kind,
+    check_texts,
+    first_non_finite,
+    invalid,
+    text_problem,
+)
 
 KNOWN_FIELDS = ("name", "features", "targets", "target_kind", "feature_names", "target_names")
 _NUMBER_TYPES = (int, float)
@@ -23,14 +32,13 @@ def parse_json(body: Any) -> ParsedDataset:
         raise invalid(["body"], "the body must be a JSON object with 'features' (and 'targets')")
     for key in body:
         if key not in KNOWN_FIELDS:
+            shown = key if text_problem(key) is None else ascii(key)
             raise invalid(
-                ["body", key], f"unknown field {key!r}; the fields are {', '.join(KNOWN_FIELDS)}"
+                ["body", shown], f"unknown field {key!r}; the fields are {', '.join(KNOWN_FIELDS)}"
             )
     target_kind = body.get("target_kind")
     check_target_kind(target_kind, ["body", "target_kind"])
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 200):
-        raise invalid(["body", "name"], "name must be a string of at most 200 characters")
+    check_name(body.get("name"), ["body", "name"])
     X = _features(body.get("features"))
     n_rows, n_features = X.shape
     feature_names = _names(body.get("feature_names"), n_features, "feature_names", "features")
@@ -151,6 +159,7 @@ def _flat_targets(
             f"numbers (targets[{first_num}] = {targets[first_num]!r}); use one type",
         )
     if first_str is not None:
+        check_texts(targets, ["body", "targets"], "targets")
         if target_kind == "values":
             raise invalid(
                 ["body", "targets", first_str],
@@ -182,6 +191,7 @@ def _names(names: Any, count: int, field: str, of: str) -> list[str] | None:
         raise invalid(
             ["body", field], f"{field} must be {count} non-empty strings, one per column of {of}"
         )
+    check_texts(names, ["body", field], field)
     if len(set(names)) != count:
         dup = next(n for n in names if names.count(n) > 1)
         raise invalid(["body", field], f"{field} names {dup!r} more than once")

@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from .canonical import ParsedDataset, build, check_target_kind, first_non_finite, invalid
+from service.errors import InvalidInput
+
+from .canonical import (
+    ParsedDataset,
+    build,
+    check_target_kind,
+    check_texts,
+    first_non_finite,
+    invalid,
+)
 
 _LOC: list[str | int] = ["body", "file"]
 
@@ -120,6 +129,10 @@ def _targets(y: np.ndarray, target_kind: str | None) -> tuple[list[Any] | None, 
         empty = next((i for i, v in enumerate(labels) if not v), None)
         if empty is not None:
             raise invalid(_LOC, f"y[{empty}] is an empty string; every row needs a label")
+        try:
+            check_texts(labels, _LOC, "y")
+        except InvalidInput as exc:  # name y[i], keep the loc the file's
+            raise invalid(_LOC, exc.detail) from None
         return labels, None
     values = _numeric(y, "y")
     if values.ndim == 2:

@@ -13,7 +13,7 @@ from service import tables
 from service.db import Database
 from service.errors import Conflict, NotFound
 from service.ids import new_id
-from service.repository import page
+from service.repository import known_id, page
 
 ACTIVE = ("queued", "running")
 
@@ -21,6 +21,7 @@ ACTIVE = ("queued", "running")
 def get_dataset(
     session: Session, *, tenant_id: str, dataset_id: str, with_content: bool = False
 ) -> tables.Dataset:
+    known_id(dataset_id, "ds", "dataset")
     query = select(tables.Dataset).where(
         tables.Dataset.id == dataset_id, tables.Dataset.tenant_id == tenant_id
     )

@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session, defer
 from service import tables
 from service.db import Database
 from service.errors import NotFound
-from service.ids import new_id
-from service.repository import page
+from service.ids import is_valid_id, new_id
+from service.repository import known_id, page
 
 
 def find_model(
     db: Database, *, tenant_id: str, model_id: str, with_weights: bool = False
 ) -> tables.Model | None:
+    if not is_valid_id(model_id, "mdl"):
+        return None
     query = select(tables.Model).where(
         tables.Model.id == model_id, tables.Model.tenant_id == tenant_id
     )
@@ -28,6 +30,7 @@ def find_model(
 
 
 def get_model(session: Session, *, tenant_id: str, model_id: str) -> tables.Model:
+    known_id(model_id, "mdl", "model")
     row = session.scalar(
         select(tables.Model)
         .where(tables.Model.id == model_id, tables.Model.tenant_id == tenant_id)
@@ -96,6 +99,7 @@ def store_prediction(
 def read_prediction(
     db: Database, *, tenant_id: str, prediction_id: str, offset: int, limit: int
 ) -> tuple[tables.Prediction, Sequence[tables.PredictionRow]]:
+    known_id(prediction_id, "pred", "prediction")
     with db.read() as session:
         head = session.scalar(
             select(tables.Prediction).where(

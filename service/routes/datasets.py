@@ -32,7 +32,10 @@ MULTIPART_SCHEMA = {
             "description": "CSV only: the target column (repeat for several)",
         },
         "target_kind": {"type": "string", "enum": ["labels", "values"]},
-        "name": {"type": "string", "maxLength": 200},
+        "name": {
+            "type": "string", "maxLength": parsing.MAX_NAME_CHARS,
+            "description": "At most 200 characters, no control characters",
+        },
     },
 }
 UPLOAD_BODY = {
@@ -75,6 +78,10 @@ async def _parse_upload(request: Request, body: bytes, limit: int) -> tuple[Any,
             document = json.loads(body)
         except ValueError as exc:
             raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
+        except RecursionError as exc:
+            raise BadRequest(
+                "The JSON body is nested too deeply; send features as a list of rows of numbers."
+            ) from exc
         name = document.get("name") if isinstance(document, dict) else None
         return (lambda: parsing.parse_json(document)), name, len(body)
     if media == "multipart/form-data":
@@ -94,6 +101,8 @@ async def _parse_upload(request: Request, body: bytes, limit: int) -> tuple[Any,
         targets = [t for t in form.getlist("target") if isinstance(t, str) and t]
         kind = form.get("target_kind")
         name = form.get("name")
+        name = parsing.check_name(name if isinstance(name, str) and name else None,
+                                  ["body", "name"])
         filename = upload.filename
 
         def parse() -> Any:
@@ -102,7 +111,7 @@ async def _parse_upload(request: Request, body: bytes, limit: int) -> tuple[Any,
                 target_kind=kind if isinstance(kind, str) and kind else None,
             )
 
-        return parse, name if isinstance(name, str) and name else None, len(data)
+        return parse, name, len(data)
     raise UnsupportedMediaType(
         f"Send the dataset as application/json or multipart/form-data, not {media or 'nothing'}."
     )

@@ -15,6 +15,7 @@ from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.problems import problem_responses
 from service.repository import datasets as dataset_store
 from service.repository import jobs as store
+from service.repository import known_id
 from service.schemas import EstimatePublic, HistoryPublic, JobPublic, Page
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.jobs import history_row
@@ -27,6 +28,17 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key", max_length=200,
         description="Repeat a submit safely: the same key and body return the first job",
+    ),
+]
+MAX_INT32 = 2**31 - 1  # the database's INTEGER: larger numbers cannot be bound to a query
+AfterQuery = Annotated[
+    int | None,
+    Query(
+        ge=0, le=MAX_INT32,
+        description=(
+            "Only epochs after this one (an epoch number, 0 to 2147483647; omit or 0 for all;"
+            " a negative or larger number is refused with 422)"
+        ),
     ),
 ]
 StatusQuery = Annotated[
@@ -108,6 +120,7 @@ def list_jobs(
 
 @router.get("/{job_id}", response_model=JobPublic, responses=problem_responses(401, 404, 422))
 def get_job(job_id: str, caller: CallerDep, db: DbDep) -> JobPublic:
+    known_id(job_id, "job", "job")  # not an id: not found, without a query
     return JobPublic.of(store.read_job(db, tenant_id=caller.tenant_id, job_id=job_id))
 
 
@@ -118,8 +131,9 @@ def get_history(
     job_id: str,
     caller: CallerDep,
     db: DbDep,
-    after: Annotated[int | None, Query(description="Only epochs after this one")] = None,
+    after: AfterQuery = None,
 ) -> HistoryPublic:
+    known_id(job_id, "job", "job")
     with db.read() as session:
         rows = store.history(session, tenant_id=caller.tenant_id, job_id=job_id, after=after)
         data = [history_row(r) for r in rows]
@@ -145,6 +159,7 @@ def job_events(
     db: DbDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
+    known_id(job_id, "job", "job")
     store.read_job(db, tenant_id=caller.tenant_id, job_id=job_id)  # 404 before streaming
     stream = events.job_stream(
         db, tenant_id=caller.tenant_id, job_id=job_id, last_event_id=last_event_id,
@@ -165,4 +180,5 @@ def job_events(
     summary="Cancel a job (queued: at once; running: within a few seconds)",
 )
 def cancel_job(job_id: str, caller: CallerDep, db: DbDep) -> JobPublic:
+    known_id(job_id, "job", "job")  # not an id: not found, without a query
     return JobPublic.of(store.cancel(db, tenant_id=caller.tenant_id, job_id=job_id))

@@ -15,6 +15,7 @@ from service.schemas.common import json_safe
 router = APIRouter(prefix="/v1/predictions", tags=["predictions"])
 
 MAX_ROWS = 10_000
+MAX_INT32 = 2**31 - 1  # the database's INTEGER: larger numbers cannot be bound to a query
 
 
 @router.get(
@@ -26,7 +27,9 @@ def get_prediction(
     prediction_id: str,
     caller: CallerDep,
     db: DbDep,
-    offset: Annotated[int, Query(ge=0, description="First row")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_INT32, description="First row (0 to 2147483647)")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_ROWS, description="Rows per page")] = MAX_ROWS,
 ) -> PredictionPublic:
     head, rows = store.read_prediction(
