@@ -1,0 +1,32 @@
+"""Smoke test of the service benchmark: `benchmarks/service.py --quick` runs against real
+`descent serve` / `descent worker` processes and prints its table (numbers are not asserted:
+this machine's load decides them)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.system
+@pytest.mark.slow
+def test_quick_service_benchmark_prints_its_table() -> None:
+    command = [
+        sys.executable, "benchmarks/service.py", "--quick", "--no-postgres",
+        "--load-seconds", "3", "--load-clients", "8", "--overhead-seconds", "1",
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    table = result.stdout
+    for row in (
+        "predict 1 row p50 ÷ /healthz p50", "predict 1,000 rows throughput", "pickup p50",
+        "tiny jobs, 4 worker process(es)", "overhead: started→finished ÷ direct",
+        "load: requests/s", "load: errors",
+    ):
+        assert row in table, table
+    assert "| measure" in table.splitlines()[1], table
