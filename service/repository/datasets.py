@@ -85,6 +85,13 @@ def create_dataset(
 def delete_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> None:
     def write(session: Session) -> None:
         get_dataset(session, tenant_id=tenant_id, dataset_id=dataset_id)
+        # PostgreSQL: lock the row first. A job being inserted holds a key-share lock on it
+        # (its foreign key), so we wait for that job and then count it; a job inserted after
+        # us waits for our delete and fails its foreign key (404). SQLite's write lock already
+        # serializes the two.
+        session.execute(
+            select(tables.Dataset.id).where(tables.Dataset.id == dataset_id).with_for_update()
+        )
         active = session.scalar(
             select(func.count()).where(
                 tables.Job.dataset_id == dataset_id, tables.Job.status.in_(ACTIVE)
