@@ -20,7 +20,6 @@ from deploy_helpers import (
     command_argv,
     descent_executable,
     dockerfile_env,
-    free_port,
     healthcheck_argv,
     interpolate,
     on_host,
@@ -28,6 +27,8 @@ from deploy_helpers import (
     service_environment,
     tiny_dataset,
 )
+
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.postgres]
 

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from deploy_helpers import FINAL, Api, Processes, descent_executable, free_port, tiny_dataset
+from deploy_helpers import FINAL, Api, Processes, descent_executable, tiny_dataset
 from sqlalchemy import Engine, create_engine, text
 
 from service.db import normalize_url
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.postgres]
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.processes import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "dk_system-test-bootstrap-key"
@@ -29,13 +27,6 @@ class Served:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -60,18 +51,7 @@ def serve(tmp: Path, *, workers: int = 2, **env: str) -> Iterator[Served]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"descent serve exited:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"descent serve never became ready:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_until_ready(url, process, log, timeout=60)
         yield Served(url=url, key=KEY, process=process, log=log)
     finally:
         if process.poll() is None:
