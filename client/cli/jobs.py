@@ -7,12 +7,28 @@ import json
 from pathlib import Path
 from typing import Any
 
+from worker.spec import OPTIMIZER, spec_defaults
+
 from ..api import Client
 from ..types import Job
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 from .progress import Progress
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+def _defaults() -> dict[str, Any]:
+    """What the server fills in for an option left out (the spec's one declaration)."""
+    filled = spec_defaults()
+    training = filled["training"]
+    rates = ", ".join(f"{name} {variant.fields['learning_rate'].default}"
+                      for name, variant in OPTIMIZER.variants.items())
+    return {"hidden": filled["network"]["hidden_layers"], "epochs": training["epochs"],
+            "batch_size": training["batch_size"], "seed": training["seed"],
+            "optimizer": training["optimizer"]["name"], "lr": rates}
+
+
+DEFAULTS = _defaults()
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -53,12 +69,16 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
                         "the options below override its fields")
     parser.add_argument("--dataset", help="dataset id (ds_…)")
     parser.add_argument("--task", choices=("classification", "regression"))
-    parser.add_argument("--hidden", help="hidden layers, e.g. 64:relu,32:tanh ('' for none)")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", type=float, help="learning rate")
-    parser.add_argument("--optimizer", choices=("sgd", "momentum", "rmsprop", "adam"))
-    parser.add_argument("--seed", type=int)
+    hidden = ",".join(f"{layer['units']}:{layer['activation']}" for layer in DEFAULTS["hidden"])
+    parser.add_argument("--hidden", help=f"hidden layers, e.g. 64:relu,32:tanh ('' for none; "
+                        f"default {hidden})")
+    parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS['epochs']}")
+    parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS['batch_size']}")
+    parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's, "
+                        f"{DEFAULTS['lr']})")
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZER.variants),
+                        help=f"default {DEFAULTS['optimizer']}")
+    parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
 
 
 def parse_hidden(text: str) -> list[dict[str, Any]]:

@@ -1,16 +1,16 @@
-"""The job spec (the body of ``POST /v1/jobs``): pydantic models, defaults, checks against the data.
+"""The job spec (the body of ``POST /v1/jobs``) on the API's side: models, data checks, estimate.
 
-``JobSubmit`` checks the body on its own (FastAPI answers 422 with each field's ``loc``; unknown
-fields are refused so a typo never silently falls back to a default). ``resolve_spec`` then fills
-every default and checks the spec against the dataset and the service's limits, raising
-``InvalidInput`` with ``loc``s shaped like FastAPI's (``["body", "network", "loss"]``).
+The spec itself — fields, defaults, bounds, the output/loss pairing — is declared once, in
+``worker.spec``. ``models`` derives the request models from it (FastAPI answers 422 with each
+field's ``loc``; unknown fields are refused so a typo never silently falls back to a default).
+``resolve_spec`` then fills every default and checks the spec against the dataset and the
+service's limits, raising ``InvalidInput`` with ``loc``s shaped like FastAPI's
+(``["body", "network", "loss"]``).
 
-Defaults are API.md's example values and agree with ``worker.nn.defaults``, except
-``network.hidden_layers``: API.md's example ``[64 relu, 32 tanh]`` here (the engine's bare default
-is no hidden layer; stored specs are always complete, so the engine never applies its own).
-Extensions: ``priority`` (-100..100, higher runs first); ``training.optimizer`` may be just a name
-(``"sgd"``) or omit ``name`` (adam). A default ``validation_split`` too small for the dataset
-(no validation row) is switched off, together with a default ``early_stopping``.
+Extensions to API.md: ``priority`` (-100..100, higher runs first among the tenant's jobs);
+``training.optimizer`` may be just a name (``"sgd"``) or omit ``name`` (adam). A default
+``validation_split`` too small for the dataset (no validation row) is switched off, together with
+a default ``early_stopping``.
 """
 
 from service.specs.estimate import estimate, request_sha256

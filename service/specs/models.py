@@ -1,107 +1,141 @@
-"""The job spec's pydantic models: the body of ``POST /v1/jobs`` checked on its own.
+"""The job spec's API models, built from its one declaration (``worker.spec``).
 
-FastAPI answers 422 with each field's ``loc``; unknown fields are refused so a typo never silently
-falls back to a default.
+``pydantic_model`` turns each ``Object`` of the declaration into a pydantic model (unknown fields
+refused, NaN/Infinity refused, every bound and default taken from the declaration), so FastAPI
+checks the body, documents it in the OpenAPI schema and answers 422 with each field's ``loc``
+without a second definition of any field. A tagged object (the optimizer) becomes a discriminated
+union; its shorthand (a bare name, or no name → adam) is applied before validation.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, field_validator
 
-Task = Literal["classification", "regression"]
-Activation = Literal["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu"]
-OutputActivation = Literal["identity", "sigmoid", "tanh", "relu", "softmax"]
-Loss = Literal["mse", "binary_cross_entropy", "cross_entropy"]
+from worker import spec as declared
+from worker.spec.schema import (
+    Boolean,
+    Choice,
+    Integer,
+    ListOf,
+    Number,
+    Object,
+    Tagged,
+    Text,
+)
+from worker.spec.schema import Field as Declared
 
-TASK_DEFAULTS: dict[str, tuple[str, str]] = {
-    "classification": ("softmax", "cross_entropy"),
-    "regression": ("identity", "mse"),
-}
-REQUIRED_ACTIVATION = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class LayerSpec(_Spec):
-    units: int = Field(ge=1)
-    activation: Activation = "relu"
+def _constraints(spec: Declared) -> dict[str, Any]:
+    if isinstance(spec, Integer):
+        return {"ge": spec.ge, "le": spec.le}
+    if isinstance(spec, Number):
+        return {"ge": spec.ge, "gt": spec.gt, "lt": spec.lt}
+    if isinstance(spec, Text):
+        return {"min_length": spec.min_length, "max_length": spec.max_length}
+    return {}
 
 
-def _default_layers() -> list[LayerSpec]:
-    return [LayerSpec(units=64, activation="relu"), LayerSpec(units=32, activation="tanh")]
+def _annotation(spec: Declared) -> Any:
+    if isinstance(spec, Integer):
+        base: Any = int
+    elif isinstance(spec, Number):
+        base = float
+    elif isinstance(spec, Boolean):
+        base = bool
+    elif isinstance(spec, Text):
+        base = str
+    elif isinstance(spec, Choice):
+        base = Literal[spec.choices]
+    elif isinstance(spec, Object):
+        base = pydantic_model(spec)
+    elif isinstance(spec, ListOf):
+        base = list[_annotation(spec.item)]  # type: ignore[misc]
+    elif isinstance(spec, Tagged):
+        variants = tuple(pydantic_model(v, tag=(spec.tag, t)) for t, v in spec.variants.items())
+        base = Annotated[Union[variants], Field(discriminator=spec.tag)]  # noqa: UP007
+    else:
+        raise TypeError(f"no API type for {type(spec).__name__}")
+    return base | None if spec.nullable else base
 
 
-class NetworkSpec(_Spec):
-    hidden_layers: list[LayerSpec] = Field(default_factory=_default_layers)
-    output_activation: OutputActivation | None = None
-    loss: Loss | None = None
-    init: Literal["auto", "he", "glorot"] = "auto"
+def _field(spec: Declared) -> Any:
+    options: dict[str, Any] = {k: v for k, v in _constraints(spec).items() if v is not None}
+    if spec.doc:
+        options["description"] = spec.doc
+    factory = _default_factory(spec)
+    if spec.required:
+        options["default"] = ...
+    elif factory is not None:
+        options["default_factory"] = factory
+    else:
+        options["default"] = spec.default
+    return Field(**options)
 
 
-class SGD(_Spec):
-    name: Literal["sgd"]
-    learning_rate: float = Field(0.01, gt=0)
+def _default_factory(spec: Declared) -> Any:
+    """Objects as defaults are built fresh for every request (never a shared instance)."""
+    value = spec.default
+    if isinstance(spec, Object) and value is not None:
+        model = pydantic_model(spec)
+        return lambda: model.model_validate(value)
+    if isinstance(spec, Tagged) and value is not None:
+        adapter: TypeAdapter[Any] = TypeAdapter(_annotation(spec))
+        return lambda: adapter.validate_python(spec.expand(value))
+    if isinstance(spec, ListOf) and isinstance(spec.item, Object):
+        item = pydantic_model(spec.item)
+        return lambda: [item.model_validate(v) for v in value]
+    return None
 
 
-class Momentum(_Spec):
-    name: Literal["momentum"]
-    learning_rate: float = Field(0.01, gt=0)
-    beta: float = Field(0.9, ge=0, lt=1)
+_MODELS: dict[tuple[str, str], type[BaseModel]] = {}
 
 
-class RMSprop(_Spec):
-    name: Literal["rmsprop"]
-    learning_rate: float = Field(0.001, gt=0)
-    beta: float = Field(0.9, ge=0, lt=1)
-    epsilon: float = Field(1e-8, gt=0)
+def pydantic_model(spec: Object, *, tag: tuple[str, str] | None = None) -> type[BaseModel]:
+    """The pydantic model of a declared ``Object`` (cached by name: one class per model)."""
+    key = (spec.name, tag[1] if tag else "")
+    if key in _MODELS:
+        return _MODELS[key]
+    fields: dict[str, Any] = {}
+    if tag is not None:
+        fields[tag[0]] = (Literal[tag[1]], ...)
+    validators: dict[str, Any] = {}
+    for name, child in spec.fields.items():
+        annotation = _annotation(child)
+        fields[name] = (annotation, _field(child))
+        if isinstance(child, Tagged):
+            validators[f"_{name}_shorthand"] = field_validator(name, mode="before")(
+                _shorthand(child)
+            )
+    model = create_model(spec.name, __base__=_Spec, __validators__=validators, **fields)
+    _MODELS[key] = model
+    return model
 
 
-class Adam(_Spec):
-    name: Literal["adam"]
-    learning_rate: float = Field(0.001, gt=0)
-    beta1: float = Field(0.9, ge=0, lt=1)
-    beta2: float = Field(0.999, ge=0, lt=1)
-    epsilon: float = Field(1e-8, gt=0)
+def _shorthand(spec: Tagged) -> Any:
+    def expand(cls: Any, value: Any) -> Any:
+        return spec.expand(value)
+
+    return classmethod(expand)
 
 
-Optimizer = Annotated[SGD | Momentum | RMSprop | Adam, Field(discriminator="name")]
+_Job: Any = pydantic_model(declared.JOB)
 
 
-class EarlyStopping(_Spec):
-    patience: int = Field(10, ge=1)
-    min_delta: float = Field(0.0, ge=0)
-    restore_best: bool = True
+class JobSubmit(_Job):
+    """The body of ``POST /v1/jobs`` and ``/v1/jobs/estimate`` (fields from ``worker.spec.JOB``)."""
 
 
-class TrainingSpec(_Spec):
-    epochs: int = Field(50, ge=1)
-    batch_size: int = Field(32, ge=1)
-    shuffle: bool = True
-    seed: int = Field(0, ge=0, le=2**63 - 1)
-    dtype: Literal["float32", "float64"] = "float32"
-    optimizer: Optimizer = Field(default_factory=lambda: Adam(name="adam"))
-    weight_decay: float = Field(0.0, ge=0)
-    validation_split: float | None = Field(0.1, ge=0, lt=0.9)
-    standardize: bool = True
-    early_stopping: EarlyStopping | None = Field(default_factory=EarlyStopping)
-
-    @field_validator("optimizer", mode="before")
-    @classmethod
-    def _optimizer_shorthand(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"name": value}
-        if isinstance(value, dict) and "name" not in value:
-            return {"name": "adam", **value}
-        return value
-
-
-class JobSubmit(_Spec):
-    dataset_id: str = Field(min_length=1, max_length=40)
-    task: Task | None = None
-    network: NetworkSpec = Field(default_factory=NetworkSpec)
-    training: TrainingSpec = Field(default_factory=TrainingSpec)
-    max_attempts: int = Field(3, ge=1, le=10)
-    priority: int = Field(0, ge=-100, le=100)
+NetworkSpec = pydantic_model(declared.NETWORK)
+TrainingSpec = pydantic_model(declared.TRAINING)
+LayerSpec = pydantic_model(declared.LAYER)
+EarlyStopping = pydantic_model(declared.EARLY_STOPPING)
+SGD, Momentum, RMSprop, Adam = (
+    pydantic_model(variant, tag=("name", name))
+    for name, variant in declared.OPTIMIZER.variants.items()
+)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from worker.spec import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+
 LEAKY_SLOPE = 0.01  # leaky_relu slope for Z < 0; elu uses alpha = 1
 
 
@@ -141,6 +143,7 @@ DERIVATIVES: dict[str, Derivative] = {
     "softmax": inplace_softmax_derivative,
 }
 
-HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
-OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax")
+__all__ = ["ACTIVATIONS", "DERIVATIVES", "HIDDEN_ACTIVATIONS", "LEAKY_SLOPE",
+           "OUTPUT_ACTIVATIONS", "RELU_FAMILY"]
+
 RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu"})

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+from worker.spec import SpecError
 
-class SpecError(ValueError):
-    """A network or training spec the engine cannot run; the message names the field.
-
-    The job runner reports it as ``INVALID_INPUT`` and never retries.
-    """
+__all__ = ["DataError", "DivergedError", "SpecError"]
 
 
 class DataError(ValueError):

@@ -58,8 +58,6 @@ LOSS_FUNCTIONS: dict[str, LossFunction] = {
     "binary_cross_entropy": binary_cross_entropy,
 }
 
-# loss -> the only output activation it may follow (mse may follow any)
-REQUIRED_ACTIVATION = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 
 # pairs whose delta is ``scale * (A - Y)``: the scale for ``n`` rows and ``k`` outputs
 FUSED_SCALES: dict[tuple[str, str], Callable[[int, int], float]] = {
@@ -77,7 +75,7 @@ def inplace_output_delta(
     Parameters
     ----------
     activation, loss : str
-        A legal pairing (see ``REQUIRED_ACTIVATION``).
+        A legal pairing (see ``worker.spec.REQUIRED_ACTIVATION``).
     A : ndarray of shape (n_samples, n_outputs)
         Output activations; overwritten with ``dL/dZ`` for fused pairs, used as scratch otherwise.
     Y : ndarray of shape (n_samples, n_outputs)

@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from worker.spec import DTYPES, parameter_count
+
 from .activations import ACTIVATIONS
-from .defaults import DTYPES, fill_network_defaults
+from .defaults import fill_network_defaults
 from .errors import DataError, SpecError
 from .init import initial_weights
 from .layers import Dense
@@ -64,7 +66,7 @@ class Network:
         self.loss_name: str = self.spec["loss"]
         shapes = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
         self.n_weights = sum(fan_in * fan_out for fan_in, fan_out in shapes)
-        self.n_parameters = self.n_weights + sum(self.sizes[1:])
+        self.n_parameters = parameter_count(self.sizes)
         self.flat_params = np.zeros(self.n_parameters, self.dtype)
         self.flat_grads = np.zeros(self.n_parameters, self.dtype)
         params, grads = self.unflatten(self.flat_params), self.unflatten(self.flat_grads)
@@ -93,14 +95,16 @@ class Network:
         spec = fill_network_defaults(network, task)
         for name, value in (("n_inputs", n_inputs), ("n_outputs", n_outputs)):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise SpecError(f"{name}: must be a positive integer, got {value!r}")
+                raise SpecError((name,), f"must be a positive integer, got {value!r}")
         if spec["output_activation"] == "softmax" and n_outputs < 2:
             raise SpecError(
-                "network.output_activation: softmax needs at least 2 outputs (one per class); "
+                ("network", "output_activation"),
+                "softmax needs at least 2 outputs (one per class); "
                 "use sigmoid with binary_cross_entropy for a single output"
             )
         if str(np.dtype(dtype)) not in DTYPES:
-            raise SpecError(f"dtype: unknown dtype {dtype!r}; expected one of float32, float64")
+            raise SpecError(("dtype",), f"unknown dtype {dtype!r}; expected one of "
+                            f"{', '.join(DTYPES)}")
         net = cls(spec, int(n_inputs), int(n_outputs), dtype)
         weights = initial_weights(net.sizes, net.activations, spec["init"], seed)
         for layer, W in zip(net.layers, weights, strict=True):

@@ -110,7 +110,8 @@ def _snapshot(net: Network, optimizer: Optimizer, rng: np.random.Generator, epoc
 def _restore(state: TrainingState, net: Network, optimizer: Optimizer,
              rng: np.random.Generator, stopper: EarlyStopping | None) -> list[dict[str, Any]]:
     if state.optimizer != optimizer.name:
-        raise SpecError(f"training.optimizer.name: the state was saved by {state.optimizer}, "
+        raise SpecError(("training", "optimizer", "name"),
+                        f"the state was saved by {state.optimizer}, "
                         f"not {optimizer.name}; resume with the original training spec")
     net.params = state.params
     optimizer.load_state_dict({"step": state.step, "moments": state.moments})
@@ -175,7 +176,8 @@ def train(
     """
     config = fill_training_defaults(training)
     if training and "dtype" in training and config["dtype"] != net.dtype.name:
-        raise SpecError(f"training.dtype: {config['dtype']} does not match the network's "
+        raise SpecError(("training", "dtype"),
+                        f"{config['dtype']} does not match the network's "
                         f"{net.dtype.name}; build it with Network.from_spec(..., dtype=...)")
     task = task or ("classification" if net.loss_name in CLASSIFICATION_LOSSES else "regression")
     X, Y = _check_data(net, X, Y)
