@@ -1,8 +1,11 @@
 """Byte formats shared by the API and the worker: stored datasets and model weights.
 
-A dataset is stored as a compressed ``.npz`` with ``X`` (float64, n × d) and, when it has
+A dataset is stored as a compressed ``.npz`` of its raw columns (format 2): the numeric columns
+side by side as ``num`` (float64, n × d_num, NaN where a cell is missing), the categorical ones as
+``cat`` (int32 codes, n × d_cat, -1 where missing) with each one's categories as ``cat<j>``
+(strings), a JSON member ``meta`` naming every column, its kind and its place, and, when it has
 targets, ``y``: class indices (int64, n) into the dataset's sorted ``classes`` for labels, or
-float64 (n × k) for values.
+float64 (n × k) for values. Format 1 (``X`` float64 n × d and ``y``) is still read.
 
 A model's weights are the ``.npz`` that ``GET /v1/models/{id}/weights`` serves: ``W0, b0, W1,
 b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus ``mean`` and ``scale``
@@ -14,26 +17,73 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from worker.pipeline.table import Column, Table
 
-def encode_dataset(X: np.ndarray, y: np.ndarray | None) -> bytes:
-    buffer = io.BytesIO()
-    arrays = {"X": np.ascontiguousarray(X, dtype=np.float64)}
+DATASET_FORMAT = 2
+
+
+def encode_table(table: Table, y: np.ndarray | None) -> bytes:
+    """The stored bytes of a dataset's columns and targets (format 2)."""
+    numeric = [c for c in table.columns if c.kind == "numeric"]
+    categorical = [c for c in table.columns if c.kind == "categorical"]
+    arrays: dict[str, np.ndarray] = {}
+    if numeric:
+        arrays["num"] = (table.block if table.numeric and table.block is not None
+                         else np.column_stack([c.values for c in numeric]))
+    if categorical:
+        arrays["cat"] = np.column_stack([c.values for c in categorical]).astype(np.int32)
+        for j, column in enumerate(categorical):
+            arrays[f"cat{j}"] = np.array(column.categories or (), dtype=str)
+    places = {"numeric": iter(range(len(numeric))), "categorical": iter(range(len(categorical)))}
+    meta = {"format": DATASET_FORMAT, "columns": [
+        {"name": c.name, "kind": c.kind, "index": next(places[c.kind])} for c in table.columns]}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     if y is not None:
         arrays["y"] = np.ascontiguousarray(y)
+    buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 
-def decode_dataset(content: bytes) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(X, y)``; ``y`` is None for a dataset without targets."""
+def encode_dataset(X: np.ndarray, y: np.ndarray | None,
+                   names: Sequence[str] | None = None) -> bytes:
+    """A numeric matrix ``X`` (n × d) and its targets as stored bytes."""
+    return encode_table(Table.from_matrix(X, names), y)
+
+
+def decode_table(content: bytes) -> tuple[Table, np.ndarray | None]:
+    """``(columns, y)``; ``y`` is None for a dataset without targets."""
     with np.load(io.BytesIO(content), allow_pickle=False) as npz:
-        X = npz["X"]
         y = npz["y"] if "y" in npz.files else None
-    return X, y
+        if "meta" not in npz.files:  # format 1
+            return Table.from_matrix(npz["X"]), y
+        meta: dict[str, Any] = json.loads(npz["meta"].tobytes().decode())
+        numeric = npz["num"] if "num" in npz.files else None
+        codes = npz["cat"] if "cat" in npz.files else None
+        columns = []
+        for entry in meta["columns"]:
+            i = entry["index"]
+            if entry["kind"] == "numeric":
+                assert numeric is not None
+                columns.append(Column(entry["name"], "numeric", numeric[:, i]))
+            else:
+                assert codes is not None
+                categories = tuple(str(v) for v in npz[f"cat{i}"].tolist())
+                columns.append(Column(entry["name"], "categorical", codes[:, i], categories))
+    in_order = numeric is not None and codes is None
+    return Table(tuple(columns), numeric if in_order else None), y
+
+
+def decode_dataset(content: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X, y)`` of a dataset whose columns are all numeric; ``y`` is None without targets."""
+    table, y = decode_table(content)
+    return table.matrix(), y
 
 
 def weights_sha256(params: Sequence[np.ndarray]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 DEFAULT_LIMIT = 50
@@ -22,7 +23,10 @@ class Page(BaseModel, Generic[T]):
 
 
 def json_safe(value: Any) -> Any:
-    """NaN/Inf become null (JSON has no such numbers); containers are walked."""
+    """NaN/Inf become null (JSON has no such numbers), NumPy numbers plain Python ones;
+    containers are walked."""
+    if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+        value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):

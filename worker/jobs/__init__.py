@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped
 from worker.jobs.predict import run_predict
-from worker.jobs.train import EpochRecorder, history_row, run_train, training_arrays
+from worker.jobs.recorder import EpochRecorder, history_row
+from worker.jobs.train import run_train, training_arrays
 
 __all__ = [
     "EpochRecorder",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -42,3 +43,15 @@ def load_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> tables.Dat
     if dataset is None:
         raise InvalidJob(f"dataset {dataset_id} does not exist (was it deleted?)")
     return dataset
+
+
+def last_epoch(db: Database, *, job_id: str) -> tuple[int, dict[str, Any]] | None:
+    """``(epoch, metrics)`` of the job's latest history row, or None before its first epoch."""
+    with db.read() as session:
+        row = session.execute(
+            select(tables.JobEpoch.epoch, tables.JobEpoch.metrics)
+            .where(tables.JobEpoch.job_id == job_id)
+            .order_by(tables.JobEpoch.epoch.desc())
+            .limit(1)
+        ).first()
+    return None if row is None else (int(row[0]), dict(row[1]))

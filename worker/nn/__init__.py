@@ -7,7 +7,9 @@ No I/O, no database, no global RNG; nothing else of ours is imported. See ``DESI
 from .defaults import fill_network_defaults, fill_training_defaults
 from .errors import DataError, DivergedError, SpecError
 from .gradcheck import gradcheck
+from .loop import fit
 from .network import Network
+from .random import RandomStreams
 from .state import TrainingState
 from .training import train
 
@@ -15,10 +17,12 @@ __all__ = [
     "DataError",
     "DivergedError",
     "Network",
+    "RandomStreams",
     "SpecError",
     "TrainingState",
     "fill_network_defaults",
     "fill_training_defaults",
+    "fit",
     "gradcheck",
     "train",
 ]

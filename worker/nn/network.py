@@ -1,14 +1,15 @@
-"""The network: dense layers over one flat parameter vector, with standardization kept on it.
+"""The network: dense layers over one flat parameter vector.
 
 Memory layout. All parameters live in one C-contiguous vector ``[W0, W1, …, b0, b1, …]`` (weights
 first, so L2 weight decay is one slice) and the gradients in a second vector of the same layout;
 every ``W``/``b`` is a reshaped view. An optimizer therefore updates the whole network in a handful
 of vectorized calls, which is what keeps small-batch training cheap in Python.
 
-Standardization. ``net.standardization`` is ``None`` or ``(mean, scale)``, each of shape
-``(n_inputs,)``; when set, every public method taking ``X`` (``forward``, ``loss``,
-``loss_and_grads``) first computes ``(X - mean) / scale``. ``train`` fits it on the training part
-when ``training.standardize`` is true. Public methods take raw inputs.
+Standardization. Preprocessing is the pipeline's (``worker.pipeline``); a network used on its own
+may hold a fitted ``Standardizer`` so that its public methods take raw inputs:
+``net.standardization`` is ``None`` or ``(mean, scale)``, each of shape ``(n_inputs,)``, and when
+set every public method taking ``X`` (``forward``, ``loss``, ``loss_and_grads``) first applies
+the standardizer. ``train`` fits it on the training part when ``training.standardize`` is true.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from worker.pipeline import Standardizer
 from worker.spec import DTYPES, parameter_count
 
 from .activations import ACTIVATIONS
@@ -74,7 +76,7 @@ class Network:
             Dense(params[2 * i], params[2 * i + 1], grads[2 * i], grads[2 * i + 1], activation)
             for i, activation in enumerate(self.activations)
         ]
-        self._standardization: tuple[np.ndarray, np.ndarray] | None = None
+        self._standardizer: Standardizer | None = None
 
     @classmethod
     def from_spec(
@@ -143,19 +145,18 @@ class Network:
 
     @property
     def standardization(self) -> tuple[np.ndarray, np.ndarray] | None:
-        return self._standardization
+        scaler = self._standardizer
+        return None if scaler is None else (scaler.mean, scaler.scale)
 
     @standardization.setter
     def standardization(self, value: tuple[np.ndarray, np.ndarray] | None) -> None:
         if value is None:
-            self._standardization = None
+            self._standardizer = None
             return
-        mean, scale = (np.array(v, dtype=self.dtype).reshape(-1) for v in value)
-        if mean.shape != (self.sizes[0],) or scale.shape != (self.sizes[0],):
+        scaler = Standardizer.of(value[0], value[1], self.dtype)
+        if scaler.width != self.sizes[0]:
             raise ValueError(f"standardization: mean and scale need shape ({self.sizes[0]},)")
-        if not (np.all(np.isfinite(mean)) and np.all(scale > 0)):
-            raise ValueError("standardization: mean must be finite and scale positive")
-        self._standardization = (mean, scale)
+        self._standardizer = scaler
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Copies ``{"W0", "b0", "W1", …}`` plus ``"mean"``/``"scale"`` when standardized.
@@ -165,8 +166,8 @@ class Network:
         arrays = {}
         for i, (W, b) in enumerate(zip(self.params[::2], self.params[1::2], strict=True)):
             arrays[f"W{i}"], arrays[f"b{i}"] = W.copy(), b.copy()
-        if self._standardization is not None:
-            arrays["mean"], arrays["scale"] = (v.copy() for v in self._standardization)
+        if self._standardizer is not None:
+            arrays.update(self._standardizer.to_arrays())
         return arrays
 
     @classmethod
@@ -187,7 +188,7 @@ class Network:
         """A copy of this network (parameters, standardization) in another dtype."""
         net = type(self)(self.spec, self.sizes[0], self.sizes[-1], dtype)
         np.copyto(net.flat_params, self.flat_params, casting="unsafe")
-        net.standardization = self._standardization
+        net.standardization = self.standardization
         return net
 
     # -- computation ------------------------------------------------------------------------
@@ -197,9 +198,8 @@ class Network:
         X = np.asarray(X, dtype=self.dtype)
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
             raise ValueError(f"X: expected shape (n, {self.sizes[0]}), got {X.shape}")
-        if self._standardization is not None:
-            mean, scale = self._standardization
-            X = (X - mean) / scale
+        if self._standardizer is not None:
+            return self._standardizer.transform(X)
         return np.ascontiguousarray(X)
 
     def prepare_targets(self, Y: Any, n: int) -> np.ndarray:

@@ -86,8 +86,9 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
-        """``{"step": t, "moments": {name: copy}}``."""
-        return {"step": self.step_count, "moments": {k: v.copy() for k, v in self.moments.items()}}
+        """``{"name", "step": t, "moments": {name: copy}}``."""
+        return {"name": self.name, "step": self.step_count,
+                "moments": {k: v.copy() for k, v in self.moments.items()}}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Copy a ``state_dict()`` back in (into the existing vectors: chunk views stay valid)."""

@@ -1,0 +1,67 @@
+"""A train job's progress as it happens: one history row per epoch and checkpoints (every epoch
+or every ``checkpoint_seconds``, whichever is rarer, and at a graceful stop), written on the
+job's lease by a `ProgressWriter` thread so that training never waits for the database."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from service import queue
+from service.schemas.common import json_safe
+from worker.jobs.base import JobContext
+from worker.jobs.writer import ProgressWriter
+
+
+def history_row(row: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """The engine's epoch row as ``(metrics, seconds)``: the epoch and its duration are columns
+    of their own in ``job_epochs``, so the metrics are just the measures (JSON-safe: a
+    non-finite value is null)."""
+    metrics = json_safe({k: v for k, v in row.items() if k not in ("epoch", "seconds")})
+    return metrics, float(row.get("seconds") or 0.0)
+
+
+@dataclass
+class EpochRecorder:
+    """The engine's ``on_epoch``: the epoch's row at once, its state when a checkpoint is due."""
+
+    ctx: JobContext
+    writer: ProgressWriter = field(default_factory=ProgressWriter)
+    last_checkpoint_at: float = field(default_factory=time.monotonic)
+    last_epoch: int | None = None
+    # The engine's snapshot of the last finished epoch (what a graceful stop checkpoints).
+    last_state: Any = None
+    checkpointed_epoch: int | None = None
+
+    def on_epoch(self, epoch: int, row: dict[str, Any], state: Any) -> None:
+        job = self.ctx.job
+        metrics, seconds = history_row(row)
+        self.writer.submit(partial(
+            queue.record_epoch, self.ctx.db, job_id=job.id, lease_token=job.lease_token,
+            epoch=epoch, metrics=metrics, seconds=seconds,
+        ))
+        self.last_epoch, self.last_state = epoch, state
+        if time.monotonic() - self.last_checkpoint_at >= self.ctx.checkpoint_seconds:
+            self.checkpoint(wait=False)
+
+    def checkpoint(self, *, wait: bool = True) -> None:
+        """Save the last finished epoch's state (no-op when it is saved already); ``wait``
+        until it and every epoch row before it are written."""
+        if self.last_state is not None and self.last_epoch != self.checkpointed_epoch:
+            job, epoch, state = self.ctx.job, self.last_epoch, self.last_state
+            assert epoch is not None
+
+            def save() -> bool:
+                # The history is in the epoch rows already: the checkpoint leaves it out.
+                return queue.save_checkpoint(
+                    self.ctx.db, job_id=job.id, lease_token=job.lease_token, epoch=epoch,
+                    state=state.to_bytes(history=False),
+                )
+
+            self.writer.submit(save)
+            self.checkpointed_epoch = epoch
+            self.last_checkpoint_at = time.monotonic()
+        if wait:
+            self.writer.flush()

@@ -1,0 +1,14 @@
+"""Fitted preprocessing, beside the engine (pure NumPy, nothing else of ours imported).
+
+Everything a model does to raw data before its network sees it, in one home: the train/validation
+split (``split``), standardization (``standardize``), class labels (``labels``), and the
+``Pipeline`` that is fitted on the training rows, stored with the model and applied identically
+by training, online predict, batch predict and the ONNX export.
+"""
+
+from .labels import decode, encode, one_hot
+from .pipeline import Pipeline
+from .split import split_rows
+from .standardize import Standardizer
+
+__all__ = ["Pipeline", "Standardizer", "decode", "encode", "one_hot", "split_rows"]
