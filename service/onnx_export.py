@@ -2,12 +2,14 @@
 
 Graph, for inputs ``input`` ``(N, n_features)`` in the model's dtype (float32 or float64)::
 
-    [Sub(mean) → Div(scale)]        when the model standardizes its inputs
+    the pipeline's steps            ``Pipeline.onnx_graph``: Sub(mean) → Div(scale) when the
+                                    model standardizes its inputs
     Gemm(W0, b0) → activation0      one Gemm per dense layer: X·W + b, W is (fan_in, fan_out)
     …
     Gemm(Wk, bk) → output activation → ``output`` (N, n_outputs)
 
-Activations map one to one: Identity, Sigmoid, Tanh, Relu, LeakyRelu (alpha 0.01), Elu (alpha 1),
+Activations map one to one: Identity, Sigmoid, Tanh, Relu, LeakyRelu (alpha = the engine's
+``LEAKY_SLOPE``), Elu (alpha 1),
 Softmax (axis -1) — except LeakyRelu and Elu of float64 models, which onnxruntime implements for
 float32 only, spelled with Mul/Max and Min/Exp/Sub/Relu/Add instead.
 
@@ -28,6 +30,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from worker.nn.activations import LEAKY_SLOPE
+from worker.pipeline.onnx import Graph
+
 OPSET = 17  # Softmax's per-axis semantics (opset ≥ 13); every runtime since 2022 reads it
 IR_VERSION = 8  # the IR that goes with opset 17; onnxruntime ≥ 1.11 loads it
 PRODUCER = ("descent", "0.1.0")
@@ -43,7 +48,7 @@ ACTIVATION_OPS: dict[str, tuple[str, dict[str, float | int]]] = {
     "sigmoid": ("Sigmoid", {}),
     "tanh": ("Tanh", {}),
     "relu": ("Relu", {}),
-    "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
+    "leaky_relu": ("LeakyRelu", {"alpha": LEAKY_SLOPE}),
     "elu": ("Elu", {"alpha": 1.0}),
     "softmax": ("Softmax", {"axis": -1}),
 }
@@ -54,7 +59,7 @@ class _Loaded(Protocol):
     def net(self) -> Any: ...
 
     @property
-    def standardization(self) -> tuple[np.ndarray, np.ndarray] | None: ...
+    def steps(self) -> Any: ...
 
 
 # --- protobuf wire format (https://protobuf.dev/programming-guides/encoding/) ----------------
@@ -124,12 +129,12 @@ def _activation(
     """The node(s) computing activation ``name`` of ``z`` into ``out``.
 
     onnxruntime implements LeakyRelu and Elu for float32 only, so float64 models spell them with
-    the engine's own formulas: ``max(z, 0.01 z)`` and ``max(z, 0) + (exp(min(z, 0)) - 1)``.
+    the engine's own formulas: ``max(z, slope z)`` and ``max(z, 0) + (exp(min(z, 0)) - 1)``.
     """
     if dtype == np.float32 or name not in ("leaky_relu", "elu"):
         op, attributes = ACTIVATION_OPS[name]
         return [_node(op, [z], out, attributes)]
-    constants = {"leaky_slope": 0.01, "zero": 0.0, "one": 1.0}
+    constants = {"leaky_slope": LEAKY_SLOPE, "zero": 0.0, "one": 1.0}
     for constant, value in constants.items():
         tensor = _tensor(constant, np.array(value, dtype))
         if tensor not in initializers:
@@ -143,24 +148,16 @@ def _activation(
 
 
 def build_graph(
-    params: list[np.ndarray],
-    activations: list[str],
-    standardization: tuple[np.ndarray, np.ndarray] | None,
-    dtype: np.dtype,
+    params: list[np.ndarray], activations: list[str], pipeline: Graph, dtype: np.dtype
 ) -> bytes:
-    """The ``ModelProto`` bytes for dense layers ``params`` = ``[W0, b0, W1, b1, …]``."""
+    """The ``ModelProto`` bytes for the ``pipeline``'s steps (reading ``input``) followed by
+    dense layers ``params`` = ``[W0, b0, W1, b1, …]``."""
     if len(params) != 2 * len(activations):
         raise ValueError(f"{len(params)} parameter arrays for {len(activations)} layers")
-    nodes: list[bytes] = []
-    initializers: list[bytes] = []
-    current = "input"
-    if standardization is not None:
-        mean, scale = standardization
-        initializers += [_tensor("mean", np.asarray(mean, dtype).reshape(-1)),
-                         _tensor("scale", np.asarray(scale, dtype).reshape(-1))]
-        nodes += [_node("Sub", ["input", "mean"], "centered", {}),
-                  _node("Div", ["centered", "scale"], "standardized", {})]
-        current = "standardized"
+    initializers = [_tensor(name, np.asarray(array, dtype).reshape(-1))
+                    for name, array in pipeline.initializers.items()]
+    nodes = [_node(n.op, n.inputs, n.output, n.attributes) for n in pipeline.nodes]
+    current = pipeline.output
     last = len(activations) - 1
     for i, activation in enumerate(activations):
         W, b = np.asarray(params[2 * i], dtype), np.asarray(params[2 * i + 1], dtype).reshape(-1)
@@ -179,11 +176,11 @@ def build_graph(
 
 
 def to_onnx(loaded_model: _Loaded) -> bytes:
-    """``service.inference.LoadedModel`` → ONNX model bytes (standardization included)."""
+    """``service.inference.LoadedModel`` → ONNX model bytes (its pipeline included)."""
     net = loaded_model.net
     dtype = np.dtype(net.dtype)
     if dtype not in ONNX_DTYPES:
         raise ValueError(f"cannot export a {dtype} model; expected float32 or float64")
     params = [np.asarray(p) for p in net.params]
     activations = list(net.activations)
-    return build_graph(params, activations, loaded_model.standardization, dtype)
+    return build_graph(params, activations, loaded_model.steps.onnx_graph("input"), dtype)

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     blas_threads: int | None = Field(default=None, ge=1)
 
     predict_cache_size: int = Field(default=32, ge=0)
+    # Rows one predict request may send, and rows × the model's widest layer (the work it asks
+    # for); batch predictions take more (422 beyond).
+    max_predict_rows: int = Field(default=100_000, ge=1)
+    max_predict_activations: int = Field(default=1 << 27, ge=1)
     log_json: bool = False
 
     def blas_threads_for(self, concurrency: int) -> int:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -103,6 +104,9 @@ class Dataset(Base):
     classes: Mapped[list[Any] | None] = mapped_column(JSON)
     feature_names: Mapped[list[str] | None] = mapped_column(JSON)
     target_names: Mapped[list[str] | None] = mapped_column(JSON)
+    # The feature columns' schema: [{"name", "kind", "missing", "categories"}, …] (null for a
+    # dataset stored before columns had kinds: all numeric, named by feature_names).
+    columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # Size of the upload as received (the API's "bytes" field).
     size_bytes: Mapped[int] = mapped_column(Integer)
     # A compressed .npz of X (and y when there are targets).
@@ -211,6 +215,8 @@ class Prediction(Base):
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id"), index=True)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
     n_rows: Mapped[int] = mapped_column(Integer)
+    # False while its rows are being written (in chunks); readers see complete ones only.
+    complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from service import tables
 from service.db import Database
 from service.queue._sql import LEASE_CLEARED, clock, jobs, lease_guard, rowcount
+from service.repository.predictions import heads, insert_rows
 
 
 def finish(
@@ -19,17 +20,23 @@ def finish(
     model: tables.Model | None = None,
     prediction: tables.Prediction | None = None,
     prediction_rows: list[tables.PredictionRow] | None = None,
+    prediction_id: str | None = None,
 ) -> bool:
     """Mark the job succeeded and store what it produced, in one transaction; False (and
-    nothing stored) when the lease was lost. The job's checkpoint is dropped."""
+    nothing stored) when the lease was lost. The job's checkpoint is dropped.
+
+    A prediction comes whole (``prediction`` and its ``prediction_rows``) or, for a large one
+    already written in chunks (``service.queue.results``), as ``prediction_id``: it is marked
+    complete here, as the job succeeds."""
 
     def write(session: Session) -> bool:
         c = clock(db)
         produced: dict[str, str] = {}
         if model is not None:
             produced["model_id"] = model.id
-        if prediction is not None:
-            produced["prediction_id"] = prediction.id
+        produced_id = prediction.id if prediction is not None else prediction_id
+        if produced_id is not None:
+            produced["prediction_id"] = produced_id
         guarded = (
             update(jobs)
             .where(lease_guard(job_id, lease_token))
@@ -42,9 +49,14 @@ def finish(
             if row is not None:
                 session.add(row)
                 session.flush()
-        if prediction_rows:
-            session.add_all(prediction_rows)
-            session.flush()
+        if prediction is not None and prediction_rows:
+            ordered = sorted(prediction_rows, key=lambda r: r.row)
+            probabilities = [r.probabilities or [] for r in ordered]
+            insert_rows(session, prediction.id, 0, [r.prediction for r in ordered],
+                        None if ordered[0].probabilities is None else probabilities)
+        if prediction_id is not None:
+            session.execute(update(heads).where(heads.c.id == prediction_id)
+                            .values(complete=True))
         checkpoints: Table = tables.Checkpoint.__table__  # type: ignore[assignment]
         session.execute(delete(checkpoints).where(checkpoints.c.job_id == job_id))
         return True

@@ -3,8 +3,8 @@
 from fastapi import APIRouter
 
 from service import dashboard
-from service.routes import datasets, health, jobs, models, onnx, predictions
+from service.routes import datasets, health, jobs, models, onnx, predict, predictions
 
 router = APIRouter()
-for module in (health, datasets, jobs, models, onnx, predictions, dashboard):
+for module in (health, datasets, jobs, models, predict, onnx, predictions, dashboard):
     router.include_router(module.router)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from service import inference, tables
+from service import inference
 from service.deps import CallerDep, DbDep
 from service.onnx_export import to_onnx
 from service.problems import problem_responses
-from service.repository import models as store
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -33,12 +32,8 @@ ONNX_MEDIA = "application/octet-stream"
     },
 )
 def get_onnx(model_id: str, request: Request, caller: CallerDep, db: DbDep) -> Response:
-    def load() -> tables.Model | None:
-        return store.find_model(db, tenant_id=caller.tenant_id, model_id=model_id,
-                                with_weights=True)
-
-    cache: inference.ModelCache = request.app.state.model_cache
-    loaded = cache.get(model_id, load, tenant_id=caller.tenant_id)
+    loaded = inference.load_cached(request.app.state.model_cache, db,
+                                   tenant_id=caller.tenant_id, model_id=model_id)
     return Response(
         to_onnx(loaded),
         media_type=ONNX_MEDIA,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from service.deps import CallerDep, DbDep
 from service.problems import problem_responses
-from service.repository import models as store
+from service.repository import predictions as store
 from service.schemas import PredictionPublic
 from service.schemas.common import json_safe
 

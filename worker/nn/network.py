@@ -29,7 +29,11 @@ from .init import initial_weights
 from .layers import Dense
 from .losses import LOSS_FUNCTIONS, inplace_output_delta
 
-EVAL_CHUNK_ROWS = 4096  # rows per forward pass when evaluating (bounds hidden-layer memory)
+# Rows per forward pass when evaluating: at most 4096, and few enough that the chunk's hidden
+# activations (rows × the sum of hidden widths) stay within 2^22 values, so evaluating any number
+# of rows on any network holds a bounded amount of memory.
+EVAL_CHUNK_ROWS = 4096
+EVAL_CHUNK_VALUES = 1 << 22
 
 
 class Workspace:
@@ -218,11 +222,12 @@ class Network:
         """
         n = Xs.shape[0]
         Z = np.empty((n, self.sizes[-1]), self.dtype)
-        rows = min(n, EVAL_CHUNK_ROWS)
+        chunk = max(1, min(EVAL_CHUNK_ROWS, EVAL_CHUNK_VALUES // max(1, sum(self.sizes[1:-1]))))
+        rows = min(n, chunk)
         hidden = [np.empty((rows, units), self.dtype) for units in self.sizes[1:-1]]
         with np.errstate(all="ignore"):
-            for start in range(0, n, EVAL_CHUNK_ROWS):
-                A = Xs[start : start + EVAL_CHUNK_ROWS]
+            for start in range(0, n, chunk):
+                A = Xs[start : start + chunk]
                 m = A.shape[0]
                 for layer, out in zip(self.layers[:-1], hidden, strict=True):
                     A = layer.forward(A, out[:m])

@@ -112,11 +112,11 @@ class TrainingState:
 
     @property
     def best_loss(self) -> float | None:
-        return self._stopping("best_loss")  # type: ignore[no-any-return]
+        return self._stopping("best_loss")
 
     @property
     def best_epoch(self) -> int | None:
-        return self._stopping("best_epoch")  # type: ignore[no-any-return]
+        return self._stopping("best_epoch")
 
     @property
     def bad_epochs(self) -> int:

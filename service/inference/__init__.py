@@ -1,0 +1,34 @@
+"""Predictions from a stored model: load once, cache, validate inputs, run pipeline + network.
+
+``model`` loads a model into a ``LoadedModel`` (its fitted pipeline and its network), runs it
+(``predict``, chunked so that any number of rows uses bounded memory) and caches loaded models
+(``ModelCache``); ``inputs`` turns a request's ``inputs`` into the array the pipeline takes,
+naming the first bad row or cell. Online predict, batch predictions and the ONNX export all go
+through the same ``LoadedModel``.
+"""
+
+from service.inference.inputs import validate_inputs
+from service.inference.model import (
+    LoadedModel,
+    ModelCache,
+    PredictionError,
+    check_workload,
+    load_cached,
+    load_model,
+    outputs,
+    predict,
+    to_answers,
+)
+
+__all__ = [
+    "LoadedModel",
+    "ModelCache",
+    "PredictionError",
+    "check_workload",
+    "load_cached",
+    "load_model",
+    "outputs",
+    "predict",
+    "to_answers",
+    "validate_inputs",
+]

@@ -1,0 +1,204 @@
+"""A stored model ready to predict: its fitted pipeline and network, loaded once and cached.
+
+``load_model`` rebuilds the engine's ``Network`` from the model's spec and weights and the
+``Pipeline`` from the weights file's fitted state (``mean``/``scale``); ``outputs`` applies the
+pipeline and then the network, exactly once each, in chunks of rows whose hidden activations
+stay within a fixed budget (``Network.logits_and_outputs``), so a request's memory does not grow
+with its row count.
+
+``predict`` answers API.md's shape. Classification: ``probabilities`` are the output activations,
+one column per class in the order of ``classes`` (softmax rows sum to 1; a sigmoid output layer
+gives each class its own independent probability, not normalized), and each prediction is the
+class of the largest one. Regression: numbers, or a row per input when there are several targets.
+``forward`` allocates its buffers per call, so one cached model serves concurrent requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from service import artifacts, tables
+from service.errors import InvalidInput, NotFound, field_error
+from worker.nn import Network
+from worker.pipeline import Pipeline, decode
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A model in memory. ``pipeline`` turns raw rows into the network's inputs; built from
+    ``standardization`` when not given."""
+
+    id: str
+    tenant_id: str
+    task: str
+    classes: list[Any] | None
+    n_features: int
+    n_targets: int
+    net: Network
+    standardization: tuple[np.ndarray, np.ndarray] | None = None
+    pipeline: Pipeline | None = None
+
+    def __post_init__(self) -> None:
+        if self.pipeline is None:
+            arrays = {} if self.standardization is None else dict(
+                zip(("mean", "scale"), self.standardization, strict=True))
+            pipeline = Pipeline.from_arrays(arrays, n_features=self.n_features,
+                                            dtype=self.net.dtype)
+            object.__setattr__(self, "pipeline", pipeline)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.net.dtype
+
+    @property
+    def steps(self) -> Pipeline:
+        assert self.pipeline is not None
+        return self.pipeline
+
+
+def load_model(model: tables.Model) -> LoadedModel:
+    """The model ready to predict: its network (weights set) and its fitted pipeline."""
+    params, standardization = artifacts.decode_weights(model.weights)
+    dtype = model.spec.get("training", {}).get("dtype") or params[0].dtype.name
+    n_outputs = int(params[-1].shape[0])
+    net = Network.from_spec(
+        model.spec["network"], model.n_features, n_outputs, dtype=dtype, task=model.task
+    )
+    net.params = params
+    return LoadedModel(
+        id=model.id, tenant_id=model.tenant_id, task=model.task,
+        classes=list(model.classes) if model.classes is not None else None,
+        n_features=model.n_features, n_targets=model.n_targets, net=net,
+        standardization=standardization,
+    )
+
+
+class PredictionError(ValueError):
+    """Inputs the model cannot answer for (its outputs overflow); ``row`` counts from 0."""
+
+    def __init__(self, row: int, message: str) -> None:
+        self.row = row
+        super().__init__(message)
+
+
+def outputs(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
+    """The network's outputs ``(n, n_outputs)`` for raw rows ``X`` ``(n, n_features)``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = loaded.net.logits_and_outputs(loaded.steps.transform(X))[1]
+    finite = np.isfinite(out).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        raise PredictionError(row, (
+            f"row {row}: the model's outputs overflow ({loaded.dtype}) for these inputs; they "
+            "are far outside the range it was trained on"))
+    return out
+
+
+def to_answers(loaded: LoadedModel, out: np.ndarray) -> tuple[list[Any], list[Any] | None]:
+    """``(predictions, probabilities | None)`` from the network's outputs (API.md)."""
+    if loaded.task == "classification":
+        return decode(out, loaded.classes or []), out.tolist()
+    if out.shape[1] == 1:
+        return out[:, 0].tolist(), None
+    return out.tolist(), None
+
+
+def predict(loaded: LoadedModel, X: np.ndarray) -> tuple[list[Any], list[Any] | None]:
+    """``(predictions, probabilities | None)`` for validated inputs ``X`` ``(n, n_features)``;
+    ``InvalidInput`` at ``["body", "inputs", row]`` when a row's outputs overflow."""
+    try:
+        return to_answers(loaded, outputs(loaded, X))
+    except PredictionError as exc:
+        raise InvalidInput(str(exc), errors=[field_error(["body", "inputs", exc.row],
+                                                         str(exc))]) from None
+
+
+def check_workload(loaded: LoadedModel, n_rows: int, *, max_rows: int,
+                   max_activations: int) -> None:
+    """Refuse (422) a request whose rows, or rows × the widest layer (the activations it must
+    hold at once without chunking), are over the service's limits."""
+    widest = max(loaded.net.sizes)
+    if n_rows > max_rows:
+        msg = (f"{n_rows:,} rows is over the limit of {max_rows:,} per request "
+               "(DESCENT_MAX_PREDICT_ROWS): send fewer rows per request, or upload them as a "
+               "dataset and use batch predictions")
+        raise InvalidInput(msg, errors=[field_error(["body", "inputs"], msg)])
+    if n_rows * widest > max_activations:
+        msg = (f"{n_rows:,} rows × the model's widest layer ({widest:,} units) is over the "
+               f"limit of {max_activations:,} activations per request "
+               f"(DESCENT_MAX_PREDICT_ACTIVATIONS): send at most "
+               f"{max(1, max_activations // widest):,} rows per request, or use batch "
+               "predictions")
+        raise InvalidInput(msg, errors=[field_error(["body", "inputs"], msg)])
+
+
+def load_cached(cache: ModelCache, db: Any, *, tenant_id: str, model_id: str) -> LoadedModel:
+    """The tenant's model from ``cache``, read from the database (weights and all) on a miss;
+    ``NotFound`` for another tenant's or a missing one. Predict and the ONNX export share it,
+    so the file is built from exactly the network that answers ``/predict``."""
+    from service.repository.models import find_model
+
+    def load() -> tables.Model | None:
+        return find_model(db, tenant_id=tenant_id, model_id=model_id, with_weights=True)
+
+    return cache.get(model_id, load, tenant_id=tenant_id)
+
+
+class ModelCache:
+    """A bounded, thread-safe LRU of loaded models by id (a model's weights never change).
+
+    ``get`` checks ``tenant_id`` (when given) on hits as well as misses, so a cached model never
+    answers another tenant. ``size`` 0 disables caching.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        model_id: str,
+        loader: Callable[[], tables.Model | None],
+        *,
+        tenant_id: str | None = None,
+    ) -> LoadedModel:
+        with self._lock:
+            loaded = self._models.get(model_id)
+            if loaded is not None:
+                self._models.move_to_end(model_id)
+        if loaded is None:
+            # Load outside the lock: a slow database read never blocks other models' hits.
+            model = loader()
+            if model is None:
+                raise NotFound(f"model {model_id} not found")
+            loaded = load_model(model)
+            with self._lock:
+                if self.size > 0:
+                    self._models[model_id] = loaded
+                    self._models.move_to_end(model_id)
+                    while len(self._models) > self.size:
+                        self._models.popitem(last=False)
+        if tenant_id is not None and loaded.tenant_id != tenant_id:
+            raise NotFound(f"model {model_id} not found")
+        return loaded
+
+    def discard(self, model_id: str) -> None:
+        with self._lock:
+            self._models.pop(model_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __contains__(self, model_id: object) -> bool:
+        return model_id in self._models
