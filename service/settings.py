@@ -22,6 +22,13 @@ class Settings(BaseSettings):
 
     # Limits on what one request or tenant may ask of the service.
     max_upload_bytes: int = 64 * 1024 * 1024
+    # A JSON upload becomes a Python object per cell while it is read: larger ones go as CSV.
+    max_json_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+    # An .npz's X and y, decompressed at 8 bytes a value (a zip bomb is refused unread).
+    max_dataset_array_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    max_dataset_columns: int = Field(default=10_000, ge=1)
+    # Uploads parsed at once per API process (each holds about its dataset's size in memory).
+    upload_parse_concurrency: int = Field(default=2, ge=1)
     max_parameters: int = 20_000_000
     max_epochs: int = 10_000
     max_queued_jobs_per_tenant: int = 100

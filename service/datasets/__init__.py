@@ -7,6 +7,9 @@ file uploads). See ``canonical`` for the stored form and what ``sha256`` covers.
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 from service.errors import PayloadTooLarge, UnsupportedMediaType
 
 from .canonical import (
@@ -49,19 +52,25 @@ def check_upload_size(size: int, *, limit: int) -> None:
 
 
 def parse_file(
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     filename: str | None = None,
     targets: list[str] | None = None,
     target_kind: str | None = None,
     max_array_bytes: int | None = None,
+    max_columns: int | None = None,
 ) -> ParsedDataset:
-    """A multipart ``file``: an ``.npz`` (recognised by its zip signature) or else a CSV.
+    """A multipart ``file`` (its bytes, or the seekable file it was spooled to): an ``.npz``
+    (recognised by its zip signature) or else a CSV.
 
     ``targets`` are the form's ``target`` fields (CSV only; an ``.npz`` carries ``y``).
     """
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    source.seek(0)
+    head = source.read(4096)
+    source.seek(0)
     name = (filename or "").lower()
-    is_zip = data[:4] == _ZIP_MAGIC
+    is_zip = head[:4] == _ZIP_MAGIC
     if is_zip or name.endswith(".npz"):
         if targets:
             raise invalid(
@@ -69,10 +78,12 @@ def parse_file(
                 "the target field applies to CSV uploads; an .npz"
                 " carries its targets as the array y",
             )
-        return parse_npz(data, target_kind=target_kind, max_array_bytes=max_array_bytes)
-    if name.endswith(_REFUSED_SUFFIXES) or b"\0" in data[:4096]:
+        return parse_npz(source, target_kind=target_kind, max_array_bytes=max_array_bytes,
+                         max_columns=max_columns)
+    if name.endswith(_REFUSED_SUFFIXES) or b"\0" in head:
         raise UnsupportedMediaType(
             f"cannot read {filename or 'this file'}: upload a CSV with a header row, or an .npz"
             " holding arrays X and y (or send JSON with features and targets)"
         )
-    return parse_csv(data, targets=targets or [], target_kind=target_kind)
+    return parse_csv(source, targets=targets or [], target_kind=target_kind,
+                     max_columns=max_columns)

@@ -24,6 +24,8 @@ import numpy as np
 
 from service import artifacts
 from service.errors import InvalidInput, field_error
+from worker.pipeline import Table
+from worker.pipeline import encode as encode_labels
 
 TargetKind = Literal["labels", "values"]
 TARGET_KINDS = ("labels", "values")
@@ -59,9 +61,19 @@ class ParsedDataset:
             return 0
         return 1 if self.target_kind == "labels" else int(self.y.shape[1])
 
+    @property
+    def table(self) -> Table:
+        """The feature columns (named by ``feature_names``, else ``x0, x1, …``)."""
+        return Table.from_matrix(self.X, self.feature_names)
+
+    @property
+    def columns(self) -> list[dict[str, Any]]:
+        """The column schema stored with the dataset (``tables.Dataset.columns``)."""
+        return self.table.schema()
+
     def encode(self) -> bytes:
         """The stored bytes (``tables.Dataset.content``), see ``service.artifacts``."""
-        return artifacts.encode_dataset(self.X, self.y)
+        return artifacts.encode_table(self.table, self.y)
 
 
 def invalid(loc: list[str | int], msg: str) -> InvalidInput:
@@ -123,25 +135,6 @@ def first_non_finite(array: np.ndarray) -> tuple[int, int] | None:
     return int(row), int(col)
 
 
-def labels_to_indices(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
-    """Class indices (int64) into the sorted distinct labels.
-
-    Numbers sort numerically, strings lexicographically; whole floats become ints so that
-    ``1.0`` and ``1`` are the same class. Callers never mix numbers and strings.
-    """
-    normalized = [_whole_to_int(v) for v in values]
-    classes = sorted(set(normalized))
-    index = {label: i for i, label in enumerate(classes)}
-    y = np.fromiter(map(index.__getitem__, normalized), dtype=np.int64, count=len(normalized))
-    return y, classes
-
-
-def _whole_to_int(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def build(
     X: np.ndarray,
     *,
@@ -166,7 +159,7 @@ def build(
     classes: list[Any] | None = None
     kind: TargetKind | None = None
     if labels is not None:
-        y, classes = labels_to_indices(labels)
+        y, classes = encode_labels(labels)
         kind = "labels"
     elif values is not None:
         y = np.ascontiguousarray(values, dtype=np.float64)
@@ -194,12 +187,20 @@ def content_sha256(
         "classes": classes,
     }
     digest.update(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
-    digest.update(np.ascontiguousarray(X + 0.0, dtype="<f8").tobytes())
+    _update(digest, X, "<f8")
     if y is not None:
-        dtype = "<i8" if target_kind == "labels" else "<f8"
-        canonical_y = y if target_kind == "labels" else y + 0.0
-        digest.update(np.ascontiguousarray(canonical_y, dtype=dtype).tobytes())
+        _update(digest, y, "<i8" if target_kind == "labels" else "<f8")
     return digest.hexdigest()
+
+
+def _update(digest: Any, array: np.ndarray, dtype: str, rows: int = 65536) -> None:
+    """Hash ``array``'s values as ``dtype`` (floats with -0.0 as 0.0) a slice of rows at a
+    time: no copy of the whole array is made."""
+    for start in range(0, max(array.shape[0], 1), rows):
+        part = np.ascontiguousarray(array[start : start + rows], dtype=dtype)
+        if dtype == "<f8":
+            part = part + 0.0
+        digest.update(part.data.cast("B"))
 
 
 def check_target_kind(target_kind: str | None, loc: list[str | int]) -> None:

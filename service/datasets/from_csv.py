@@ -1,21 +1,27 @@
 """CSV uploads: a header row, then one row per example; ``targets`` names the target columns.
 
-Rows are numbered from 1 (the first data row) and messages also give the line of the file. The
-happy path converts whole columns at C speed; only when that fails are cells visited one by one
-to name the first bad one. Inference for one target column: any cell that is not a number makes
-labels (strings); all integer literals (``3``, ``-1``; no ``.`` or exponent) make labels
-(ints); otherwise values. Several target columns are values and must be numeric. ``true`` /
-``false`` are not numbers.
+Rows are numbered from 1 (the first data row) and messages also give the line of the file.
+
+Memory stays near the size of the result: the file is read as a stream of rows, ``BLOCK_ROWS``
+at a time; each block's feature cells are converted at C speed (``np.array(…, float64)``) into a
+matrix allocated once for an upper bound of the rows (the file's line count), so nothing holds a
+Python object per cell. Only when a block fails to convert are its cells visited one by one to
+name the first bad one. Inference for one target column: any cell that is not a number makes
+labels (strings); all integer literals (``3``, ``-1``; no ``.`` or exponent) make labels (ints);
+otherwise values. Several target columns are values and must be numeric. ``true`` / ``false``
+are not numbers.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
-from itertools import chain
+from collections.abc import Iterator
+from itertools import islice
 from operator import itemgetter
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -30,20 +36,93 @@ from .canonical import (
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 _LOC: list[str | int] = ["body", "file"]
+BLOCK_ROWS = 4096
+CHUNK_BYTES = 1 << 20
 
 
-def parse_csv(data: bytes, *, targets: list[str], target_kind: str | None = None) -> ParsedDataset:
-    check_target_kind(target_kind, ["body", "target_kind"])
-    text = _decode(data)
+class _Rows:
+    """The data rows of a CSV (blank lines skipped), each with its line number, and errors of
+    the file itself (not UTF-8, malformed quoting) turned into a 422 naming them."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self.source = source
+        stream = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+        self.reader = csv.reader(stream, strict=True)
+
+    def __iter__(self) -> Iterator[tuple[list[str], int]]:
+        try:
+            for row in self.reader:
+                if row:
+                    yield row, self.reader.line_num
+        except csv.Error as exc:
+            raise invalid(_LOC, f"the CSV cannot be read: {exc}") from None
+        except UnicodeDecodeError:
+            raise _not_utf8(self.source) from None
+
+    def header(self) -> list[str] | None:
+        try:
+            return next(self.reader, None)
+        except csv.Error as exc:
+            raise invalid(_LOC, f"the CSV cannot be read: {exc}") from None
+        except UnicodeDecodeError:
+            raise _not_utf8(self.source) from None
+
+
+def _not_utf8(source: BinaryIO) -> Exception:
+    """The error naming the first byte that is not UTF-8 (found again, a chunk at a time)."""
+    source.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        header = next(reader, None)
-        rows = [row for row in reader if row]
-    except csv.Error as exc:
-        raise invalid(_LOC, f"the CSV cannot be read: {exc}") from None
+        while chunk := source.read(CHUNK_BYTES):
+            decoder.decode(chunk)
+            offset += len(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        # (a character split across two chunks is reported at the chunk's start: close enough)
+        where = max(0, offset + exc.start - len(exc.object) + len(chunk))
+        return invalid(_LOC, f"the file is not UTF-8 text (bad byte at offset {where}); save "
+                             "the CSV as UTF-8")
+    return invalid(_LOC, "the file is not UTF-8 text; save the CSV as UTF-8")
+
+
+def _line_bound(source: BinaryIO) -> int:
+    """An upper bound of the file's rows: its newlines + 1 (counted a chunk at a time)."""
+    source.seek(0)
+    lines = 1
+    while chunk := source.read(CHUNK_BYTES):
+        lines += chunk.count(b"\n")
+    source.seek(0)
+    return lines
+
+
+def _is_blank(source: BinaryIO) -> bool:
+    source.seek(0)
+    while chunk := source.read(CHUNK_BYTES):
+        if not chunk.isspace():
+            source.seek(0)
+            return False
+    return True
+
+
+def parse_csv(
+    data: bytes | BinaryIO, *, targets: list[str], target_kind: str | None = None,
+    max_columns: int | None = None,
+) -> ParsedDataset:
+    """``data``: the file's bytes, or a seekable binary file (an upload spooled to disk)."""
+    check_target_kind(target_kind, ["body", "target_kind"])
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    if _is_blank(source):
+        raise invalid(_LOC, "the file is empty")
+    bound = _line_bound(source)
+    rows = _Rows(source)
+    header = rows.header()
     if not header or not any(cell.strip() for cell in header):
         raise invalid(_LOC, "the CSV has no header row; the first line must name the columns")
     header = [cell.strip() for cell in header]
+    if max_columns is not None and len(header) > max_columns:
+        raise invalid(_LOC, f"the CSV has {len(header):,} columns; the limit is "
+                            f"{max_columns:,} (DESCENT_MAX_DATASET_COLUMNS)")
     _check_header(header)
     target_idx = _target_columns(header, targets)
     feature_idx = [i for i in range(len(header)) if i not in target_idx]
@@ -51,53 +130,80 @@ def parse_csv(data: bytes, *, targets: list[str], target_kind: str | None = None
         raise invalid(
             ["body", "target"], "every column is a target; at least 1 feature column is needed"
         )
-    if not rows:
-        raise invalid(_LOC, "the CSV has a header but no data rows")
-    width = len(header)
-    if any(len(row) != width for row in rows):
-        i = next(i for i, row in enumerate(rows) if len(row) != width)
-        raise invalid(
-            _LOC,
-            f"row {i + 1} ({_line(text, i)}) has {len(rows[i])} values, expected"
-            f" {width} like the header",
-        )
-    X = _numbers(rows, feature_idx, header, text, "feature")
+    X, target_cells = _read(rows, header, feature_idx, target_idx, bound)
     feature_names = [header[i] for i in feature_idx]
     target_names = [header[i] for i in target_idx]
     if not target_idx:
         return build(X, feature_names=feature_names, loc=_LOC)
     if len(target_idx) > 1:
         if target_kind == "labels":
-            raise invalid(
-                ["body", "target_kind"],
-                f"labels need exactly 1 target column, not {len(target_idx)}",
-            )
-        values = _numbers(rows, target_idx, header, text, "target")
-        return build(
-            X, values=values, feature_names=feature_names, target_names=target_names, loc=_LOC
-        )
-    column = [row[target_idx[0]].strip() for row in rows]
-    labels, numbers = _one_target(column, target_kind, header[target_idx[0]], text)
-    return build(
-        X,
-        labels=labels,
-        values=numbers,
-        feature_names=feature_names,
-        target_names=target_names,
-        loc=_LOC,
-    )
+            raise invalid(["body", "target_kind"],
+                          f"labels need exactly 1 target column, not {len(target_idx)}")
+        return build(X, values=_values(target_cells, target_idx, header),
+                     feature_names=feature_names, target_names=target_names, loc=_LOC)
+    column = [cells[0].strip() for cells, _ in target_cells]
+    lines = [line for _, line in target_cells]
+    labels, numbers = _one_target(column, target_kind, header[target_idx[0]], lines)
+    return build(X, labels=labels, values=numbers, feature_names=feature_names,
+                 target_names=target_names, loc=_LOC)
 
 
-def _decode(data: bytes) -> str:
-    if not data.strip():
-        raise invalid(_LOC, "the file is empty")
+def _read(
+    rows: _Rows, header: list[str], feature_idx: list[int], target_idx: list[int], bound: int
+) -> tuple[np.ndarray, list[tuple[tuple[str, ...], int]]]:
+    """The feature matrix (finite float64) and each row's target cells with its line."""
+    width = len(header)
+    X = np.empty((bound, len(feature_idx)), np.float64)
+    pick = itemgetter(*feature_idx)
+    pick_targets = itemgetter(*target_idx) if target_idx else None
+    targets: list[tuple[tuple[str, ...], int]] = []
+    n = 0
+    stream = iter(rows)
+    while block := list(islice(stream, BLOCK_ROWS)):
+        for i, (row, line) in enumerate(block):
+            if len(row) != width:
+                raise invalid(_LOC, f"row {n + i + 1} (line {line}) has {len(row)} values, "
+                                    f"expected {width} like the header")
+        cells = [pick(row) for row, _ in block]
+        try:
+            X[n : n + len(block)] = np.array(cells, dtype=np.float64).reshape(len(block), -1)
+        except ValueError:
+            _raise_first_non_number(block, n, feature_idx, header, "feature")
+        bad = first_non_finite(X[n : n + len(block)])
+        if bad is not None:
+            i, j = bad
+            cell = block[i][0][feature_idx[j]].strip()
+            raise invalid(_LOC, f"row {n + i + 1} (line {block[i][1]}), column "
+                                f"{header[feature_idx[j]]!r}: {cell!r} is not a finite number")
+        if pick_targets is not None:
+            targets += [(_as_tuple(pick_targets(row)), line) for row, line in block]
+        n += len(block)
+    if n == 0:
+        raise invalid(_LOC, "the CSV has a header but no data rows")
+    X.resize((n, len(feature_idx)), refcheck=False)  # give back the rows the bound overcounted
+    return X, targets
+
+
+def _as_tuple(picked: Any) -> tuple[str, ...]:
+    return picked if isinstance(picked, tuple) else (picked,)
+
+
+def _values(
+    cells: list[tuple[tuple[str, ...], int]], target_idx: list[int], header: list[str]
+) -> np.ndarray:
+    block = [(list(c), line) for c, line in cells]
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise invalid(
-            _LOC,
-            f"the file is not UTF-8 text (bad byte at offset {exc.start}); save the CSV as UTF-8",
-        ) from None
+        values = np.array([c for c, _ in cells], dtype=np.float64)
+    except ValueError:
+        _raise_first_non_number(block, 0, list(range(len(target_idx))),
+                                [header[i] for i in target_idx], "target")
+    bad = first_non_finite(values)
+    if bad is not None:
+        i, j = bad
+        raise invalid(_LOC, f"row {i + 1} (line {cells[i][1]}), column "
+                            f"{header[target_idx[j]]!r}: {cells[i][0][j].strip()!r} is not a "
+                            "finite number")
+    return values
 
 
 def _check_header(header: list[str]) -> None:
@@ -129,84 +235,46 @@ def _target_columns(header: list[str], targets: list[str]) -> list[int]:
     return found
 
 
-def _numbers(
-    rows: list[list[str]], columns: list[int], header: list[str], text: str, what: str
-) -> np.ndarray:
-    """Finite float64 (n × len(columns)); names the first bad cell otherwise."""
-    pick = itemgetter(*columns)
-    picked = map(pick, rows) if len(columns) > 1 else ((pick(row),) for row in rows)
-    try:
-        flat = np.fromiter(
-            map(float, chain.from_iterable(picked)),
-            dtype=np.float64,
-            count=len(rows) * len(columns),
-        )
-    except ValueError:
-        _raise_first_non_number(rows, columns, header, text, what)
-    array = flat.reshape(len(rows), len(columns))
-    bad = first_non_finite(array)
-    if bad is not None:
-        i, j = bad
-        raise invalid(
-            _LOC,
-            f"row {i + 1} ({_line(text, i)}), column {header[columns[j]]!r}: "
-            f"{rows[i][columns[j]].strip()!r} is not a finite number",
-        )
-    return array
-
-
 def _raise_first_non_number(
-    rows: list[list[str]], columns: list[int], header: list[str], text: str, what: str
+    block: list[tuple[list[str], int]], offset: int, columns: list[int], header: list[str],
+    what: str,
 ) -> None:
-    for i, row in enumerate(rows):
-        for c in columns:
-            try:
-                float(row[c])
-            except ValueError:
+    for i, (row, line) in enumerate(block):
+        for j, c in enumerate(columns):
+            if not _is_float(row[c]):
                 cell = row[c].strip()
                 problem = "is empty" if not cell else f"{_short(cell)!r} is not a number"
-                raise invalid(
-                    _LOC,
-                    f"row {i + 1} ({_line(text, i)}), column {header[c]!r}: "
-                    f"{problem}; every {what} cell must be a number",
-                ) from None
+                name = header[c] if what == "feature" else header[j]
+                raise invalid(_LOC, f"row {offset + i + 1} (line {line}), column {name!r}: "
+                                    f"{problem}; every {what} cell must be a number")
     raise AssertionError("unreachable: a cell failed to convert")
 
 
 def _one_target(
-    column: list[str], target_kind: str | None, name: str, text: str
+    column: list[str], target_kind: str | None, name: str, lines: list[int]
 ) -> tuple[list[Any] | None, np.ndarray | None]:
     empty = next((i for i, cell in enumerate(column) if not cell), None)
     if empty is not None:
-        raise invalid(
-            _LOC, f"row {empty + 1} ({_line(text, empty)}), column {name!r}: the target is empty"
-        )
+        raise invalid(_LOC, f"row {empty + 1} (line {lines[empty]}), column {name!r}: the "
+                            "target is empty")
     try:
         numbers = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
     except ValueError:
         if target_kind == "values":
             i = next(i for i, cell in enumerate(column) if not _is_float(cell))
-            raise invalid(
-                _LOC,
-                f"row {i + 1} ({_line(text, i)}), column {name!r}: "
-                f"{_short(column[i])!r} is not a number (target_kind is 'values')",
-            ) from None
+            raise invalid(_LOC, f"row {i + 1} (line {lines[i]}), column {name!r}: "
+                                f"{_short(column[i])!r} is not a number (target_kind is "
+                                "'values')") from None
         nul = next((i for i, cell in enumerate(column) if "\0" in cell), None)
         if nul is not None:
-            raise invalid(
-                _LOC,
-                f"row {nul + 1} ({_line(text, nul)}), column {name!r}: the label holds a NUL"
-                " character ('\\x00')",
-            ) from None
+            raise invalid(_LOC, f"row {nul + 1} (line {lines[nul]}), column {name!r}: the "
+                                "label holds a NUL character ('\\x00')") from None
         return column, None  # string labels
     bad = first_non_finite(numbers.reshape(-1, 1))
     if bad is not None:
         i = bad[0]
-        raise invalid(
-            _LOC,
-            f"row {i + 1} ({_line(text, i)}), column {name!r}: {column[i]!r} is"
-            " not a finite number",
-        )
+        raise invalid(_LOC, f"row {i + 1} (line {lines[i]}), column {name!r}: {column[i]!r} "
+                            "is not a finite number")
     integers = all(_INTEGER.fullmatch(cell) for cell in column)
     if target_kind == "labels" or (target_kind is None and integers):
         return ([int(cell) for cell in column] if integers else numbers.tolist()), None
@@ -219,19 +287,6 @@ def _is_float(cell: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _line(text: str, data_row: int) -> str:
-    """ "line N" of the file holding data row ``data_row`` (0-based); slow, for messages only."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader, None)
-    seen = -1
-    for row in reader:
-        if row:
-            seen += 1
-            if seen == data_row:
-                return f"line {reader.line_num}"
-    return "line ?"
 
 
 def _short(cell: str) -> str:

@@ -27,7 +27,7 @@ KNOWN_FIELDS = ("name", "features", "targets", "target_kind", "feature_names", "
 _NUMBER_TYPES = (int, float)
 
 
-def parse_json(body: Any) -> ParsedDataset:
+def parse_json(body: Any, *, max_columns: int | None = None) -> ParsedDataset:
     if not isinstance(body, dict):
         raise invalid(["body"], "the body must be a JSON object with 'features' (and 'targets')")
     for key in body:
@@ -41,6 +41,9 @@ def parse_json(body: Any) -> ParsedDataset:
     check_name(body.get("name"), ["body", "name"])
     X = _features(body.get("features"))
     n_rows, n_features = X.shape
+    if max_columns is not None and n_features > max_columns:
+        raise invalid(["body", "features"], f"features has {n_features:,} columns; the limit is "
+                                            f"{max_columns:,} (DESCENT_MAX_DATASET_COLUMNS)")
     feature_names = _names(body.get("feature_names"), n_features, "feature_names", "features")
     targets = body.get("targets")
     if targets is None:

@@ -9,8 +9,9 @@ Rows are numbered from 0, as they are indexed in the arrays.
 from __future__ import annotations
 
 import io
+import math
 import zipfile
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -29,14 +30,20 @@ _LOC: list[str | int] = ["body", "file"]
 
 
 def parse_npz(
-    data: bytes, *, target_kind: str | None = None, max_array_bytes: int | None = None
+    data: bytes | BinaryIO, *, target_kind: str | None = None, max_array_bytes: int | None = None,
+    max_columns: int | None = None,
 ) -> ParsedDataset:
-    """``max_array_bytes`` (extension) bounds the uncompressed size of ``X`` and ``y``."""
+    """``max_array_bytes`` bounds the size of ``X`` and ``y`` once decompressed and stored
+    (8 bytes a value), checked from the zip directory and each array's header before anything
+    is decompressed: a small file that expands to gigabytes (a zip bomb) is refused unread.
+    ``max_columns`` bounds X's columns."""
     check_target_kind(target_kind, ["body", "target_kind"])
-    if not data:
+    source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    if source.seek(0, io.SEEK_END) == 0:
         raise invalid(_LOC, "the file is empty")
+    source.seek(0)
     try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
+        npz = np.load(source, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise invalid(_LOC, f"the file is not a valid .npz ({exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
@@ -52,13 +59,7 @@ def parse_npz(
             )
         for name in ("X", "y"):
             if name in files and max_array_bytes is not None and npz.zip is not None:
-                size = npz.zip.getinfo(name + ".npy").file_size
-                if size > max_array_bytes:
-                    raise invalid(
-                        _LOC,
-                        f"array {name!r} is {size:,} bytes uncompressed; the "
-                        f"limit is {max_array_bytes:,}",
-                    )
+                _check_size(npz.zip, name, max_array_bytes, max_columns)
         X_raw = _load(npz, "X")
         y_raw = _load(npz, "y") if "y" in files else None
     X = _numeric(X_raw, "X")
@@ -76,6 +77,28 @@ def parse_npz(
         )
     labels, values = _targets(y_raw, target_kind)
     return build(X, labels=labels, values=values, loc=_LOC)
+
+
+def _check_size(archive: zipfile.ZipFile, name: str, limit: int, max_columns: int | None) -> None:
+    """Refuse ``name`` when its declared size (the zip entry's, or its header's shape at 8 bytes
+    a value) is over ``limit``, or X has more than ``max_columns`` columns."""
+    info = archive.getinfo(name + ".npy")
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)
+            shape, _, _ = reader(member)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise invalid(_LOC, f"array {name!r} cannot be read: {exc}") from None
+    stored = 8 * math.prod(shape)
+    for size in (info.file_size, stored):
+        if size > limit:
+            raise invalid(_LOC, f"array {name!r} is {size:,} bytes uncompressed; the limit is "
+                                f"{limit:,} (DESCENT_MAX_DATASET_ARRAY_BYTES)")
+    if name == "X" and max_columns is not None and len(shape) == 2 and shape[1] > max_columns:
+        raise invalid(_LOC, f"X has {shape[1]:,} columns; the limit is {max_columns:,} "
+                            "(DESCENT_MAX_DATASET_COLUMNS)")
 
 
 def _load(npz: Any, name: str) -> np.ndarray:
@@ -98,7 +121,7 @@ def _numeric(array: np.ndarray, name: str) -> np.ndarray:
     """A finite float64 copy of a numeric array (bool/int/float)."""
     if array.dtype.kind not in "biuf":
         raise invalid(_LOC, f"{name} must hold numbers; its dtype is {array.dtype}")
-    result = array.astype(np.float64)
+    result = array.astype(np.float64, copy=False)
     if result.ndim == 2:
         bad = first_non_finite(result)
         if bad is not None:

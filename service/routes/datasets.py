@@ -1,24 +1,35 @@
-"""``/v1/datasets``: upload (JSON, CSV or ``.npz``), list, get, delete."""
+"""``/v1/datasets``: upload (JSON, or a CSV / ``.npz`` as multipart), list, get, delete.
+
+An upload never parses on the event loop and never holds more than a bounded share of memory: a
+multipart body streams into the form parser, whose file part spools to a temporary file (on
+disk beyond 1 MB); the file is parsed from there in a worker thread, a block of rows at a time.
+A JSON body (capped lower, ``DESCENT_MAX_JSON_UPLOAD_BYTES``: every cell becomes a Python object
+while it is read) is parsed in a worker thread too. At most ``DESCENT_UPLOAD_PARSE_CONCURRENCY``
+uploads parse at once per API process; the others wait their turn without holding a thread.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service import datasets as parsing
+from service import fastjson
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from service.problems import problem_responses
 from service.repository import datasets as store
-from service.schemas import DatasetPublic, Page
+from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.datasets import DatasetCreate
+from service.settings import Settings
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -47,74 +58,103 @@ UPLOAD_BODY = {
         },
     }
 }
+Parse = Callable[[], Any]
 
 
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over ``limit`` bytes."""
+async def limited_stream(request: Request, limit: int, setting: str) -> AsyncIterator[bytes]:
+    """The body's chunks, refused with 413 as soon as it is known to be over ``limit``."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit():
-        parsing.check_upload_size(int(declared), limit=limit)
-    chunks: list[bytes] = []
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the upload is {int(declared):,} bytes; the limit is {limit:,} "
+                              f"bytes ({setting})")
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(
-                f"The upload is over the limit of {limit:,} bytes (DESCENT_MAX_UPLOAD_BYTES)."
+            raise PayloadTooLarge(f"The upload is over the limit of {limit:,} bytes ({setting}).")
+        yield chunk
+
+
+async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
+    limit = min(settings.max_json_upload_bytes, settings.max_upload_bytes)
+    setting = ("DESCENT_MAX_JSON_UPLOAD_BYTES: upload a larger dataset as a CSV or an .npz"
+               if limit < settings.max_upload_bytes else "DESCENT_MAX_UPLOAD_BYTES")
+    body = b"".join([chunk async for chunk in limited_stream(request, limit, setting)])
+
+    def parse() -> Any:
+        try:
+            document = fastjson.loads(body)
+        except ValueError as exc:
+            message = str(exc)
+            if "nested too deeply" in message:
+                raise BadRequest("The JSON body is nested too deeply; send features as a list "
+                                 "of rows of numbers.") from exc
+            raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
+        name = document.get("name") if isinstance(document, dict) else None
+        return parsing.parse_json(document, max_columns=settings.max_dataset_columns), name
+
+    return parse, len(body)
+
+
+async def _replay(body: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    async for chunk in body:
+        yield chunk
+
+
+async def _read_form(request: Request, settings: Settings) -> tuple[Parse, int]:
+    limit = settings.max_upload_bytes
+    stream = _replay(limited_stream(request, limit, "DESCENT_MAX_UPLOAD_BYTES"))
+    try:
+        form = await MultiPartParser(request.headers, stream, max_part_size=limit).parse()
+    except PayloadTooLarge:
+        raise
+    except Exception as exc:  # multipart's own errors: malformed form
+        raise BadRequest(f"The multipart form could not be read: {exc}.") from exc
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput(
+            "The form needs a `file` field holding a CSV or an .npz.",
+            errors=[{"loc": ["body", "file"], "msg": "field required (a file)"}],
+        )
+    targets = [t for t in form.getlist("target") if isinstance(t, str) and t]
+    kind = form.get("target_kind")
+    name = form.get("name")
+    name = parsing.check_name(name if isinstance(name, str) and name else None,
+                              ["body", "name"])
+
+    def parse() -> Any:
+        try:
+            parsed = parsing.parse_file(
+                upload.file, filename=upload.filename, targets=targets,
+                target_kind=kind if isinstance(kind, str) and kind else None,
+                max_array_bytes=settings.max_dataset_array_bytes,
+                max_columns=settings.max_dataset_columns,
             )
-        chunks.append(chunk)
-    return b"".join(chunks)
+        finally:
+            upload.file.close()
+        return parsed, name
+
+    return parse, upload.size or 0
 
 
-async def _replay(body: bytes) -> AsyncGenerator[bytes, None]:
-    yield body
-
-
-async def _parse_upload(request: Request, body: bytes, limit: int) -> tuple[Any, Any, int]:
-    """``(parse, name, size)``: a thunk to run off the event loop, the name, the upload size."""
+async def _reader(request: Request, settings: Settings) -> tuple[Parse, int]:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
-        except RecursionError as exc:
-            raise BadRequest(
-                "The JSON body is nested too deeply; send features as a list of rows of numbers."
-            ) from exc
-        name = document.get("name") if isinstance(document, dict) else None
-        return (lambda: parsing.parse_json(document)), name, len(body)
+        return await _read_json(request, settings)
     if media == "multipart/form-data":
-        try:
-            form = await MultiPartParser(
-                request.headers, _replay(body), max_part_size=limit
-            ).parse()
-        except Exception as exc:  # multipart's own errors: malformed form
-            raise BadRequest(f"The multipart form could not be read: {exc}.") from exc
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise InvalidInput(
-                "The form needs a `file` field holding a CSV or an .npz.",
-                errors=[{"loc": ["body", "file"], "msg": "field required (a file)"}],
-            )
-        data = await upload.read()
-        targets = [t for t in form.getlist("target") if isinstance(t, str) and t]
-        kind = form.get("target_kind")
-        name = form.get("name")
-        name = parsing.check_name(name if isinstance(name, str) and name else None,
-                                  ["body", "name"])
-        filename = upload.filename
-
-        def parse() -> Any:
-            return parsing.parse_file(
-                data, filename=filename, targets=targets,
-                target_kind=kind if isinstance(kind, str) and kind else None,
-            )
-
-        return parse, name, len(data)
+        return await _read_form(request, settings)
     raise UnsupportedMediaType(
         f"Send the dataset as application/json or multipart/form-data, not {media or 'nothing'}."
     )
+
+
+def parse_slots(request: Request) -> anyio.Semaphore:
+    """The API process's upload-parsing slots (made on first use)."""
+    state = request.app.state
+    if getattr(state, "upload_slots", None) is None:
+        state.upload_slots = anyio.Semaphore(state.settings.upload_parse_concurrency)
+    slots: anyio.Semaphore = state.upload_slots
+    return slots
 
 
 @router.post(
@@ -131,31 +171,30 @@ async def _parse_upload(request: Request, body: bytes, limit: int) -> tuple[Any,
 async def upload_dataset(
     request: Request, response: Response, caller: CallerDep, db: DbDep, settings: SettingsDep
 ) -> DatasetPublic:
-    limit = settings.max_upload_bytes
-    body = await read_limited(request, limit)
-    parse, name, size = await _parse_upload(request, body, limit)
+    parse, size = await _reader(request, settings)
 
     def store_it() -> tuple[Any, bool]:
-        parsed = parse()
+        parsed, name = parse()
         return store.create_dataset(
             db, tenant_id=caller.tenant_id, parsed=parsed, name=name, size_bytes=size
         )
 
-    row, created = await run_in_threadpool(store_it)
+    async with parse_slots(request):
+        row, created = await run_in_threadpool(store_it)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/v1/datasets/{row.id}"
     return DatasetPublic.of(row)
 
 
-@router.get("", response_model=Page[DatasetPublic], responses=problem_responses(401, 422))
+@router.get("", response_model=Page[DatasetSummary], responses=problem_responses(401, 422))
 def list_datasets(
     caller: CallerDep, db: DbDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
-) -> Page[DatasetPublic]:
+) -> Page[DatasetSummary]:
     rows, next_cursor = store.list_datasets(
         db, tenant_id=caller.tenant_id, limit=limit, cursor=cursor
     )
-    return Page[DatasetPublic](data=[DatasetPublic.of(r) for r in rows], next=next_cursor)
+    return Page[DatasetSummary](data=[DatasetSummary.of(r) for r in rows], next=next_cursor)
 
 
 @router.get(

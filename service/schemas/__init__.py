@@ -1,7 +1,7 @@
 """Request and response models of the HTTP API (API.md), one module per resource."""
 
 from service.schemas.common import Page
-from service.schemas.datasets import DatasetPublic
+from service.schemas.datasets import DatasetPublic, DatasetSummary
 from service.schemas.jobs import (
     EstimatePublic,
     HistoryPublic,
@@ -16,6 +16,7 @@ from service.schemas.predictions import PredictionPublic
 __all__ = [
     "BatchPredictCreate",
     "DatasetPublic",
+    "DatasetSummary",
     "EstimatePublic",
     "HistoryPublic",
     "HistoryRow",

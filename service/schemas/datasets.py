@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,7 +27,17 @@ class DatasetCreate(BaseModel):
     target_names: list[str] | None = None
 
 
-class DatasetPublic(BaseModel):
+class ColumnPublic(BaseModel):
+    name: str
+    kind: Literal["numeric", "categorical"]
+    missing: int = Field(description="Cells with no value")
+    categories: int | None = Field(description="Distinct categories (categorical columns)")
+
+
+class DatasetSummary(BaseModel):
+    """A dataset in a list: everything but its per-column details (a dataset may have
+    thousands of columns; ``GET /v1/datasets/{id}`` has them)."""
+
     id: str = Field(examples=["ds_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
     name: str | None
     n_rows: int
@@ -35,18 +45,39 @@ class DatasetPublic(BaseModel):
     n_targets: int
     target_kind: Literal["labels", "values"] | None
     classes: list[Label] | None
-    feature_names: list[str] | None = None
-    target_names: list[str] | None = None
     sha256: str
     bytes: int
     created_at: dt.datetime
 
     @classmethod
+    def fields_of(cls, row: tables.Dataset) -> dict[str, Any]:
+        return {
+            "id": row.id, "name": row.name, "n_rows": row.n_rows, "n_features": row.n_features,
+            "n_targets": row.n_targets,
+            "target_kind": row.target_kind if row.target_kind in ("labels", "values") else None,
+            "classes": row.classes, "sha256": row.sha256, "bytes": row.size_bytes,
+            "created_at": row.created_at,
+        }
+
+    @classmethod
+    def of(cls, row: tables.Dataset) -> DatasetSummary:
+        return cls(**cls.fields_of(row))
+
+
+class DatasetPublic(DatasetSummary):
+    feature_names: list[str] | None = None
+    target_names: list[str] | None = None
+    columns: list[ColumnPublic] | None = Field(
+        default=None, description="Each feature column's name, kind and missing cells")
+
+    @classmethod
     def of(cls, row: tables.Dataset) -> DatasetPublic:
-        return cls(
-            id=row.id, name=row.name, n_rows=row.n_rows, n_features=row.n_features,
-            n_targets=row.n_targets,
-            target_kind=row.target_kind if row.target_kind in ("labels", "values") else None,
-            classes=row.classes, feature_names=row.feature_names, target_names=row.target_names,
-            sha256=row.sha256, bytes=row.size_bytes, created_at=row.created_at,
-        )
+        return cls(**DatasetSummary.fields_of(row), feature_names=row.feature_names,
+                   target_names=row.target_names, columns=_columns(row))
+
+
+def _columns(row: tables.Dataset) -> list[ColumnPublic] | None:
+    if row.columns is not None:
+        return [ColumnPublic.model_validate(c) for c in row.columns]
+    names = row.feature_names or [f"x{j}" for j in range(row.n_features)]
+    return [ColumnPublic(name=n, kind="numeric", missing=0, categories=None) for n in names]

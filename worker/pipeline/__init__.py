@@ -10,5 +10,6 @@ from .labels import decode, encode, one_hot
 from .pipeline import Pipeline
 from .split import split_rows
 from .standardize import Standardizer
+from .table import Column, Table
 
-__all__ = ["Pipeline", "Standardizer", "decode", "encode", "one_hot", "split_rows"]
+__all__ = ["Column", "Pipeline", "Standardizer", "Table", "decode", "encode", "one_hot", "split_rows"]
