@@ -12,4 +12,6 @@ from .split import split_rows
 from .standardize import Standardizer
 from .table import Column, Table
 
-__all__ = ["Column", "Pipeline", "Standardizer", "Table", "decode", "encode", "one_hot", "split_rows"]
+__all__ = [
+    "Column", "Pipeline", "Standardizer", "Table", "decode", "encode", "one_hot", "split_rows",
+]
