@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,8 +47,25 @@ def encode_table(table: Table, y: np.ndarray | None) -> bytes:
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     if y is not None:
         arrays["y"] = np.ascontiguousarray(y)
+    return npz_bytes(arrays)
+
+
+def npz_bytes(arrays: dict[str, np.ndarray], chunk: int = 1 << 20) -> bytes:
+    """A compressed ``.npz`` of ``arrays`` (what ``np.savez_compressed`` writes), each array
+    streamed into the archive ``chunk`` bytes at a time rather than copied whole first."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            array = np.ascontiguousarray(value)
+            header = np.lib.format.header_data_from_array_1_0(array)
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                try:
+                    np.lib.format.write_array_header_1_0(member, header)
+                except ValueError:  # a header over 64 KiB
+                    np.lib.format.write_array_header_2_0(member, header)
+                data = array.reshape(-1).view(np.uint8)
+                for start in range(0, data.size, chunk):
+                    member.write(data[start : start + chunk].data)
     return buffer.getvalue()
 
 

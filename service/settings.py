@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Uploads parsed at once per API process (each holds about its dataset's size in memory).
     upload_parse_concurrency: int = Field(default=2, ge=1)
     max_parameters: int = 20_000_000
+    # Depth and width of a network: its cost per row and its activations per request.
+    max_hidden_layers: int = Field(default=100, ge=0)
+    max_layer_units: int = Field(default=65_536, ge=1)
     max_epochs: int = 10_000
     max_queued_jobs_per_tenant: int = 100
 

@@ -67,9 +67,8 @@ def load_model(model: tables.Model) -> LoadedModel:
     params, standardization = artifacts.decode_weights(model.weights)
     dtype = model.spec.get("training", {}).get("dtype") or params[0].dtype.name
     n_outputs = int(params[-1].shape[0])
-    net = Network.from_spec(
-        model.spec["network"], model.n_features, n_outputs, dtype=dtype, task=model.task
-    )
+    # The stored spec is complete; no initial weights are drawn, the trained ones are set.
+    net = Network(model.spec["network"], model.n_features, n_outputs, dtype)
     net.params = params
     return LoadedModel(
         id=model.id, tenant_id=model.tenant_id, task=model.task,

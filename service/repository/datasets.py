@@ -53,15 +53,17 @@ def _by_sha(session: Session, tenant_id: str, sha256: str) -> tables.Dataset | N
     )
 
 
-def create_dataset(
-    db: Database, *, tenant_id: str, parsed: Any, name: str | None, size_bytes: int
-) -> tuple[tables.Dataset, bool]:
-    """Store a parsed upload; the same content again gives the existing row (created=False)."""
+def find_by_content(db: Database, *, tenant_id: str, sha256: str) -> tables.Dataset | None:
+    """The tenant's dataset with this content hash (uploads are deduplicated by it)."""
     with db.read() as session:
-        existing = _by_sha(session, tenant_id, parsed.sha256)
-    if existing is not None:
-        return existing, False
-    row = tables.Dataset(
+        return _by_sha(session, tenant_id, sha256)
+
+
+def new_dataset(
+    parsed: Any, *, tenant_id: str, name: str | None, size_bytes: int
+) -> tables.Dataset:
+    """The row of a parsed upload, its content encoded (the caller may let ``parsed`` go)."""
+    return tables.Dataset(
         id=new_id("ds"), tenant_id=tenant_id, name=name, sha256=parsed.sha256,
         n_rows=parsed.n_rows, n_features=parsed.n_features, n_targets=parsed.n_targets,
         target_kind=parsed.target_kind if parsed.n_targets else None,
@@ -70,16 +72,30 @@ def create_dataset(
         target_names=list(parsed.target_names) if parsed.target_names else None,
         columns=parsed.columns, size_bytes=size_bytes, content=parsed.encode(),
     )
+
+
+def insert_dataset(db: Database, row: tables.Dataset) -> tuple[tables.Dataset, bool]:
+    """Store ``row``; when the same content arrived concurrently, the row that won
+    (created=False)."""
     try:
         db.run_write(lambda session: session.add(row))
     except IntegrityError:
-        # The same content arrived concurrently: answer with the row that won.
-        with db.read() as session:
-            existing = _by_sha(session, tenant_id, parsed.sha256)
+        existing = find_by_content(db, tenant_id=row.tenant_id, sha256=row.sha256)
         if existing is None:
             raise
         return existing, False
     return row, True
+
+
+def create_dataset(
+    db: Database, *, tenant_id: str, parsed: Any, name: str | None, size_bytes: int
+) -> tuple[tables.Dataset, bool]:
+    """Store a parsed upload; the same content again gives the existing row (created=False)."""
+    existing = find_by_content(db, tenant_id=tenant_id, sha256=parsed.sha256)
+    if existing is not None:
+        return existing, False
+    return insert_dataset(db, new_dataset(parsed, tenant_id=tenant_id, name=name,
+                                          size_bytes=size_bytes))
 
 
 def delete_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> None:

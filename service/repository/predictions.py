@@ -1,14 +1,18 @@
 """Stored predictions: written in chunks of short transactions, read a page of rows at a time.
 
 A prediction's rows are written ``ROWS_PER_WRITE`` at a time, each chunk its own transaction, so
-no write holds SQLite's lock for long (another tenant's heartbeats and uploads get through between
-chunks). The head row is inserted first with ``complete`` false and marked complete last: readers
-see a prediction only once every row is in.
+no write holds SQLite's lock for long. On SQLite a writer also pauses after each chunk (``pace``):
+SQLite has no queue for its lock, a waiting writer polls for it (every 100 ms once it has waited a
+while), and back-to-back chunks would leave it no opening — another tenant's heartbeats and
+uploads would starve. The head row is inserted first with ``complete`` false and marked complete
+last: readers see a prediction only once every row is in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -22,8 +26,19 @@ from service.ids import new_id
 from service.repository import known_id, page
 
 ROWS_PER_WRITE = 5000
+PACE_SECONDS = 0.12  # a little more than SQLite's longest busy-handler sleep (100 ms)
 rows_table: Table = tables.PredictionRow.__table__  # type: ignore[assignment]
 heads: Table = tables.Prediction.__table__  # type: ignore[assignment]
+
+
+@contextmanager
+def pace(db: Database) -> Iterator[None]:
+    """Around one chunk's write: on SQLite, afterwards, leave the lock free at least as long as
+    the write held it (and ``PACE_SECONDS`` at least), so waiting writers get their turn."""
+    started = time.monotonic()
+    yield
+    if db.is_sqlite:
+        time.sleep(max(PACE_SECONDS, time.monotonic() - started))
 
 
 def insert_rows(
@@ -65,8 +80,9 @@ def store_prediction(
         id=prediction_id, tenant_id=tenant_id, model_id=model_id, job_id=job_id,
         n_rows=len(predictions), complete=False, created_at=tables.utcnow())))
     for start in range(0, len(predictions), ROWS_PER_WRITE):
-        db.run_write(partial(_write_chunk, prediction_id=prediction_id, start=start,
-                             predictions=predictions, probabilities=probabilities))
+        with pace(db):
+            db.run_write(partial(_write_chunk, prediction_id=prediction_id, start=start,
+                                 predictions=predictions, probabilities=probabilities))
     db.run_write(lambda session: session.execute(
         update(heads).where(heads.c.id == prediction_id).values(complete=True)))
     return prediction_id

@@ -175,9 +175,12 @@ async def upload_dataset(
 
     def store_it() -> tuple[Any, bool]:
         parsed, name = parse()
-        return store.create_dataset(
-            db, tenant_id=caller.tenant_id, parsed=parsed, name=name, size_bytes=size
-        )
+        existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
+        if existing is not None:
+            return existing, False
+        row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size)
+        del parsed  # the columns are encoded in the row now: let them go before the insert
+        return store.insert_dataset(db, row)
 
     async with parse_slots(request):
         row, created = await run_in_threadpool(store_it)

@@ -53,6 +53,7 @@ def resolve_spec(
         "max_attempts": submit.max_attempts,
         "priority": submit.priority,
     }
+    errors += _shape(network, settings)
     parameters = count_parameters(spec, dataset.n_features, output_units(dataset))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (
@@ -67,6 +68,19 @@ def _network(submit: Any, task: str) -> tuple[dict[str, Any], list[dict[str, Any
     """The filled network and its pairing errors (all of them, each at its field)."""
     network, problems = network_and_errors(submit.network.model_dump(mode="json"), task)
     return network, [_error(list(p.loc), p.msg) for p in problems]
+
+
+def _shape(network: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
+    """Depth and width within the service's limits (a network's cost per row)."""
+    layers = network["hidden_layers"]
+    if len(layers) > settings.max_hidden_layers:
+        return [_error(["network", "hidden_layers"], (
+            f"the network has {len(layers):,} hidden layers; the limit is "
+            f"{settings.max_hidden_layers:,} (DESCENT_MAX_HIDDEN_LAYERS)"))]
+    return [_error(["network", "hidden_layers", i, "units"], (
+        f"{layer['units']:,} units; the limit is {settings.max_layer_units:,} per layer "
+        "(DESCENT_MAX_LAYER_UNITS)")) for i, layer in enumerate(layers)
+        if layer["units"] > settings.max_layer_units][:1]
 
 
 def _validation(

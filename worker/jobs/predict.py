@@ -14,7 +14,7 @@ from service import queue, tables
 from service.artifacts import decode_dataset
 from service.ids import new_id
 from service.queue import results
-from service.repository.predictions import ROWS_PER_WRITE
+from service.repository.predictions import ROWS_PER_WRITE, pace
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, load_dataset
 
 
@@ -58,10 +58,12 @@ def run_predict(ctx: JobContext) -> None:
         predictions, probabilities = inference.to_answers(loaded, out)
         if ctx.should_stop():
             raise Stopped
-        if not results.add_prediction_rows(
-            db, job_id=job.id, lease_token=job.lease_token, prediction_id=prediction.id,
-            start=start, predictions=predictions, probabilities=probabilities,
-        ):
+        with pace(db):
+            written = results.add_prediction_rows(
+                db, job_id=job.id, lease_token=job.lease_token, prediction_id=prediction.id,
+                start=start, predictions=predictions, probabilities=probabilities,
+            )
+        if not written:
             raise LeaseLost
     if not queue.finish(db, job_id=job.id, lease_token=job.lease_token,
                         prediction_id=prediction.id):
