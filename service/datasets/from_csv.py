@@ -133,7 +133,7 @@ def parse_csv(
         raise invalid(
             ["body", "target"], "every column is a target; at least 1 feature column is needed"
         )
-    X, targets = _read(rows, header, feature_idx, target_idx, bound)
+    X, read = _read(rows, header, feature_idx, target_idx, bound)
     feature_names = [header[i] for i in feature_idx]
     target_names = [header[i] for i in target_idx]
     if not target_idx:
@@ -142,10 +142,10 @@ def parse_csv(
         if target_kind == "labels":
             raise invalid(["body", "target_kind"],
                           f"labels need exactly 1 target column, not {len(target_idx)}")
-        return build(X, values=_values(targets, target_idx, header),
+        return build(X, values=_values(read, target_idx, header),
                      feature_names=feature_names, target_names=target_names, loc=_LOC)
-    column = [cells[0].strip() for cells in targets.cells]
-    labels, numbers = _one_target(column, target_kind, header[target_idx[0]], targets.lines)
+    column = [cells[0].strip() for cells in read.cells]
+    labels, numbers = _one_target(column, target_kind, header[target_idx[0]], read.lines)
     return build(X, labels=labels, values=numbers, feature_names=feature_names,
                  target_names=target_names, loc=_LOC)
 
@@ -168,9 +168,9 @@ def _read(
             if len(row) != width:
                 raise invalid(_LOC, f"row {n + i + 1} (line {line}) has {len(row)} values, "
                                     f"expected {width} like the header")
-        cells = [pick(row) for row, _ in block]
+        picked = [pick(row) for row, _ in block]
         try:
-            X[n : n + len(block)] = np.array(cells, dtype=np.float64).reshape(len(block), -1)
+            X[n : n + len(block)] = np.array(picked, dtype=np.float64).reshape(len(block), -1)
         except ValueError:
             _raise_first_non_number(block, n, feature_idx, header, "feature")
         bad = first_non_finite(X[n : n + len(block)])
@@ -180,8 +180,9 @@ def _read(
             raise invalid(_LOC, f"row {n + i + 1} (line {block[i][1]}), column "
                                 f"{header[feature_idx[j]]!r}: {cell!r} is not a finite number")
         if pick_targets is not None:
-            targets.cells.extend(shared.setdefault(cells := _as_tuple(pick_targets(row)), cells)
-                                 for row, _ in block)
+            for row, _ in block:
+                cells = _as_tuple(pick_targets(row))
+                targets.cells.append(shared.setdefault(cells, cells))
             targets.lines.extend(line for _, line in block)
         n += len(block)
     if n == 0:
