@@ -70,7 +70,7 @@ def test_alembic_config_works_from_any_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert schema.head_revision() == "0001"
+    assert schema.head_revision() == "0002"
 
 
 @pytest.mark.slow
