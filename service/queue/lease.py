@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.db import Database
 from service.queue._sql import LEASE_CLEARED, clock, drop_checkpoints, jobs, lease_guard
-from service.queue.fairness import next_in_turn
+from service.queue.fairness import NOW, next_in_turn
 from service.queue.notify import notify_workers
 
 WORKER_LOST_MESSAGE = "the worker running this job stopped answering (its lease expired)"
@@ -48,11 +48,11 @@ def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> Cla
     def claim(session: Session) -> ClaimedJob | None:
         c = clock(db)
         if db.is_postgres:
-            picked = next_in_turn(c, skip_locked=True).cte("c").prefix_with("MATERIALIZED")
+            picked = next_in_turn(postgres=True).cte("c").prefix_with("MATERIALIZED")
             stmt = update(jobs).where(jobs.c.id == picked.c.id)
         else:
-            ready = next_in_turn(c, skip_locked=False)
-            stmt = update(jobs).where(jobs.c.id == ready.scalar_subquery())
+            ready = next_in_turn(postgres=False).scalar_subquery()
+            stmt = update(jobs).where(jobs.c.id == ready)
         stmt = (
             stmt.where(jobs.c.status == "queued")
             .values(
@@ -77,7 +77,7 @@ def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> Cla
                 jobs.c.lease_token,
             )
         )
-        row = session.execute(stmt).first()
+        row = session.execute(stmt, {} if db.is_postgres else {NOW: c.fixed}).first()
         return None if row is None else ClaimedJob(**row._asdict())
 
     return db.run_write(claim)

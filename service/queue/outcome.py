@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import case, literal, null, update
 from sqlalchemy.orm import Session
@@ -39,9 +40,9 @@ def finish(
     nothing stored) when the lease was lost. ``outputs`` are inserted in order (a row before the
     rows that refer to it); ``model``, ``prediction`` and ``prediction_rows`` are the same by
     name, stored first. A result row (`RESULT_COLUMNS`) is linked from the job."""
-    rows = [r for r in (model, prediction) if r is not None]
+    rows: list[Any] = [row for row in (model, prediction) if row is not None]
     rows += [*(prediction_rows or ()), *outputs]
-    produced = {RESULT_COLUMNS[type(r)]: r.id for r in rows if type(r) in RESULT_COLUMNS}
+    produced = {RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
 
     def write(session: Session) -> bool:
         c = clock(db)

@@ -5,11 +5,13 @@ finish, claim …). SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from service import queue, tables
 from service.db import Database
@@ -131,3 +133,45 @@ def test_every_claim_is_stamped(db: Database, tenants: Any) -> None:
         row = session.get(tables.Job, job_id)
         assert row is not None and row.claimed_at is not None
         assert row.claimed_at > stamped and row.started_at == started
+
+
+def test_a_job_being_claimed_elsewhere_is_passed_over_not_waited_on(
+    db: Database, tenants: Any
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("SQLite claims one at a time under its write lock: nothing to pass over")
+    a, b = tenants("a"), tenants("b")
+    (a_job,) = a.submit()
+    (b_job,) = b.submit()
+    with db.engine.connect() as other_worker:  # holds A's job as a claim in flight would
+        other_worker.execute(
+            select(tables.Job.id).where(tables.Job.id == a_job).with_for_update()
+        )
+        began = time.monotonic()
+        assert claim(db).id == b_job
+        assert time.monotonic() - began < 5
+        other_worker.rollback()
+    assert claim(db).id == a_job
+
+
+def test_concurrent_claims_across_tenants_take_each_job_once(
+    db: Database, tenants: Any
+) -> None:
+    for name in "abcde":
+        tenants(name).submit(12)
+    claimed: list[str] = []
+    start = threading.Barrier(4)
+
+    def worker(name: str) -> None:
+        start.wait(timeout=30)
+        while (job := queue.claim_next_job(db, worker_id=name, lease_seconds=LEASE)) is not None:
+            claimed.append(job.id)
+            done(db, job)
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(claimed) == len(set(claimed)) == 60
+    assert queue.queue_depth(db) == 0
