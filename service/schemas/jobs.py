@@ -26,7 +26,7 @@ class JobPublic(BaseModel):
     id: str = Field(examples=["job_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
     kind: str = Field(
         json_schema_extra={"enum": list(kind_names())},
-        description="; ".join(f"`{k.name}`: {k.description}" for k in JOB_KINDS.values()),
+        description=" ".join(f"`{k.name}`: {k.description}" for k in JOB_KINDS.values()),
     )
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     dataset_id: str | None
