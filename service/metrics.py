@@ -25,6 +25,7 @@ from sqlalchemy import Float, case, cast, extract, func, select
 
 from service import tables
 from service.db import Database
+from service.queue.kinds import kind_names
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class JobsCollector(Collector):
             epochs, recent = session.execute(
                 select(func.count(), func.sum(case((epoch.created_at >= since, 1), else_=0)))
             ).one()
-        counts = {(k, s): 0 for k in ("train", "predict") for s in tables.JOB_STATUSES}
+        counts = {(k, s): 0 for k in kind_names() for s in tables.JOB_STATUSES}
         counts.update({(k, s): int(n) for k, s, n in count_rows})
         durations: dict[Labels, Buckets] = {}
         for kind, status, n, total, *cumulative in duration_rows:

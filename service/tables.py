@@ -123,11 +123,15 @@ class Job(Base):
         # The claim query's path: queued jobs by priority then age.
         Index("ix_jobs_claim", "status", "priority", "id"),
         Index("ix_jobs_lease", "status", "lease_expires_at"),
+        # A tenant's queued jobs (its quota) and running jobs (whose turn it is: fairness)...
+        Index("ix_jobs_tenant_status", "tenant_id", "status"),
+        # ...and its latest claim (fairness's round-robin).
+        Index("ix_jobs_tenant_claimed", "tenant_id", "claimed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "train" | "predict"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # a name in service.queue.kinds
     status: Mapped[str] = mapped_column(String(16), default="queued")
     # Null once the dataset is deleted (only finished jobs: active ones keep it from deletion).
     dataset_id: Mapped[str | None] = mapped_column(
@@ -150,6 +154,8 @@ class Job(Base):
     lease_token: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the latest attempt was claimed (started_at keeps the first).
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
 
     progress_epoch: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,11 +6,15 @@ carries ``WHERE id = :id AND lease_token = :t AND status = 'running'``: when it 
 the lease is lost, the function returns False/None and writes nothing. Times come from
 PostgreSQL's clock (so many machines agree), or from Python's on SQLite (one host).
 
-    enqueue → claim_next_job → heartbeat / record_epoch / save_checkpoint
+    enqueue | enqueue_many → claim_next_job → heartbeat / record_epoch / save_checkpoint
             → finish | fail | cancelled | release;   reap_expired takes back silent workers.
+
+The kinds of job are a registry (`service.queue.kinds`); whose turn it is when a worker claims,
+across tenants, is `service.queue.fairness`.
 """
 
 from service.queue.backoff import backoff_seconds
+from service.queue.kinds import JOB_KINDS, JobKind, UnknownJobKind, job_kind, kind_names
 from service.queue.lease import (
     ClaimedJob,
     Heartbeat,
@@ -22,20 +26,36 @@ from service.queue.lease import (
 from service.queue.notify import watch_for_jobs
 from service.queue.outcome import cancelled, fail, finish
 from service.queue.progress import load_checkpoint, record_epoch, save_checkpoint
-from service.queue.submit import IdempotencyConflict, enqueue, queue_depth, request_cancel
+from service.queue.submit import (
+    IdempotencyConflict,
+    NewJob,
+    QueueFull,
+    enqueue,
+    enqueue_many,
+    queue_depth,
+    request_cancel,
+)
 from service.queue.wait import wait_for_work
 
 __all__ = [
+    "JOB_KINDS",
     "ClaimedJob",
     "Heartbeat",
     "IdempotencyConflict",
+    "JobKind",
+    "NewJob",
+    "QueueFull",
+    "UnknownJobKind",
     "backoff_seconds",
     "cancelled",
     "claim_next_job",
     "enqueue",
+    "enqueue_many",
     "fail",
     "finish",
     "heartbeat",
+    "job_kind",
+    "kind_names",
     "load_checkpoint",
     "queue_depth",
     "reap_expired",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    delete,
     func,
     literal,
 )
@@ -26,6 +28,7 @@ from service.db import Database
 from service.queue import backoff
 
 jobs: Table = tables.Job.__table__  # type: ignore[assignment]
+checkpoints: Table = tables.Checkpoint.__table__  # type: ignore[assignment]
 
 # What a job's lease columns become when it stops running.
 LEASE_CLEARED: dict[str, Any] = {"lease_owner": None, "lease_token": None, "lease_expires_at": None}
@@ -34,6 +37,13 @@ LEASE_CLEARED: dict[str, Any] = {"lease_owner": None, "lease_token": None, "leas
 def lease_guard(job_id: str, lease_token: str) -> ColumnElement[bool]:
     """The condition of every write after a claim: still ours, still running."""
     return and_(jobs.c.id == job_id, jobs.c.lease_token == lease_token, jobs.c.status == "running")
+
+
+def drop_checkpoints(session: Session, job_ids: Collection[str]) -> None:
+    """Delete the checkpoints of jobs that just ended (succeeded, failed or cancelled: none will
+    resume), in the transaction that ended them."""
+    if job_ids:
+        session.execute(delete(checkpoints).where(checkpoints.c.job_id.in_(list(job_ids))))
 
 
 def timestamp(value: dt.datetime) -> ColumnElement[dt.datetime]:

@@ -11,7 +11,8 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from service.db import Database
-from service.queue._sql import LEASE_CLEARED, clock, jobs, lease_guard, rowcount
+from service.queue._sql import LEASE_CLEARED, clock, drop_checkpoints, jobs, lease_guard
+from service.queue.fairness import NOW, next_in_turn
 from service.queue.notify import notify_workers
 
 WORKER_LOST_MESSAGE = "the worker running this job stopped answering (its lease expired)"
@@ -36,7 +37,8 @@ class Heartbeat:
 
 
 def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> ClaimedJob | None:
-    """Lease the next ready job (highest priority, then oldest) to ``worker_id``, or None.
+    """Lease the ready job whose turn it is to ``worker_id``, or None: fair across tenants,
+    by priority then age within one (`service.queue.fairness`).
 
     One statement. PostgreSQL: the CTE locks one queued row, skipping rows other workers hold;
     SQLite: ``UPDATE … WHERE id = (SELECT …)`` under the write lock (BEGIN IMMEDIATE).
@@ -45,21 +47,12 @@ def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> Cla
 
     def claim(session: Session) -> ClaimedJob | None:
         c = clock(db)
-        ready = (
-            select(jobs.c.id)
-            .where(jobs.c.status == "queued", jobs.c.run_after <= c.now())
-            .order_by(jobs.c.priority.desc(), jobs.c.id)
-            .limit(1)
-        )
         if db.is_postgres:
-            picked = (
-                ready.with_for_update(skip_locked=True, key_share=True)
-                .cte("c")
-                .prefix_with("MATERIALIZED")
-            )
+            picked = next_in_turn(postgres=True).cte("c").prefix_with("MATERIALIZED")
             stmt = update(jobs).where(jobs.c.id == picked.c.id)
         else:
-            stmt = update(jobs).where(jobs.c.id == ready.scalar_subquery())
+            ready = next_in_turn(postgres=False).scalar_subquery()
+            stmt = update(jobs).where(jobs.c.id == ready)
         stmt = (
             stmt.where(jobs.c.status == "queued")
             .values(
@@ -69,6 +62,7 @@ def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> Cla
                 lease_token=token,
                 lease_expires_at=c.after(lease_seconds),
                 heartbeat_at=c.now(),
+                claimed_at=c.now(),
                 started_at=case((jobs.c.started_at.is_(None), c.now()), else_=jobs.c.started_at),
             )
             .returning(
@@ -83,7 +77,7 @@ def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> Cla
                 jobs.c.lease_token,
             )
         )
-        row = session.execute(stmt).first()
+        row = session.execute(stmt, {} if db.is_postgres else {NOW: c.fixed}).first()
         return None if row is None else ClaimedJob(**row._asdict())
 
     return db.run_write(claim)
@@ -110,7 +104,8 @@ def heartbeat(
 
 def release(db: Database, *, job_id: str, lease_token: str) -> bool:
     """Give a job back at shutdown without spending its attempt (queued again at once; a job
-    whose cancel was requested is cancelled instead). False when the lease was lost."""
+    whose cancel was requested is cancelled instead, and its checkpoint dropped). False when the
+    lease was lost."""
 
     def give_back(session: Session) -> bool:
         c = clock(db)
@@ -124,10 +119,15 @@ def release(db: Database, *, job_id: str, lease_token: str) -> bool:
                 run_after=c.now(),
                 **LEASE_CLEARED,
             )
+            .returning(jobs.c.status)
         )
-        if rowcount(session, stmt) != 1:
+        status = session.execute(stmt).scalar()
+        if status is None:
             return False
-        notify_workers(db, session)  # another worker may take it at once
+        if status == "cancelled":
+            drop_checkpoints(session, [job_id])
+        else:
+            notify_workers(db, session)  # another worker may take it at once
         return True
 
     return db.run_write(give_back)
@@ -136,7 +136,8 @@ def release(db: Database, *, job_id: str, lease_token: str) -> bool:
 def reap_expired(db: Database, *, now: dt.datetime | None = None) -> int:
     """Take back every running job whose lease expired before ``now`` (default: the database's
     clock): cancelled if cancel was requested, failed with WORKER_LOST at ``max_attempts``,
-    otherwise queued again after a backoff. One guarded UPDATE; returns the rows changed."""
+    otherwise queued again after a backoff. One guarded UPDATE (and, in its transaction, the
+    checkpoints of the jobs it ended are dropped); returns the rows changed."""
 
     def reap(session: Session) -> int:
         c = clock(db, now)
@@ -161,7 +162,10 @@ def reap_expired(db: Database, *, now: dt.datetime | None = None) -> int:
                 ),
                 **LEASE_CLEARED,
             )
+            .returning(jobs.c.id, jobs.c.status)
         )
-        return rowcount(session, stmt)
+        reaped = session.execute(stmt).all()
+        drop_checkpoints(session, [job_id for job_id, status in reaped if status != "queued"])
+        return len(reaped)
 
     return db.run_write(reap)

@@ -1,15 +1,30 @@
-"""How a running job ends: succeeded (with its model or prediction), failed or retried,
-cancelled. Each is guarded by the lease: a worker that lost it changes nothing."""
+"""How a running job ends: succeeded (with what it produced), failed or retried, cancelled.
+Each is guarded by the lease: a worker that lost it changes nothing. A job that ends (succeeded,
+failed, cancelled; not one queued again for a retry) loses its checkpoint in the same transaction:
+it will never resume from it.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Table, case, delete, literal, null, update
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, literal, null, update
 from sqlalchemy.orm import Session
 
 from service import tables
 from service.db import Database
-from service.queue._sql import LEASE_CLEARED, clock, jobs, lease_guard, rowcount
+from service.queue._sql import LEASE_CLEARED, clock, drop_checkpoints, jobs, lease_guard, rowcount
 from service.repository.predictions import heads, insert_rows
+
+# A job points at the row it produced (the job object's `model_id`, `prediction_id`): for each
+# kind of result row, the job's column that holds its id. Kinds whose results are other rows
+# (or none) add nothing here.
+RESULT_COLUMNS: dict[type[tables.Base], str] = {
+    tables.Model: "model_id",
+    tables.Prediction: "prediction_id",
+}
 
 
 def finish(
@@ -17,26 +32,29 @@ def finish(
     *,
     job_id: str,
     lease_token: str,
+    outputs: Sequence[tables.Base] = (),
     model: tables.Model | None = None,
     prediction: tables.Prediction | None = None,
-    prediction_rows: list[tables.PredictionRow] | None = None,
+    prediction_rows: Sequence[tables.PredictionRow] | None = None,
     prediction_id: str | None = None,
 ) -> bool:
-    """Mark the job succeeded and store what it produced, in one transaction; False (and
-    nothing stored) when the lease was lost. The job's checkpoint is dropped.
+    """Mark the job succeeded and store the rows it produced, in one transaction; False (and
+    nothing stored) when the lease was lost. ``outputs`` are inserted in order (a row before the
+    rows that refer to it); ``model`` and ``prediction`` are the same by name, stored first. A
+    result row (`RESULT_COLUMNS`) is linked from the job.
 
-    A prediction comes whole (``prediction`` and its ``prediction_rows``) or, for a large one
-    already written in chunks (``service.queue.results``), as ``prediction_id``: it is marked
+    A prediction's rows come with it (``prediction_rows``, written by the one row writer,
+    ``service.repository.predictions.insert_rows``) or, for a large one already written in
+    chunks (``service.queue.results``), the prediction is named by ``prediction_id`` and marked
     complete here, as the job succeeds."""
+    rows: list[Any] = [row for row in (model, prediction) if row is not None]
+    rows += list(outputs)
+    produced = {RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
+    if prediction_id is not None:
+        produced["prediction_id"] = prediction_id
 
     def write(session: Session) -> bool:
         c = clock(db)
-        produced: dict[str, str] = {}
-        if model is not None:
-            produced["model_id"] = model.id
-        produced_id = prediction.id if prediction is not None else prediction_id
-        if produced_id is not None:
-            produced["prediction_id"] = produced_id
         guarded = (
             update(jobs)
             .where(lease_guard(job_id, lease_token))
@@ -44,11 +62,11 @@ def finish(
         )
         if rowcount(session, guarded) != 1:
             return False
-        # Flushed one by one: the tables have no ORM relationships to order the inserts.
-        for row in (model, prediction):
-            if row is not None:
-                session.add(row)
-                session.flush()
+        # Flushed a table at a time, in order: the tables have no ORM relationships from which
+        # the session could order the inserts itself.
+        for _, same_table in itertools.groupby(rows, key=type):
+            session.add_all(list(same_table))
+            session.flush()
         if prediction is not None and prediction_rows:
             ordered = sorted(prediction_rows, key=lambda r: r.row)
             probabilities = [r.probabilities or [] for r in ordered]
@@ -57,8 +75,7 @@ def finish(
         if prediction_id is not None:
             session.execute(update(heads).where(heads.c.id == prediction_id)
                             .values(complete=True))
-        checkpoints: Table = tables.Checkpoint.__table__  # type: ignore[assignment]
-        session.execute(delete(checkpoints).where(checkpoints.c.job_id == job_id))
+        drop_checkpoints(session, [job_id])
         return True
 
     return db.run_write(write)
@@ -91,7 +108,11 @@ def fail(
             .returning(jobs.c.status)
         )
         row = session.execute(stmt).first()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        if row[0] != "queued":  # ended: it will never resume
+            drop_checkpoints(session, [job_id])
+        return str(row[0])
 
     return db.run_write(write)
 
@@ -106,6 +127,9 @@ def cancelled(db: Database, *, job_id: str, lease_token: str) -> bool:
             .where(lease_guard(job_id, lease_token))
             .values(status="cancelled", finished_at=c.now(), **LEASE_CLEARED)
         )
-        return rowcount(session, stmt) == 1
+        if rowcount(session, stmt) != 1:
+            return False
+        drop_checkpoints(session, [job_id])
+        return True
 
     return db.run_write(write)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,22 +53,6 @@ def history(
     return session.scalars(query.order_by(tables.JobEpoch.epoch)).all()
 
 
-def _replayed(
-    session: Session, *, tenant_id: str, idempotency_key: str, request_sha256: str | None
-) -> tables.Job | None:
-    job = session.scalar(
-        select(tables.Job).where(
-            tables.Job.tenant_id == tenant_id, tables.Job.idempotency_key == idempotency_key
-        )
-    )
-    if job is not None and job.request_sha256 != request_sha256:
-        raise Conflict(
-            f"Idempotency-Key {idempotency_key!r} was already used for a different request "
-            f"(job {job.id}); use a new key for a new request."
-        )
-    return job
-
-
 def submit(
     db: Database,
     *,
@@ -83,33 +68,24 @@ def submit(
     request_sha256: str | None = None,
     progress_epochs: int | None = None,
 ) -> tuple[tables.Job, bool]:
-    """Queue a job; ``created`` is False when an ``Idempotency-Key`` replays an earlier one."""
-    with db.read() as session:
-        if idempotency_key:
-            replayed = _replayed(
-                session, tenant_id=tenant_id, idempotency_key=idempotency_key,
-                request_sha256=request_sha256,
-            )
-            if replayed is not None:
-                return replayed, False
-        queued = session.scalar(
-            select(func.count()).where(
-                tables.Job.tenant_id == tenant_id, tables.Job.status == "queued"
-            )
-        )
-    if queued is not None and queued >= settings.max_queued_jobs_per_tenant:
-        raise TooManyRequests(
-            f"You have {queued} queued jobs, the limit is {settings.max_queued_jobs_per_tenant}; "
-            "retry when some have started.",
-            retry_after=RETRY_AFTER_SECONDS,
-        )
-    try:
+    """Queue a job; ``created`` is False when an ``Idempotency-Key`` replays an earlier one.
+    The tenant's quota is counted in the inserting transaction (`service.queue.enqueue`)."""
+    with _as_domain_errors(dataset_id):
         return queue.enqueue(
             db, tenant_id=tenant_id, kind=kind, dataset_id=dataset_id, spec=spec,
             model_id=model_id, priority=priority, max_attempts=max_attempts,
             idempotency_key=idempotency_key, request_sha256=request_sha256,
-            progress_epochs=progress_epochs,
+            progress_epochs=progress_epochs, max_queued=settings.max_queued_jobs_per_tenant,
         )
+
+
+@contextmanager
+def _as_domain_errors(dataset_id: str) -> Iterator[None]:
+    """The queue's refusals as the errors the API answers with."""
+    try:
+        yield
+    except queue.QueueFull as exc:
+        raise TooManyRequests(str(exc), retry_after=RETRY_AFTER_SECONDS) from exc
     except queue.IdempotencyConflict as exc:
         raise Conflict(str(exc)) from exc
     except IntegrityError as exc:

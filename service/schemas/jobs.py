@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service import tables
+from service.queue.kinds import JOB_KINDS, kind_names
 from service.schemas.common import json_safe
 
 
@@ -23,7 +24,10 @@ class JobError(BaseModel):
 
 class JobPublic(BaseModel):
     id: str = Field(examples=["job_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
-    kind: Literal["train", "predict"]
+    kind: str = Field(
+        json_schema_extra={"enum": list(kind_names())},
+        description=" ".join(f"`{k.name}`: {k.description}" for k in JOB_KINDS.values()),
+    )
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     dataset_id: str | None
     spec: dict[str, Any] = Field(description="The full spec, defaults filled in")

@@ -12,6 +12,7 @@ any checkpoint is a correct place to restart from: checkpoints are written every
 
 from __future__ import annotations
 
+from service.queue.kinds import UnknownJobKind, job_kind
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped
 from worker.jobs.predict import run_predict
 from worker.jobs.recorder import EpochRecorder, history_row
@@ -32,12 +33,12 @@ __all__ = [
 
 
 def run_job(ctx: JobContext) -> None:
-    """Run a claimed job to its end: `finish()` on success; raises on anything else."""
+    """Run a claimed job to its end with its kind's runner (`service.queue.kinds`): `finish()`
+    on success; raises on anything else."""
     if ctx.should_stop():
         raise Stopped
-    if ctx.job.kind == "train":
-        run_train(ctx)
-    elif ctx.job.kind == "predict":
-        run_predict(ctx)
-    else:
-        raise InvalidJob(f"unknown job kind {ctx.job.kind!r}")
+    try:
+        kind = job_kind(ctx.job.kind)
+    except UnknownJobKind as exc:
+        raise InvalidJob(str(exc)) from None
+    kind.load_runner()(ctx)
