@@ -20,7 +20,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _tenants_and_keys()
+    _datasets()
+    _jobs()
+    _job_progress()
+    _results()
+    _predictions()
 
+
+def _tenants_and_keys() -> None:
     op.create_table(
         "tenants",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -46,6 +54,8 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_tenant_id"), ["tenant_id"], unique=False)
 
+
+def _datasets() -> None:
     op.create_table(
         "datasets",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -71,6 +81,8 @@ def upgrade() -> None:
     with op.batch_alter_table("datasets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_datasets_tenant_id"), ["tenant_id"], unique=False)
 
+
+def _jobs() -> None:
     op.create_table(
         "jobs",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -120,6 +132,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_jobs_lease", ["status", "lease_expires_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_jobs_tenant_id"), ["tenant_id"], unique=False)
 
+
+def _job_progress() -> None:
     op.create_table(
         "checkpoints",
         sa.Column("job_id", sa.String(length=40), nullable=False),
@@ -143,6 +157,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("job_id", "epoch", name=op.f("pk_job_epochs")),
     )
+
+
+def _results() -> None:
     op.create_table(
         "models",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -175,6 +192,8 @@ def upgrade() -> None:
     with op.batch_alter_table("models", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_models_tenant_id"), ["tenant_id"], unique=False)
 
+
+def _predictions() -> None:
     op.create_table(
         "predictions",
         sa.Column("id", sa.String(length=40), nullable=False),

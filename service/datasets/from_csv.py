@@ -14,12 +14,9 @@ are not numbers.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import io
 import re
 from array import array
-from collections.abc import Iterator
 from itertools import islice
 from operator import itemgetter
 from typing import Any, BinaryIO, NamedTuple
@@ -34,78 +31,13 @@ from .canonical import (
     invalid,
     text_problem,
 )
+from .csv_stream import Rows, is_blank, line_bound
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 _LOC: list[str | int] = ["body", "file"]
 # Rows converted per NumPy call: small enough that one call holds the GIL ~3 ms on 20 columns
 # (the event loop waits for it in another thread).
 BLOCK_ROWS = 512
-CHUNK_BYTES = 1 << 20
-
-
-class _Rows:
-    """The data rows of a CSV (blank lines skipped), each with its line number, and errors of
-    the file itself (not UTF-8, malformed quoting) turned into a 422 naming them."""
-
-    def __init__(self, source: BinaryIO) -> None:
-        self.source = source
-        stream = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-        self.reader = csv.reader(stream, strict=True)
-
-    def __iter__(self) -> Iterator[tuple[list[str], int]]:
-        try:
-            for row in self.reader:
-                if row:
-                    yield row, self.reader.line_num
-        except csv.Error as exc:
-            raise invalid(_LOC, f"the CSV cannot be read: {exc}") from None
-        except UnicodeDecodeError:
-            raise _not_utf8(self.source) from None
-
-    def header(self) -> list[str] | None:
-        try:
-            return next(self.reader, None)
-        except csv.Error as exc:
-            raise invalid(_LOC, f"the CSV cannot be read: {exc}") from None
-        except UnicodeDecodeError:
-            raise _not_utf8(self.source) from None
-
-
-def _not_utf8(source: BinaryIO) -> Exception:
-    """The error naming the first byte that is not UTF-8 (found again, a chunk at a time)."""
-    source.seek(0)
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    try:
-        while chunk := source.read(CHUNK_BYTES):
-            decoder.decode(chunk)
-            offset += len(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        # (a character split across two chunks is reported at the chunk's start: close enough)
-        where = max(0, offset + exc.start - len(exc.object) + len(chunk))
-        return invalid(_LOC, f"the file is not UTF-8 text (bad byte at offset {where}); save "
-                             "the CSV as UTF-8")
-    return invalid(_LOC, "the file is not UTF-8 text; save the CSV as UTF-8")
-
-
-def _line_bound(source: BinaryIO) -> int:
-    """An upper bound of the file's rows: its newlines + 1 (counted a chunk at a time)."""
-    source.seek(0)
-    lines = 1
-    while chunk := source.read(CHUNK_BYTES):
-        lines += chunk.count(b"\n")
-    source.seek(0)
-    return lines
-
-
-def _is_blank(source: BinaryIO) -> bool:
-    source.seek(0)
-    while chunk := source.read(CHUNK_BYTES):
-        if not chunk.isspace():
-            source.seek(0)
-            return False
-    return True
 
 
 def parse_csv(
@@ -115,10 +47,10 @@ def parse_csv(
     """``data``: the file's bytes, or a seekable binary file (an upload spooled to disk)."""
     check_target_kind(target_kind, ["body", "target_kind"])
     source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
-    if _is_blank(source):
+    if is_blank(source):
         raise invalid(_LOC, "the file is empty")
-    bound = _line_bound(source)
-    rows = _Rows(source)
+    bound = line_bound(source)
+    rows = Rows(source)
     header = rows.header()
     if not header or not any(cell.strip() for cell in header):
         raise invalid(_LOC, "the CSV has no header row; the first line must name the columns")
@@ -151,7 +83,7 @@ def parse_csv(
 
 
 def _read(
-    rows: _Rows, header: list[str], feature_idx: list[int], target_idx: list[int], bound: int
+    rows: Rows, header: list[str], feature_idx: list[int], target_idx: list[int], bound: int
 ) -> tuple[np.ndarray, Targets]:
     """The feature matrix (finite float64) and the target cells with their lines (equal cells
     share one tuple: a label column costs a pointer and a line number a row)."""

@@ -49,16 +49,19 @@ def task_of(net: Network, task: str | None) -> str:
     return task or ("classification" if net.loss_name in CLASSIFICATION_LOSSES else "regression")
 
 
+def _config(net: Network, training: Mapping[str, Any] | None) -> dict[str, Any]:
+    config = fill_training_defaults(training)
+    if training and "dtype" in training and config["dtype"] != net.dtype.name:
+        raise SpecError(("training", "dtype"),
+                        f"{config['dtype']} does not match the network's {net.dtype.name}; "
+                        "build it with Network.from_spec(..., dtype=...)")
+    return config
+
+
 def train(
-    net: Network,
-    X: Any,
-    Y: Any,
-    training: Mapping[str, Any] | None = None,
-    *,
-    on_epoch: OnEpoch | None = None,
-    should_stop: ShouldStop | None = None,
-    state: TrainingState | None = None,
-    task: str | None = None,
+    net: Network, X: Any, Y: Any, training: Mapping[str, Any] | None = None, *,
+    on_epoch: OnEpoch | None = None, should_stop: ShouldStop | None = None,
+    state: TrainingState | None = None, task: str | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``net`` in place on raw inputs ``X`` ``(n, n_inputs)`` and targets ``Y``.
 
@@ -95,25 +98,19 @@ def train(
 
     Raises
     ------
-    SpecError
-        For an invalid ``training`` object. ``ValueError`` for data of the wrong shape or with
-        NaN/infinity. ``DivergedError`` when an epoch ends with a non-finite loss or parameter.
+    SpecError, DataError, DivergedError
+        An invalid ``training`` object; data of the wrong shape or with NaN/infinity; an epoch
+        that ends with a non-finite loss or parameter.
     """
-    config = fill_training_defaults(training)
-    if training and "dtype" in training and config["dtype"] != net.dtype.name:
-        raise SpecError(("training", "dtype"),
-                        f"{config['dtype']} does not match the network's {net.dtype.name}; "
-                        "build it with Network.from_spec(..., dtype=...)")
+    config = _config(net, training)
     X, Y = check_data(net, X, Y)
     streams = RandomStreams(config["seed"])
     train_rows, val_rows = split_rows(X.shape[0], config["validation_split"],
                                       streams.generator("split"))
     X_train, Y_train = (X, Y) if train_rows is None else (X[train_rows], Y[train_rows])
     # Refitted on resume too: the same rows give the same statistics.
-    net.standardization = None
-    if config["standardize"]:
-        scaler = Standardizer.fit(X_train, net.dtype)
-        net.standardization = (scaler.mean, scaler.scale)
+    scaler = Standardizer.fit(X_train, net.dtype) if config["standardize"] else None
+    net.standardization = None if scaler is None else (scaler.mean, scaler.scale)
     validation = None if val_rows is None else (net.prepare_inputs(X[val_rows]), Y[val_rows])
     return fit(net, net.prepare_inputs(X_train), np.ascontiguousarray(Y_train), config,
                task=task_of(net, task), streams=streams, validation=validation, state=state,

@@ -38,7 +38,7 @@ class SpecError(ValueError):
 
 
 def _choices(values: Any) -> str:
-    return ", ".join(str(v) for v in values)
+    return ", ".join(map(str, values))
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,7 @@ class Field:
         if self.doc:
             schema["description"] = self.doc
         if self.nullable:
-            schema = {"anyOf": [schema, {"type": "null"}], **({"description": self.doc}
-                                                              if self.doc else {})}
+            schema = {"anyOf": [schema, {"type": "null"}], "description": self.doc}
         if not self.required:
             schema["default"] = self.default
         return schema
