@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import inference, problems
 from service.db import Database, connect
+from service.event_hub import EventHub
+from service.guard import Guard
 from service.logging import log_context
 from service.metrics import Metrics
 from service.routes import router
@@ -101,9 +103,15 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
     app.state.settings = settings
     app.state.model_cache = inference.ModelCache(settings.predict_cache_size)
     app.state.events_poll_seconds = 0.5
+    app.state.event_hub = EventHub(
+        database, max_streams=settings.max_streams,
+        max_streams_per_key=settings.max_streams_per_key,
+    )
     app.state.metrics = Metrics(database)
     problems.install(app)
     app.include_router(router)
+    # The last added runs first: request ids and metrics, then the key and the body cap.
+    app.add_middleware(Guard, db=database, settings=settings, routes=app.routes)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
 
     def openapi() -> dict[str, Any]:

@@ -12,7 +12,15 @@ from starlette.status import HTTP_202_ACCEPTED
 from service import fastjson, inference, tables
 from service.auth import authenticate
 from service.db import Database
-from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep, bearer_scheme
+from service.deps import (
+    CallerDep,
+    CursorQuery,
+    DbDep,
+    LimitQuery,
+    SettingsDep,
+    bearer_scheme,
+    request_caller,
+)
 from service.errors import BadRequest, InvalidInput, UnsupportedMediaType, field_error
 from service.problems import problem_responses
 from service.repository import datasets as dataset_store
@@ -114,11 +122,9 @@ def _to_list(value: Any) -> Any:
     return value.tolist() if isinstance(value, np.ndarray) else value
 
 
-def _predict(
-    request: Request, model_id: str, authorization: str | None, body: bytes
-) -> Response:
+def _predict(request: Request, model_id: str, body: bytes) -> Response:
     db: Database = request.app.state.db
-    caller = authenticate(db, authorization)
+    caller = request_caller(request) or authenticate(db, request.headers.get("authorization"))
     inputs, store_it = _predict_body(body, request.headers.get("content-type", ""))
     loaded = _cached_model(request, db, caller.tenant_id, model_id)
     X = inference.validate_inputs(loaded, inputs)
@@ -147,21 +153,20 @@ def _predict(
             "content": {JSON_MEDIA: {"schema": PredictCreate.model_json_schema()}},
         }
     },
-    responses=problem_responses(400, 401, 404, 415, 422),
+    responses=problem_responses(400, 401, 404, 413, 415, 422),
     summary="Predict rows with a model (optionally storing the result)",
 )
 async def predict(model_id: str, request: Request) -> Response:
     body = await request.body()
-    authorization = request.headers.get("authorization")
     db: Database = request.app.state.db
     cached = model_id in request.app.state.model_cache
     writes = b'"store"' in body  # storing writes to the database: never on the event loop
     if db.is_sqlite and cached and len(body) <= INLINE_BODY_BYTES and not writes:
         # A few rows on a cached model take ~0.1 ms, about what the hop to a worker thread
-        # and back costs: answer on the event loop. (SQLite: the key lookup reads a local
-        # file, and WAL readers never wait for a writer; PostgreSQL's round trip keeps the hop.)
-        return _predict(request, model_id, authorization, body)
-    return await run_in_threadpool(_predict, request, model_id, authorization, body)
+        # and back costs: answer on the event loop. (SQLite: the guard has found the key
+        # already, with a local read; PostgreSQL keeps the hop, as before.)
+        return _predict(request, model_id, body)
+    return await run_in_threadpool(_predict, request, model_id, body)
 
 
 @router.post(

@@ -1,0 +1,124 @@
+"""Issue 16, item 6: event streams are capped per key and per process, cost no thread each, and
+end soon after their key is revoked.
+
+Before: 300 streams from one key pushed ``GET /v1/jobs`` to 13–40 s for everyone (each stream hopped
+to a worker thread every 0.5 s), and an open stream kept delivering after its key was revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.limits.edge_helpers import new_key, problem, queued_job, revoke, row_counts
+from tests.limits.harness import Attack, percentile
+from tests.system.served import Served, serve
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
+
+async def _open_streams(
+    served: Served, job_id: str, headers: dict[str, str], count: int, stack: AsyncExitStack
+) -> list[httpx.Response]:
+    """``count`` streams opened at once; the open ones stay open until ``stack`` closes."""
+    client = await stack.enter_async_context(
+        httpx.AsyncClient(base_url=served.url, headers=headers, timeout=30,
+                          limits=httpx.Limits(max_connections=None))
+    )
+
+    async def one() -> httpx.Response:
+        request = client.build_request("GET", f"/v1/jobs/{job_id}/events")
+        response = await client.send(request, stream=True)
+        if response.status_code != 200:
+            await response.aread()
+            await response.aclose()
+        else:
+            stack.push_async_callback(response.aclose)
+        return response
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def _statuses(responses: list[httpx.Response]) -> list[int]:
+    return sorted(r.status_code for r in responses)
+
+
+def test_streams_are_capped_per_key_and_per_process(tmp_path: Path) -> None:
+    env = {"DESCENT_MAX_STREAMS_PER_KEY": "8", "DESCENT_MAX_STREAMS": "20"}
+    with serve(tmp_path, workers=0, **env) as served:
+        job_id = queued_job(served)
+        keys = [new_key(tmp_path, "default")[1] for _ in range(3)]
+
+        async def attack() -> None:
+            async with AsyncExitStack() as stack:
+                first = await _open_streams(served, job_id, keys[0], 12, stack)
+                assert _statuses(first) == [200] * 8 + [429] * 4
+                refused = next(r for r in first if r.status_code == 429)
+                assert int(refused.headers["retry-after"]) > 0
+                assert "DESCENT_MAX_STREAMS_PER_KEY" in problem(refused)["detail"]
+                second = await _open_streams(served, job_id, keys[1], 8, stack)
+                assert _statuses(second) == [200] * 8
+                third = await _open_streams(served, job_id, keys[2], 8, stack)
+                assert _statuses(third) == [200] * 4 + [429] * 4
+                detail = problem(next(r for r in third if r.status_code == 429))["detail"]
+                assert "DESCENT_MAX_STREAMS" in detail and "PER_KEY" not in detail
+            # Closed streams give their slots back.
+            async with AsyncExitStack() as stack:
+                again = await _open_streams(served, job_id, keys[2], 8, stack)
+                assert _statuses(again) == [200] * 8
+
+        asyncio.run(attack())
+
+
+def test_many_streams_from_one_key_leave_everyone_else_fast(tmp_path: Path) -> None:
+    with serve(tmp_path, workers=0) as served:
+        job_id = queued_job(served)
+        _, other = new_key(tmp_path, "other")
+        before = row_counts(tmp_path)
+        listing: list[float] = []
+
+        async def attack() -> list[httpx.Response]:
+            async with AsyncExitStack() as stack:
+                responses = await _open_streams(served, job_id, served.headers, 300, stack)
+                async with httpx.AsyncClient(base_url=served.url, headers=other) as client:
+                    for _ in range(40):
+                        started = time.perf_counter()
+                        assert (await client.get("/v1/jobs")).status_code == 200
+                        listing.append(time.perf_counter() - started)
+                        await asyncio.sleep(0.05)
+                return responses
+
+        with Attack(served) as probe:
+            responses = asyncio.run(attack())
+        assert row_counts(tmp_path) == before
+    assert _statuses(responses) == [200] * 8 + [429] * 292
+    assert percentile(listing, 0.99) < 0.25, listing
+    assert probe.healthz_p99 < 0.25, probe.summary()
+
+
+def test_a_revoked_key_ends_its_open_stream(tmp_path: Path) -> None:
+    with serve(tmp_path, workers=0) as served:
+        key_id, headers = new_key(tmp_path, "default")
+        job_id = queued_job(served, headers)
+        with httpx.stream("GET", f"{served.url}/v1/jobs/{job_id}/events", headers=headers,
+                          timeout=httpx.Timeout(30, read=8)) as response:
+            assert response.status_code == 200
+            lines = response.iter_lines()
+            while next(lines) != "event: status":  # the stream is live
+                pass
+            revoke(tmp_path, key_id)
+            revoked = time.monotonic()
+            try:
+                for _ in lines:  # ends when the server closes the stream
+                    pass
+            except httpx.ReadTimeout:
+                pytest.fail("the stream was still open 8 s after its key was revoked")
+            ended = time.monotonic() - revoked
+        assert ended < 5.0, f"the stream went on for {ended:.1f} s after its key was revoked"
+        again = httpx.get(f"{served.url}/v1/jobs/{job_id}/events", headers=headers)
+        assert again.status_code == 401
