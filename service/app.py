@@ -87,9 +87,14 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
     owned = db is None
     database = db if db is not None else connect(settings.database_url)
 
+    # SQLite: the guard's key lookups run on the event loop, on connections of their own.
+    keys_db = connect(database.url) if database.is_sqlite else database
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        if keys_db is not database:
+            keys_db.dispose()
         if owned:
             database.dispose()
 
@@ -111,7 +116,7 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
     problems.install(app)
     app.include_router(router)
     # The last added runs first: request ids and metrics, then the key and the body cap.
-    app.add_middleware(Guard, db=database, settings=settings, routes=app.routes)
+    app.add_middleware(Guard, keys_db=keys_db, settings=settings, routes=app.routes)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
 
     def openapi() -> dict[str, Any]:

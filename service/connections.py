@@ -7,8 +7,9 @@ the middle of a body holds its connection — and, in a body, a request task —
 "slowloris" attack; uvicorn's own issue #157 lists ``--timeout-request-start`` as not done).
 `timed_protocol` adds, per connection:
 
-- a head deadline: from the moment the server waits for a request (connection made, or previous
-  response sent) its whole head must arrive within ``header_seconds``; bytes do not reset it;
+- a head deadline: from the moment a connection is made, or the first byte of a later request
+  arrives, the whole head must arrive within ``header_seconds``; more bytes do not reset it
+  (between requests, uvicorn's keep-alive timeout closes an idle connection, as before);
 - a body timeout: while a request body is being received, no pause between two reads may last
   ``body_seconds`` — unless the app itself is not reading (flow control has paused the socket),
   which is no fault of the client's. After the response, what is left of an unread body must
@@ -34,11 +35,13 @@ class TimedH11Protocol(H11Protocol):
     body_seconds = 30.0
 
     _timer: asyncio.TimerHandle | None = None
-    _phase: str = ""  # "head", "body", "rest" (body left after the response) or ""
+    # "head", "body", "rest" (body left after the response), "idle" (between requests: uvicorn's
+    # keep-alive timeout applies) or "" (the app has the whole request).
+    _phase: str = ""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._watch()
+        self._watch(received=True)  # a new connection must send a head, like a first byte
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
@@ -49,20 +52,24 @@ class TimedH11Protocol(H11Protocol):
         self._watch()
 
     def handle_websocket_upgrade(self, event: Any) -> None:
-        self._set("", 0)  # the connection is another protocol's from now on
+        self._set("")  # the connection is another protocol's from now on
         super().handle_websocket_upgrade(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._set("", 0)
+        self._set("")
         super().connection_lost(exc)
 
     def _watch(self, *, received: bool = False) -> None:
         """Arm the timer that fits what the server is waiting for now."""
         if self.transport is None or self.transport.is_closing():
-            self._set("", 0)
+            self._set("")
         elif self.conn.their_state is h11.IDLE:
-            if self._phase != "head":  # a deadline: bytes of a head do not reset it
+            if self._phase == "head":
+                pass  # a deadline: more bytes of the head do not reset it
+            elif received:
                 self._set("head", self.header_seconds)
+            else:
+                self._set("idle")
         elif self.conn.their_state is h11.SEND_BODY:
             answered = self.cycle is not None and self.cycle.response_complete
             if answered and self._phase != "rest":
@@ -70,24 +77,29 @@ class TimedH11Protocol(H11Protocol):
             elif not answered and (received or self._phase != "body"):
                 self._set("body", self.body_seconds)  # a timeout between reads
         else:
-            self._set("", 0)  # the request is in: the app has it
+            self._set("")  # the request is in: the app has it
 
-    def _set(self, phase: str, seconds: float) -> None:
+    def _set(self, phase: str, seconds: float | None = None) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._phase = phase
-        if phase:
+        if seconds is not None:
             self._timer = self.loop.call_later(seconds, self._expire)
 
     def _expire(self) -> None:
         self._timer = None
-        if self._phase == "body" and self.flow is not None and self.flow.read_paused:
-            self._set("body", self.body_seconds)  # the app is not reading: wait for it
+        if self._phase == "body" and self._app_not_reading():
+            self._set("body", self.body_seconds)  # not the client's fault: wait for the app
             return
         self._phase = ""
         if not self.transport.is_closing():
             self.transport.close()
+
+    def _app_not_reading(self) -> bool:
+        """Flow control has paused the socket, or the client waits for ``100 Continue``."""
+        waiting = self.cycle is not None and self.cycle.waiting_for_100_continue
+        return waiting or (self.flow is not None and self.flow.read_paused)
 
 
 def timed_protocol(*, header_seconds: float, body_seconds: float) -> type[TimedH11Protocol]:

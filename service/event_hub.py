@@ -18,40 +18,19 @@ import asyncio
 import logging
 import threading
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from sqlalchemy import and_, or_, select
 
-from service import tables
 from service.auth import Caller
 from service.db import Database
 from service.errors import TooManyRequests
-from service.schemas.jobs import JobPublic, history_row
+from service.events import PollRead, Update, read_jobs
 
 log = logging.getLogger(__name__)
 
 KEY_RECHECK_SECONDS = 2.0
 RETRY_AFTER_SECONDS = 10
-# Epoch rows of at most this many jobs per statement (SQLite parses `a OR b OR …` as a tree whose
-# depth is bounded by SQLITE_MAX_EXPR_DEPTH, 1000).
-JOBS_PER_QUERY = 200
-
-
-def signature(status: str, attempts: int) -> str:
-    return f"{status}.{attempts}"
-
-
-@dataclass(frozen=True)
-class Update:
-    """A watched job as of one poll: its status signature, the job object (for a status event)
-    and its epoch rows ``(epoch, history row)`` after the lowest cursor of its streams."""
-
-    status: str
-    signature: str
-    job: dict[str, Any]
-    epochs: list[tuple[int, dict[str, Any]]]
 
 
 class Watch:
@@ -85,60 +64,6 @@ class Watch:
     def close(self) -> None:
         """Give the slot back (idempotent; called when the response ends, however it ends)."""
         self.hub._release(self)
-
-
-@dataclass
-class _Read:
-    """What one poll read: job states, job objects, epoch rows, the keys still valid."""
-
-    states: dict[str, tuple[str, str, int]]  # job id → (tenant id, status, attempts)
-    jobs: dict[str, tuple[str, dict[str, Any]]]  # job id → (signature, job object)
-    epochs: dict[str, list[tuple[int, dict[str, Any]]]]
-    live_keys: set[str] | None  # None: not checked this time
-
-
-def read_jobs(
-    db: Database, *, cursors: dict[str, int], wanted: dict[str, set[str | None]],
-    cached: dict[str, str], keys: set[str] | None,
-) -> _Read:
-    """One poll (in a worker thread): the job objects only where a stream will send one."""
-    job, epoch_row = tables.Job, tables.JobEpoch
-    ids = list(cursors)
-    with db.read() as session:
-        states = {
-            row.id: (row.tenant_id, row.status, row.attempts)
-            for row in session.execute(
-                select(job.id, job.tenant_id, job.status, job.attempts).where(job.id.in_(ids))
-            )
-        }
-        stale = [
-            job_id for job_id, (_, status, attempts) in states.items()
-            if {cached.get(job_id), *wanted[job_id]} != {signature(status, attempts)}
-        ]
-        jobs: dict[str, tuple[str, dict[str, Any]]] = {}
-        for row in session.scalars(select(job).where(job.id.in_(stale))):
-            # The row read now may be newer than the state above (PostgreSQL reads committed
-            # rows per statement): its own status goes with its data.
-            states[row.id] = (row.tenant_id, row.status, row.attempts)
-            jobs[row.id] = (signature(row.status, row.attempts),
-                            JobPublic.of(row).model_dump(mode="json"))
-        epochs: dict[str, list[tuple[int, dict[str, Any]]]] = {job_id: [] for job_id in states}
-        present = list(states)
-        for start in range(0, len(present), JOBS_PER_QUERY):
-            after = or_(*(
-                and_(epoch_row.job_id == job_id, epoch_row.epoch > cursors[job_id])
-                for job_id in present[start:start + JOBS_PER_QUERY]
-            ))
-            query = select(epoch_row).where(after).order_by(epoch_row.job_id, epoch_row.epoch)
-            for epoch in session.scalars(query):
-                epochs[epoch.job_id].append((epoch.epoch, history_row(epoch)))
-        live_keys = None
-        if keys is not None:
-            key = tables.ApiKey
-            live_keys = set(session.scalars(
-                select(key.id).where(key.id.in_(list(keys)), key.revoked_at.is_(None))
-            ))
-    return _Read(states=states, jobs=jobs, epochs=epochs, live_keys=live_keys)
 
 
 class EventHub:
@@ -270,7 +195,7 @@ class _Poller:
         for w in watches:
             w.deliver(self._update_for(w, read))
 
-    def _update_for(self, watch: Watch, read: _Read) -> Update | None:
+    def _update_for(self, watch: Watch, read: PollRead) -> Update | None:
         state = read.states.get(watch.job_id)
         if state is None or state[0] != watch.caller.tenant_id:
             return None  # the job is gone

@@ -15,13 +15,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import and_, or_, select
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from service import tables
-from service.event_hub import Watch
+from service.db import Database
+from service.schemas.jobs import JobPublic, history_row
+
+if TYPE_CHECKING:
+    from service.event_hub import Watch
 
 Cursor = tuple[int, str | None]
 
@@ -45,6 +51,80 @@ def parse_event_id(value: str | None) -> Cursor:
     if epoch > MAX_EPOCH:
         return 0, None
     return epoch, signature or None
+
+
+# Epoch rows of at most this many jobs per statement (SQLite parses `a OR b OR …` as a tree whose
+# depth is bounded by SQLITE_MAX_EXPR_DEPTH, 1000).
+JOBS_PER_QUERY = 200
+
+
+def signature(status: str, attempts: int) -> str:
+    return f"{status}.{attempts}"
+
+
+@dataclass(frozen=True)
+class Update:
+    """A watched job as of one poll: its status signature, the job object (for a status event)
+    and its epoch rows ``(epoch, history row)`` after the lowest cursor of its streams."""
+
+    status: str
+    signature: str
+    job: dict[str, Any]
+    epochs: list[tuple[int, dict[str, Any]]]
+
+
+@dataclass
+class PollRead:
+    """What one poll read: job states, job objects, epoch rows, the keys still valid."""
+
+    states: dict[str, tuple[str, str, int]]  # job id → (tenant id, status, attempts)
+    jobs: dict[str, tuple[str, dict[str, Any]]]  # job id → (signature, job object)
+    epochs: dict[str, list[tuple[int, dict[str, Any]]]]
+    live_keys: set[str] | None  # None: not checked this time
+
+
+def read_jobs(
+    db: Database, *, cursors: dict[str, int], wanted: dict[str, set[str | None]],
+    cached: dict[str, str], keys: set[str] | None,
+) -> PollRead:
+    """One poll (in a worker thread): the job objects only where a stream will send one."""
+    job, epoch_row = tables.Job, tables.JobEpoch
+    ids = list(cursors)
+    with db.read() as session:
+        states = {
+            row.id: (row.tenant_id, row.status, row.attempts)
+            for row in session.execute(
+                select(job.id, job.tenant_id, job.status, job.attempts).where(job.id.in_(ids))
+            )
+        }
+        stale = [
+            job_id for job_id, (_, status, attempts) in states.items()
+            if {cached.get(job_id), *wanted[job_id]} != {signature(status, attempts)}
+        ]
+        jobs: dict[str, tuple[str, dict[str, Any]]] = {}
+        for row in session.scalars(select(job).where(job.id.in_(stale))):
+            # The row read now may be newer than the state above (PostgreSQL reads committed
+            # rows per statement): its own status goes with its data.
+            states[row.id] = (row.tenant_id, row.status, row.attempts)
+            jobs[row.id] = (signature(row.status, row.attempts),
+                            JobPublic.of(row).model_dump(mode="json"))
+        epochs: dict[str, list[tuple[int, dict[str, Any]]]] = {job_id: [] for job_id in states}
+        present = list(states)
+        for start in range(0, len(present), JOBS_PER_QUERY):
+            after = or_(*(
+                and_(epoch_row.job_id == job_id, epoch_row.epoch > cursors[job_id])
+                for job_id in present[start:start + JOBS_PER_QUERY]
+            ))
+            query = select(epoch_row).where(after).order_by(epoch_row.job_id, epoch_row.epoch)
+            for epoch in session.scalars(query):
+                epochs[epoch.job_id].append((epoch.epoch, history_row(epoch)))
+        live_keys = None
+        if keys is not None:
+            key = tables.ApiKey
+            live_keys = set(session.scalars(
+                select(key.id).where(key.id.in_(list(keys)), key.revoked_at.is_(None))
+            ))
+    return PollRead(states=states, jobs=jobs, epochs=epochs, live_keys=live_keys)
 
 
 def _event(kind: str, event_id: str, data: Any) -> bytes:

@@ -35,6 +35,11 @@ from service.settings import Settings
 _PREDICT = re.compile(r"^/v1/models/[^/]+/predict$")
 
 
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower case), as Starlette reads it."""
+    return next((value for key, value in scope["headers"] if key == name), None)
+
+
 def is_guarded(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
@@ -60,10 +65,13 @@ class Guard:
     request id and are counted in the latency metrics under their route."""
 
     def __init__(
-        self, app: ASGIApp, *, db: Database, settings: Settings, routes: Sequence[BaseRoute]
+        self, app: ASGIApp, *, keys_db: Database, settings: Settings,
+        routes: Sequence[BaseRoute],
     ) -> None:
+        """``keys_db``: on SQLite, a `Database` of its own, used only from the event loop (so
+        a key lookup never waits for a pooled connection the worker threads hold)."""
         self.app = app
-        self.db = db
+        self.db = keys_db
         self.settings = settings
         self.routes = routes
 
@@ -71,15 +79,14 @@ class Guard:
         if scope["type"] != "http" or not is_guarded(scope["path"]):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
         try:
-            caller = await self._authenticate(headers.get(b"authorization"))
+            caller = await self._authenticate(_header(scope, b"authorization"))
         except DescentError as exc:
             await self._refuse(scope, receive, send, exc)
             return
         scope.setdefault("state", {})["caller"] = caller
         cap, setting = body_cap(self.settings, scope["method"], scope["path"])
-        declared = headers.get(b"content-length", b"")
+        declared = _header(scope, b"content-length") or b""
         if declared.isdigit() and int(declared) > cap:
             await self._refuse(scope, receive, send, BodyTooLarge(cap, setting))
             return
@@ -89,8 +96,8 @@ class Guard:
         header = None if authorization is None else authorization.decode("latin-1")
         bearer_token(header)  # no key at all: refused without a query
         if self.db.is_sqlite:
-            # A local indexed read (~40 µs; WAL readers never wait for a writer): a worker
-            # thread would cost more than it saves.
+            # A local indexed read (~40 µs; WAL readers never wait for a writer) on a pool only
+            # this thread uses: a worker thread would cost more than it saves.
             return authenticate(self.db, header)
         # PostgreSQL: a network round trip, never on the event loop.
         return await anyio.to_thread.run_sync(authenticate, self.db, header)

@@ -160,10 +160,10 @@ async def job_events(
     job_id: str,
     request: Request,
     caller: CallerDep,
-    db: DbDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     known_id(job_id, "job", "job")
+    db: Database = request.app.state.db  # (DbDep would cost a worker-thread hop)
     hub: EventHub = request.app.state.event_hub
     epoch, signature = events.parse_event_id(last_event_id)
     watch = hub.open(  # 429 beyond the caps, before any query

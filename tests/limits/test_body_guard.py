@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.limits.edge_helpers import MB, XOR, problem, row_counts
 
+from tests.limits.edge_helpers import MB, XOR, problem, row_counts
 from tests.limits.harness import Attack
 from tests.system.served import serve
 
@@ -59,6 +59,7 @@ def test_a_large_body_without_a_key_is_refused_before_it_is_read(tmp_path: Path)
                          headers={"Authorization": "Bearer dk_nope"}, timeout=60)
         assert problem(bad)["detail"] == "This API key is not valid (unknown or revoked)."
         assert row_counts(tmp_path) == before
+    print(f"401 after {elapsed:.2f} s; {attack.summary()}")
     assert elapsed < 2.0, f"{elapsed:.2f} s; {attack.summary()}"
     assert attack.rss_growth < 20 * MB, attack.summary()
     assert attack.healthz_p99 < 0.25, attack.summary()
@@ -77,6 +78,7 @@ def test_a_body_over_its_cap_is_refused_on_its_content_length(tmp_path: Path) ->
     for response in (jobs, estimate):
         assert response.status_code == 413, response.text
         assert "DESCENT_MAX_JSON_BODY_BYTES" in problem(response)["detail"]
+    print(attack.summary())
     assert attack.rss_growth < 20 * MB, attack.summary()
     assert attack.healthz_p99 < 0.25, attack.summary()
 
@@ -98,6 +100,7 @@ def test_a_chunked_body_over_its_cap_is_refused_while_it_is_read(tmp_path: Path)
     assert "DESCENT_MAX_PREDICT_BYTES" in problem(predict)["detail"]
     assert jobs.status_code == 413, jobs.text
     assert "DESCENT_MAX_JSON_BODY_BYTES" in problem(jobs)["detail"]
+    print(attack.summary())
     assert attack.rss_growth < 20 * MB, attack.summary()
     assert attack.healthz_p99 < 0.25, attack.summary()
 
@@ -126,6 +129,7 @@ def test_large_job_specs_are_parsed_off_the_event_loop(tmp_path: Path) -> None:
             for sender in senders:
                 sender.join()
     assert statuses and set(statuses) == {404}, set(statuses)  # parsed, validated: no dataset
+    print(attack.summary())
     assert attack.healthz_p99 < 0.25, attack.summary()
 
 

@@ -8,6 +8,7 @@ to a worker thread every 0.5 s), and an open stream kept delivering after its ke
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from client import Client
 from tests.limits.edge_helpers import new_key, problem, queued_job, revoke, row_counts
 from tests.limits.harness import Attack, percentile
 from tests.system.served import Served, serve
@@ -96,6 +98,7 @@ def test_many_streams_from_one_key_leave_everyone_else_fast(tmp_path: Path) -> N
         with Attack(served) as probe:
             responses = asyncio.run(attack())
         assert row_counts(tmp_path) == before
+    print(f"GET /v1/jobs p99 {percentile(listing, 0.99) * 1000:.1f} ms; {probe.summary()}")
     assert _statuses(responses) == [200] * 8 + [429] * 292
     assert percentile(listing, 0.99) < 0.25, listing
     assert probe.healthz_p99 < 0.25, probe.summary()
@@ -122,3 +125,19 @@ def test_a_revoked_key_ends_its_open_stream(tmp_path: Path) -> None:
         assert ended < 5.0, f"the stream went on for {ended:.1f} s after its key was revoked"
         again = httpx.get(f"{served.url}/v1/jobs/{job_id}/events", headers=headers)
         assert again.status_code == 401
+
+
+def test_a_client_over_its_stream_cap_follows_the_job_by_polling(tmp_path: Path) -> None:
+    with serve(tmp_path, workers=0, DESCENT_MAX_STREAMS_PER_KEY="1") as served:
+        job_id = queued_job(served)
+        with httpx.stream("GET", f"{served.url}/v1/jobs/{job_id}/events",
+                          headers=served.headers) as held, Client(served.url, served.key) as sdk:
+            assert held.status_code == 200
+            assert httpx.get(f"{served.url}/v1/jobs/{job_id}/events",
+                             headers=served.headers).status_code == 429
+            cancel = threading.Timer(1.0, lambda: httpx.post(
+                f"{served.url}/v1/jobs/{job_id}/cancel", headers=served.headers))
+            cancel.start()
+            job = sdk.wait(job_id, timeout=30, poll_interval=0.2)  # not a 429 error: polls
+            cancel.join()
+    assert job.status == "cancelled"

@@ -30,4 +30,5 @@ def test_invented_methods_share_one_label(tmp_path: Path) -> None:
     assert 'method="other"' in page
     assert "XXXX" not in page and "/nowhere" not in page
     assert len(page) < baseline + 64 * 1024, len(page)
+    print(attack.summary())
     assert attack.rss_growth < 20 * MB, attack.summary()

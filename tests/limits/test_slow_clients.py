@@ -20,7 +20,9 @@ from tests.system.served import Served, serve
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
-TIMEOUTS = {"DESCENT_HEADER_TIMEOUT_SECONDS": "1", "DESCENT_BODY_TIMEOUT_SECONDS": "1"}
+TIMEOUTS = {"DESCENT_HEADER_TIMEOUT_SECONDS": "1", "DESCENT_BODY_TIMEOUT_SECONDS": "1",
+            "DESCENT_KEEP_ALIVE_SECONDS": "3"}
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 DEADLINE = 6.0  # seconds until a test gives up waiting for the server to close
 
 
@@ -67,11 +69,22 @@ def test_slow_and_silent_clients_are_dropped(tmp_path: Path) -> None:
             body.sendall(stalled_body.replace(b"Host: x", b"Host: x\r\nAuthorization: Bearer "
                                               + served.key.encode()))
             stalled = _closed_by_server(body)
+            # After a first request: idle, the keep-alive timeout applies (not the head's) …
+            kept = _connect(served)
+            kept.sendall(HEALTHZ)
+            idle = _closed_by_server(kept)
+            # … but a second head sent a byte at a time has the head's deadline.
+            second = _connect(served)
+            second.sendall(HEALTHZ)
+            trickled_again = _closed_by_server(second, slow_headers)
             for sock in held:
                 assert _closed_by_server(sock) < DEADLINE
                 sock.close()
     assert silent < 3.0, silent
     assert trickled < 3.0, trickled
     assert stalled < 3.0, stalled
+    assert 2.5 < idle < 5.0, idle
+    assert trickled_again < 3.0, trickled_again
+    print(attack.summary())
     assert attack.healthz_p99 < 0.25, attack.summary()
     assert attack.rss_growth < 20 * MB, attack.summary()

@@ -29,7 +29,7 @@ def test_duplicate_keys_in_a_job_spec_are_a_400_naming_the_key(tmp_path: Path) -
         dataset_id = client.post("/v1/datasets", json=XOR).json()["id"]
         before = row_counts(tmp_path)
         twice = f'{{"dataset_id": "{dataset_id}", "dataset_id": "{dataset_id}"}}'
-        nested = ('{"dataset_id": "%s", "training": {"epochs": 1, "epochs": 5000}}' % dataset_id)
+        nested = '{"dataset_id": "' + dataset_id + '", "training": {"epochs": 1, "epochs": 5}}'
         for path in ("/v1/jobs", "/v1/jobs/estimate"):
             for body, key in ((twice, "dataset_id"), (nested, "epochs")):
                 response = client.post(path, content=body)
