@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import signal
 import subprocess
 import sys
@@ -147,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{settings.host}:{settings.port}"
     server = _Server(uvicorn_config(settings))
     server.banner = f"Descent listening on {base} (docs: {base}/docs)"
+    # Everything loaded so far (modules, the app) lives as long as the process: keep it out of
+    # the cyclic collector's full passes, which otherwise stall the event loop for tens of ms
+    # whenever a large request allocates many objects.
+    gc.freeze()
     try:
         server.run()
     finally:

@@ -25,17 +25,21 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 
 async def _open_streams(
-    served: Served, job_id: str, headers: dict[str, str], count: int, stack: AsyncExitStack
+    served: Served, job_id: str, headers: dict[str, str], count: int, stack: AsyncExitStack,
+    *, at_once: int = 50,
 ) -> list[httpx.Response]:
-    """``count`` streams opened at once; the open ones stay open until ``stack`` closes."""
+    """``count`` streams, ``at_once`` attempts at a time; the open ones stay open until
+    ``stack`` closes."""
     client = await stack.enter_async_context(
         httpx.AsyncClient(base_url=served.url, headers=headers, timeout=30,
                           limits=httpx.Limits(max_connections=None))
     )
+    gate = asyncio.Semaphore(at_once)
 
     async def one() -> httpx.Response:
         request = client.build_request("GET", f"/v1/jobs/{job_id}/events")
-        response = await client.send(request, stream=True)
+        async with gate:
+            response = await client.send(request, stream=True)
         if response.status_code != 200:
             await response.aread()
             await response.aclose()
@@ -84,23 +88,37 @@ def test_many_streams_from_one_key_leave_everyone_else_fast(tmp_path: Path) -> N
         before = row_counts(tmp_path)
         listing: list[float] = []
 
+        done = threading.Event()
+
+        def list_jobs() -> None:
+            """Another tenant lists its jobs while the streams open, and while 8 stay open."""
+            with httpx.Client(base_url=served.url, headers=other, timeout=30) as client:
+                while not done.is_set():
+                    started = time.perf_counter()
+                    assert client.get("/v1/jobs").status_code == 200
+                    listing.append(time.perf_counter() - started)
+                    done.wait(0.05)
+
         async def attack() -> list[httpx.Response]:
             async with AsyncExitStack() as stack:
                 responses = await _open_streams(served, job_id, served.headers, 300, stack)
-                async with httpx.AsyncClient(base_url=served.url, headers=other) as client:
-                    for _ in range(40):
-                        started = time.perf_counter()
-                        assert (await client.get("/v1/jobs")).status_code == 200
-                        listing.append(time.perf_counter() - started)
-                        await asyncio.sleep(0.05)
+                await asyncio.sleep(1.0)  # 8 streams open, polled
                 return responses
 
+        lister = threading.Thread(target=list_jobs)
         with Attack(served) as probe:
-            responses = asyncio.run(attack())
+            lister.start()
+            try:
+                responses = asyncio.run(attack())
+            finally:
+                done.set()
+                lister.join()
         assert row_counts(tmp_path) == before
     print(f"GET /v1/jobs p99 {percentile(listing, 0.99) * 1000:.1f} ms; {probe.summary()}")
     assert _statuses(responses) == [200] * 8 + [429] * 292
-    assert percentile(listing, 0.99) < 0.25, listing
+    # Before: 13–40 s. A list takes several turns of the event loop (worker-thread hops), so it
+    # feels a burst of refusals more than /healthz does; ~60 ms on a quiet machine.
+    assert percentile(listing, 0.99) < 0.5, listing
     assert probe.healthz_p99 < 0.25, probe.summary()
 
 
