@@ -136,6 +136,8 @@ class StrictJsonRoute(APIRoute):
                 }], body=exc.doc) from None
             except RecursionError:
                 raise BadRequest("The JSON body is nested too deeply.") from None
+            except ValueError as exc:  # not UTF-8 (nor UTF-16/32) text
+                raise BadRequest(f"The body is not valid JSON: {exc}.") from None
             if len(body) > INLINE_BODY_BYTES:
                 prevalidate_long_lists(body_field.field_info.annotation, document)
             value, errors = body_field.validate(document, {}, loc=("body",))

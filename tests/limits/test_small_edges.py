@@ -15,7 +15,10 @@ import pytest
 
 from client.cli.models import predictions_csv
 from client.types import Model
+from service.commands.serve import uvicorn_config
+from service.connections import TimedH11Protocol
 from service.deploy_checks import UnsafeBindError, check_bind
+from service.settings import Settings
 from tests.limits.edge_helpers import XOR, problem, row_counts
 from tests.processes import free_port
 from tests.system.served import ROOT, serve
@@ -39,8 +42,9 @@ def test_duplicate_keys_in_a_job_spec_are_a_400_naming_the_key(tmp_path: Path) -
         bad = client.post("/v1/jobs", content='{"dataset_id": 5}')
         assert bad.status_code == 422 and problem(bad)["errors"][0]["loc"] == [
             "body", "dataset_id"]
-        broken = client.post("/v1/jobs", content='{"dataset_id": ')
-        assert broken.status_code == 400 and "not valid JSON" in problem(broken)["detail"]
+        for garbage in (b'{"dataset_id": ', b"\xfd$\x10\xff", b"[" * 100_000):
+            broken = client.post("/v1/jobs/estimate", content=garbage)
+            assert broken.status_code == 400, broken.text
         assert row_counts(tmp_path) == before
         ok = client.post("/v1/jobs", content=f'{{"dataset_id": "{dataset_id}"}}')
         assert ok.status_code == 202, ok.text
@@ -84,3 +88,13 @@ def test_predictions_csv_neutralizes_formulas_but_keeps_numbers() -> None:
         "-5", "-1.5e-3", "ok", "-7", "-0.25",
     ]
     assert {row[1] for row in rows[1:]} == {"0.1"}
+
+
+def test_descent_serve_configures_uvicorn_from_the_settings() -> None:
+    settings = Settings(max_connections=77, keep_alive_seconds=9, header_timeout_seconds=2.5,
+                        body_timeout_seconds=4.0)
+    config = uvicorn_config(settings)
+    assert config.limit_concurrency == 77 and config.timeout_keep_alive == 9
+    assert config.h11_max_incomplete_event_size == 16 * 1024
+    assert isinstance(config.http, type) and issubclass(config.http, TimedH11Protocol)
+    assert (config.http.header_seconds, config.http.body_seconds) == (2.5, 4.0)
