@@ -6,12 +6,13 @@ Before: each unauthenticated request with a new method added a label set to
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.limits.edge_helpers import MB
+from tests.limits.edge_helpers import MB, row_counts
 from tests.limits.harness import Attack
 from tests.system.served import serve
 
@@ -20,6 +21,7 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 def test_invented_methods_share_one_label(tmp_path: Path) -> None:
     with serve(tmp_path, workers=0) as served, httpx.Client(base_url=served.url) as client:
+        before = row_counts(tmp_path)
         baseline = len(client.get("/metrics").content)
         with Attack(served) as attack:
             for i in range(50):
@@ -27,7 +29,8 @@ def test_invented_methods_share_one_label(tmp_path: Path) -> None:
                 for path in ("/healthz", f"/nowhere/{i}", "/v1/jobs"):
                     client.request(method, path)
         page = client.get("/metrics").text
-    assert 'method="other"' in page
+        assert row_counts(tmp_path) == before
+    assert set(re.findall(r'method="([^"]*)"', page)) == {"GET", "other"}
     assert "XXXX" not in page and "/nowhere" not in page
     assert len(page) < baseline + 64 * 1024, len(page)
     print(attack.summary())

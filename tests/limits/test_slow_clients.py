@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.limits.edge_helpers import MB
+from tests.limits.edge_helpers import MB, row_counts
 from tests.limits.harness import Attack
 from tests.system.served import Served, serve
 
@@ -60,6 +60,7 @@ def test_slow_and_silent_clients_are_dropped(tmp_path: Path) -> None:
     stalled_body = (b"POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                     b"\r\nContent-Length: 1000\r\n\r\n{\"features\": ")
     with serve(tmp_path, workers=0, **TIMEOUTS) as served:
+        before = row_counts(tmp_path)
         with Attack(served) as attack:
             # Fifty silent connections held open at once, while /healthz is probed.
             held = [_connect(served) for _ in range(50)]
@@ -80,6 +81,7 @@ def test_slow_and_silent_clients_are_dropped(tmp_path: Path) -> None:
             for sock in held:
                 assert _closed_by_server(sock) < DEADLINE
                 sock.close()
+        assert row_counts(tmp_path) == before  # the stalled upload stored nothing
     assert silent < 3.0, silent
     assert trickled < 3.0, trickled
     assert stalled < 3.0, stalled
