@@ -1,4 +1,5 @@
-"""The FastAPI application: routes, problem+json errors, request ids and latency metrics."""
+"""The FastAPI application: routes, problem+json errors, request ids, latency metrics and the guard
+(`service.guard`: the API key and a body cap before any `/v1` work)."""
 
 from __future__ import annotations
 
