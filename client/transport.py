@@ -93,7 +93,8 @@ class Transport:
         timeout = httpx.Timeout(10.0, read=read_timeout)
         try:
             with self.http.stream("GET", path, headers=headers, timeout=timeout) as response:
-                if response.status_code in (404, 405, 406, 501):
+                # 429: the key's streams are all in use; polling gives the same events.
+                if response.status_code in (404, 405, 406, 429, 501):
                     response.read()
                     raise StreamUnavailable(response.status_code)
                 if not response.is_success:

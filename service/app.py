@@ -1,4 +1,5 @@
-"""The FastAPI application: routes, problem+json errors, request ids and latency metrics."""
+"""The FastAPI application: routes, problem+json errors, request ids, latency metrics and the guard
+(`service.guard`: the API key and a body cap before any `/v1` work)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import inference, problems
 from service.db import Database, connect
+from service.event_hub import EventHub
+from service.guard import Guard
 from service.logging import log_context
 from service.metrics import Metrics
 from service.routes import router
@@ -85,9 +88,14 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
     owned = db is None
     database = db if db is not None else connect(settings.database_url)
 
+    # SQLite: the guard's key lookups run on the event loop, on connections of their own.
+    keys_db = connect(database.url) if database.is_sqlite else database
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        if keys_db is not database:
+            keys_db.dispose()
         if owned:
             database.dispose()
 
@@ -101,9 +109,15 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
     app.state.settings = settings
     app.state.model_cache = inference.ModelCache(settings.predict_cache_size)
     app.state.events_poll_seconds = 0.5
+    app.state.event_hub = EventHub(
+        database, max_streams=settings.max_streams,
+        max_streams_per_key=settings.max_streams_per_key,
+    )
     app.state.metrics = Metrics(database)
     problems.install(app)
     app.include_router(router)
+    # The last added runs first: request ids and metrics, then the key and the body cap.
+    app.add_middleware(Guard, keys_db=keys_db, settings=settings, routes=app.routes)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
 
     def openapi() -> dict[str, Any]:

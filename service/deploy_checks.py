@@ -17,8 +17,12 @@ from service.tables import ApiKey
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
+MIN_BOOTSTRAP_KEY_CHARS = 32  # 32 random URL-safe characters carry ~190 bits
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
 class UnsafeBindError(RuntimeError):
-    """Listening on a non-loopback address while no API key is configured."""
+    """Listening on a non-loopback address while no API key is configured, or with a short one."""
 
 
 def is_loopback(host: str) -> bool:
@@ -36,18 +40,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, *, has_key: bool) -> None:
-    """Raise `UnsafeBindError` when listening on ``host`` would expose an API without keys.
+def check_bind(host: str, *, has_key: bool, bootstrap_key: str | None = None) -> None:
+    """Raise `UnsafeBindError` when listening on ``host`` would expose an API without keys, or
+    with a DESCENT_BOOTSTRAP_KEY short enough to guess.
 
     ``has_key``: DESCENT_BOOTSTRAP_KEY is set, or the database already holds an unrevoked key
-    (see `has_api_key`).
+    (see `has_api_key`). Keys made by `descent keys create` are long; the bootstrap key is
+    whatever an operator typed into ``.env``.
     """
-    if has_key or is_loopback(host):
+    if is_loopback(host):
         return
-    raise UnsafeBindError(
-        f"refusing to listen on {host or '0.0.0.0'} without an API key: "
-        "set DESCENT_BOOTSTRAP_KEY or create one with `descent keys create`"
-    )
+    where = host or "0.0.0.0"
+    if not has_key:
+        raise UnsafeBindError(
+            f"refusing to listen on {where} without an API key: "
+            "set DESCENT_BOOTSTRAP_KEY or create one with `descent keys create`"
+        )
+    if bootstrap_key and len(bootstrap_key) < MIN_BOOTSTRAP_KEY_CHARS:
+        raise UnsafeBindError(
+            f"refusing to listen on {where} with a DESCENT_BOOTSTRAP_KEY of "
+            f"{len(bootstrap_key)} characters: use at least {MIN_BOOTSTRAP_KEY_CHARS}, e.g. "
+            f"the output of `{MAKE_A_KEY}`"
+        )
 
 
 def has_api_key(db: Database) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.auth import Caller, authenticate
@@ -31,14 +32,26 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_caller(
-    db: DbDep,
+def request_caller(request: Request) -> Caller | None:
+    """The caller `service.guard.Guard` authenticated for this request, if it did."""
+    caller = request.scope.get("state", {}).get("caller")
+    return caller if isinstance(caller, Caller) else None
+
+
+async def get_caller(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Caller:
-    """The tenant behind the request's API key (one indexed lookup; nothing cached)."""
+    """The tenant behind the request's API key: found by the guard before the body was read
+    (one indexed lookup per request, nothing cached), or looked up here without it."""
+    caller = request_caller(request)
+    if caller is not None:
+        return caller  # async: no worker-thread hop to hand it over
     if credentials is None:
         raise Unauthorized("Send your API key as `Authorization: Bearer <key>`.")
-    return authenticate(db, f"Bearer {credentials.credentials}")
+    return await run_in_threadpool(
+        authenticate, get_db(request), f"Bearer {credentials.credentials}"
+    )
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

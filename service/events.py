@@ -1,7 +1,9 @@
 """A job's server-sent events: ``status`` (data = the job object) and ``epoch`` (a history row).
 
-The stream polls the database (every ``poll_seconds``, a short-lived session each time, so no
-connection is held between polls) and ends after the final status. Every event's id is a cursor
+Streams do not poll for themselves: `service.event_hub` reads every watched job once per interval
+for all of them (one worker-thread hop, one short read) and wakes each stream with what is new.
+A stream ends after the final status, or when the hub ends it (its key was revoked, its job is
+gone). Every event's id is a cursor
 of everything sent so far, ``e<epoch>.<status>.<attempts>`` (``e12.running.1``): a client that
 reconnects with it as ``Last-Event-ID`` gets the epochs after 12 and a status event only if the
 job's status has changed since — nothing twice, nothing missed. A comment line is sent every
@@ -12,15 +14,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import anyio
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from service import tables
 from service.db import Database
 from service.schemas.jobs import JobPublic, history_row
+
+if TYPE_CHECKING:
+    from service.event_hub import Watch
 
 Cursor = tuple[int, str | None]
 
@@ -46,70 +53,131 @@ def parse_event_id(value: str | None) -> Cursor:
     return epoch, signature or None
 
 
-def _signature(job: tables.Job) -> str:
-    return f"{job.status}.{job.attempts}"
+# Epoch rows of at most this many jobs per statement (SQLite parses `a OR b OR …` as a tree whose
+# depth is bounded by SQLITE_MAX_EXPR_DEPTH, 1000).
+JOBS_PER_QUERY = 200
+
+
+def signature(status: str, attempts: int) -> str:
+    return f"{status}.{attempts}"
+
+
+@dataclass(frozen=True)
+class Update:
+    """A watched job as of one poll: its status signature, the job object (for a status event)
+    and its epoch rows ``(epoch, history row)`` after the lowest cursor of its streams."""
+
+    status: str
+    signature: str
+    job: dict[str, Any]
+    epochs: list[tuple[int, dict[str, Any]]]
+
+
+@dataclass
+class PollRead:
+    """What one poll read: job states, job objects, epoch rows, the keys still valid."""
+
+    states: dict[str, tuple[str, str, int]]  # job id → (tenant id, status, attempts)
+    jobs: dict[str, tuple[str, dict[str, Any]]]  # job id → (signature, job object)
+    epochs: dict[str, list[tuple[int, dict[str, Any]]]]
+    live_keys: set[str] | None  # None: not checked this time
+
+
+def read_jobs(
+    db: Database, *, cursors: dict[str, int], wanted: dict[str, set[str | None]],
+    cached: dict[str, str], keys: set[str] | None,
+) -> PollRead:
+    """One poll (in a worker thread): the job objects only where a stream will send one."""
+    job, epoch_row = tables.Job, tables.JobEpoch
+    ids = list(cursors)
+    with db.read() as session:
+        states = {
+            row.id: (row.tenant_id, row.status, row.attempts)
+            for row in session.execute(
+                select(job.id, job.tenant_id, job.status, job.attempts).where(job.id.in_(ids))
+            )
+        }
+        stale = [
+            job_id for job_id, (_, status, attempts) in states.items()
+            if {cached.get(job_id), *wanted[job_id]} != {signature(status, attempts)}
+        ]
+        jobs: dict[str, tuple[str, dict[str, Any]]] = {}
+        for row in session.scalars(select(job).where(job.id.in_(stale))):
+            # The row read now may be newer than the state above (PostgreSQL reads committed
+            # rows per statement): its own status goes with its data.
+            states[row.id] = (row.tenant_id, row.status, row.attempts)
+            jobs[row.id] = (signature(row.status, row.attempts),
+                            JobPublic.of(row).model_dump(mode="json"))
+        epochs: dict[str, list[tuple[int, dict[str, Any]]]] = {job_id: [] for job_id in states}
+        present = list(states)
+        for start in range(0, len(present), JOBS_PER_QUERY):
+            after = or_(*(
+                and_(epoch_row.job_id == job_id, epoch_row.epoch > cursors[job_id])
+                for job_id in present[start:start + JOBS_PER_QUERY]
+            ))
+            query = select(epoch_row).where(after).order_by(epoch_row.job_id, epoch_row.epoch)
+            for epoch in session.scalars(query):
+                epochs[epoch.job_id].append((epoch.epoch, history_row(epoch)))
+        live_keys = None
+        if keys is not None:
+            key = tables.ApiKey
+            live_keys = set(session.scalars(
+                select(key.id).where(key.id.in_(list(keys)), key.revoked_at.is_(None))
+            ))
+    return PollRead(states=states, jobs=jobs, epochs=epochs, live_keys=live_keys)
 
 
 def _event(kind: str, event_id: str, data: Any) -> bytes:
     return f"id: {event_id}\nevent: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode()
 
 
-def _poll(
-    db: Database, tenant_id: str, job_id: str, after: int
-) -> tuple[tables.Job | None, Sequence[tables.JobEpoch]]:
-    with db.read() as session:
-        job = session.scalar(
-            select(tables.Job).where(tables.Job.id == job_id, tables.Job.tenant_id == tenant_id)
-        )
-        if job is None:
-            return None, ()
-        epochs = session.scalars(
-            select(tables.JobEpoch)
-            .where(tables.JobEpoch.job_id == job_id, tables.JobEpoch.epoch > after)
-            .order_by(tables.JobEpoch.epoch)
-        ).all()
-        return job, epochs
-
-
 async def job_stream(
-    db: Database,
-    *,
-    tenant_id: str,
-    job_id: str,
-    last_event_id: str | None,
-    is_disconnected: Callable[[], Awaitable[bool]],
-    poll_seconds: float = 0.5,
-    heartbeat_seconds: float = 10.0,
+    watch: Watch, *, heartbeat_seconds: float = 10.0
 ) -> AsyncIterator[bytes]:
-    epoch, signature = parse_event_id(last_event_id)
+    """The events of ``watch``'s job from its cursor on; ends after the final status, or when
+    the hub ends the watch (the job is gone, or the key was revoked)."""
+    epoch, signature = watch.epoch, watch.signature
     last_sent = time.monotonic()
     yield b"retry: 1000\n\n"
     while True:
-        job, rows = await anyio.to_thread.run_sync(_poll, db, tenant_id, job_id, epoch)
-        if job is None:
+        update = await watch.next()
+        if update is None:
             return
-        final = job.status in tables.FINAL_STATUSES
-        current = _signature(job)
+        final = update.status in tables.FINAL_STATUSES
+        current = update.signature
         if current != signature and not final:
-            signature = current
-            yield _event("status", f"e{epoch}.{signature}", _job_data(job))
+            signature = watch.signature = current
+            yield _event("status", f"e{epoch}.{signature}", update.job)
             last_sent = time.monotonic()
-        for row in rows:
-            epoch = row.epoch
-            yield _event("epoch", f"e{epoch}.{signature}", history_row(row))
+        for number, row in update.epochs:
+            if number <= epoch:
+                continue  # sent already (the hub reads from the lowest cursor of the job)
+            epoch = watch.epoch = number
+            yield _event("epoch", f"e{epoch}.{signature}", row)
             last_sent = time.monotonic()
         if final:
             if current != signature:
-                yield _event("status", f"e{epoch}.{current}", _job_data(job))
+                yield _event("status", f"e{epoch}.{current}", update.job)
             return
         if time.monotonic() - last_sent >= heartbeat_seconds:
             yield b": keep-alive\n\n"
             last_sent = time.monotonic()
-        if await is_disconnected():
-            return
-        await anyio.sleep(poll_seconds)
 
 
-def _job_data(job: tables.Job) -> dict[str, Any]:
-    data: dict[str, Any] = JobPublic.of(job).model_dump(mode="json")
-    return data
+class EventStreamResponse(StreamingResponse):
+    """``text/event-stream`` of one `Watch`, whose slot is given back however the response ends
+    (finished, client gone, or never started)."""
+
+    def __init__(self, watch: Watch, *, heartbeat_seconds: float = 10.0) -> None:
+        super().__init__(
+            job_stream(watch, heartbeat_seconds=heartbeat_seconds),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.watch = watch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.watch.close()

@@ -3,7 +3,8 @@
 Job counts, queue depth and job durations come from one SQL round trip per scrape (a custom
 collector), so every API replica reports the same numbers as the database, whichever processes
 ran the jobs. HTTP latency is per process, labelled by route template (``/v1/jobs/{job_id}``),
-never by raw path (which would grow without bound).
+never by raw path (which would grow without bound), and by method among the known ones (others
+are ``other``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ Labels = tuple[str, str]
 Buckets = tuple[list[tuple[str, float]], float]  # cumulative (bound, count), sum
 # "Epochs per second" is the number of epochs finished in this trailing window, divided by it.
 EPOCH_RATE_WINDOW_SECONDS = 60.0
+# Methods we answer; any other (clients may send any token) is counted as "other", so invented
+# methods cannot grow the label set.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -138,6 +142,8 @@ class Metrics:
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """``route`` is a route template (or ``unmatched``), never a raw path."""
+        method = method if method in KNOWN_METHODS else "other"
         self.http_latency.labels(method, route, str(status)).observe(seconds)
 
     def render(self) -> tuple[bytes, str]:

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     # BLAS threads per training process; None = cores / concurrency.
     blas_threads: int | None = Field(default=None, ge=1)
 
+    # The HTTP edge: what one request, key or connection may hold before any work is done
+    # (service/guard.py, service/event_hub.py, service/connections.py; docs/operations.md).
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1)  # jobs, estimate, … (413)
+    max_predict_bytes: int = Field(default=32 * 1024 * 1024, ge=1)  # POST …/predict (413)
+    max_streams_per_key: int = Field(default=8, ge=1)  # open event streams per API key (429)
+    max_streams: int = Field(default=256, ge=1)  # open event streams per API process (429)
+    max_connections: int = Field(default=1000, ge=1)  # uvicorn's limit_concurrency (503)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)  # a request's head must arrive
+    body_timeout_seconds: float = Field(default=30.0, gt=0)  # longest pause inside a body
+    keep_alive_seconds: int = Field(default=5, ge=1)  # idle time between requests
+
     predict_cache_size: int = Field(default=32, ge=0)
     # Rows one predict request may send, and rows × the model's widest layer (the work it asks
     # for); batch predictions take more (422 beyond).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="model id (mdl_…)")
     parser.add_argument("file", type=Path, help="CSV with a header row, one column per feature")
     parser.add_argument("-o", "--output", type=Path, help="write predictions here (default: "
-                        "stdout)")
+                        "stdout); text cells starting with = + - @ get a leading ' so a "
+                        "spreadsheet shows them instead of running them; numbers stay as they are")
     parser.add_argument("--store", action="store_true", help="keep the predictions on the server")
     parser.set_defaults(handler=predict_csv)
 
@@ -153,10 +155,30 @@ def predict_csv(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
+# A cell a spreadsheet would run as a formula (OWASP, "CSV Injection"); \t and \r too, as some
+# spreadsheets skip them before a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """``cell`` with a leading ``'`` when it is text that starts like a formula.
+
+    Numbers — ``-0.25``, and labels that are numbers such as ``"-5"`` — are left as they are: a
+    spreadsheet reads them as numbers, never as formulas, and they round-trip unchanged.
+    """
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def predictions_csv(
     model: Model, predictions: list[Any], probabilities: list[list[float]] | None
 ) -> str:
-    """``prediction`` (or ``prediction_0…`` for several targets) then ``p_<class>`` columns."""
+    """``prediction`` (or ``prediction_0…`` for several targets) then ``p_<class>`` columns.
+
+    Labels come from whoever uploaded the dataset: text that a spreadsheet would run as a
+    formula gets a leading ``'`` (`spreadsheet_safe`)."""
     several = bool(predictions) and isinstance(predictions[0], list)
     header = ([f"prediction_{i}" for i in range(len(predictions[0]))] if several
               else ["prediction"])
@@ -164,10 +186,10 @@ def predictions_csv(
         header += [f"p_{c}" for c in (model.classes or range(len(probabilities[0])))]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow([spreadsheet_safe(cell) for cell in header])
     for i, prediction in enumerate(predictions):
         row = list(prediction) if several else [prediction]
         if probabilities is not None:
             row += [repr(float(p)) for p in probabilities[i]]
-        writer.writerow(row)
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return buffer.getvalue()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import signal
 import subprocess
 import sys
@@ -21,10 +22,11 @@ import uvicorn
 
 from service import keys, schema
 from service.app import create_app
+from service.connections import MAX_HEAD_BYTES, timed_protocol
 from service.db import connect
 from service.deploy_checks import UnsafeBindError, check_bind, has_api_key
 from service.logging import configure_logging
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 EXTRA_WAIT_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -82,6 +84,21 @@ def stop_workers(process: subprocess.Popen[bytes] | None, *, wait_seconds: float
         process.wait()
 
 
+def uvicorn_config(settings: Settings) -> uvicorn.Config:
+    """The API under uvicorn, with the connection limits of `service.connections`."""
+    return uvicorn.Config(
+        create_app(settings=settings), host=settings.host, port=settings.port,
+        log_config=None, access_log=False, timeout_graceful_shutdown=5,
+        # h11 (httptools has no head-size bound), with head and body timeouts added.
+        http=timed_protocol(header_seconds=settings.header_timeout_seconds,
+                            body_seconds=settings.body_timeout_seconds),
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        # Beyond this many open connections (or requests in progress) new requests get 503.
+        limit_concurrency=settings.max_connections,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args((sys.argv[1:] if argv is None else argv)[1:])
     overrides = {
@@ -103,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     db = connect(url)
     try:
-        check_bind(settings.host, has_key=bool(settings.bootstrap_key) or has_api_key(db))
+        check_bind(
+            settings.host, has_key=bool(settings.bootstrap_key) or has_api_key(db),
+            bootstrap_key=settings.bootstrap_key,
+        )
         generated = keys.ensure_initial_key(db, bootstrap_key=settings.bootstrap_key)
     except UnsafeBindError as exc:
         print(f"descent serve: {exc}", file=sys.stderr)
@@ -126,13 +146,12 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = start_workers(settings.workers, url)
     base = f"http://{settings.host}:{settings.port}"
-    server = _Server(
-        uvicorn.Config(
-            create_app(settings=settings), host=settings.host, port=settings.port,
-            log_config=None, access_log=False, timeout_graceful_shutdown=5,
-        )
-    )
+    server = _Server(uvicorn_config(settings))
     server.banner = f"Descent listening on {base} (docs: {base}/docs)"
+    # Everything loaded so far (modules, the app) lives as long as the process: keep it out of
+    # the cyclic collector's full passes, which otherwise stall the event loop for tens of ms
+    # whenever a large request allocates many objects.
+    gc.freeze()
     try:
         server.run()
     finally:

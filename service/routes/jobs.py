@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.status import HTTP_202_ACCEPTED
 
 from service import events, specs, tables
 from service.db import Database
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
+from service.event_hub import EventHub
 from service.problems import problem_responses
 from service.repository import datasets as dataset_store
 from service.repository import jobs as store
@@ -20,8 +22,10 @@ from service.schemas import EstimatePublic, HistoryPublic, JobPublic, Page
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.jobs import history_row
 from service.settings import Settings
+from service.strict_json import StrictJsonRoute
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+# Job specs: duplicate keys refused, large bodies parsed and validated off the event loop.
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=StrictJsonRoute)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -66,7 +70,7 @@ def _resolve(
     response_model=JobPublic,
     responses={
         200: {"model": JobPublic, "description": "Replayed: the job this Idempotency-Key made"},
-        **problem_responses(400, 401, 404, 409, 422, 429),
+        **problem_responses(400, 401, 404, 409, 413, 422, 429),
     },
     summary="Submit a training job",
 )
@@ -94,7 +98,7 @@ def submit_job(
 @router.post(
     "/estimate",
     response_model=EstimatePublic,
-    responses=problem_responses(400, 401, 404, 422),
+    responses=problem_responses(400, 401, 404, 413, 422),
     summary="What a job would cost, without queueing it",
 )
 def estimate_job(
@@ -148,29 +152,30 @@ def get_history(
             "description": "Server-sent events: `status` (a job) and `epoch` (a history row)",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **problem_responses(401, 404, 422),
+        **problem_responses(401, 404, 422, 429),
     },
     summary="Stream a job's status changes and epochs (SSE)",
 )
-def job_events(
+async def job_events(
     job_id: str,
     request: Request,
     caller: CallerDep,
-    db: DbDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     known_id(job_id, "job", "job")
-    store.read_job(db, tenant_id=caller.tenant_id, job_id=job_id)  # 404 before streaming
-    stream = events.job_stream(
-        db, tenant_id=caller.tenant_id, job_id=job_id, last_event_id=last_event_id,
-        is_disconnected=request.is_disconnected,
+    db: Database = request.app.state.db  # (DbDep would cost a worker-thread hop)
+    hub: EventHub = request.app.state.event_hub
+    epoch, signature = events.parse_event_id(last_event_id)
+    watch = hub.open(  # 429 beyond the caps, before any query
+        caller, job_id, epoch=epoch, signature=signature,
         poll_seconds=request.app.state.events_poll_seconds,
     )
-    return StreamingResponse(
-        stream,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    try:  # 404 before streaming
+        await run_in_threadpool(store.read_job, db, tenant_id=caller.tenant_id, job_id=job_id)
+    except BaseException:
+        watch.close()
+        raise
+    return events.EventStreamResponse(watch)
 
 
 @router.post(

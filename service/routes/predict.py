@@ -3,8 +3,9 @@ thread hop for the key, the model and the arithmetic.
 
 Small work answers on the event loop: on SQLite, for a cached model, a body of a few KB, and rows
 × parameters within ``INLINE_MULTIPLY_ADDS`` (about a millisecond of arithmetic) — the hop to a
-worker thread and back would cost as much. Anything larger, any write (``store``) and every
-request on PostgreSQL (its key lookup is a network round trip) run in a worker thread. Rows and
+worker thread and back would cost as much (the guard has found the key already, with a local
+read). Anything larger, any write (``store``) and every request on PostgreSQL run in a worker
+thread. Rows and
 rows × the widest layer are bounded by settings (422 beyond).
 """
 
@@ -18,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from service import fastjson, inference
 from service.auth import Caller, authenticate
 from service.db import Database
-from service.deps import bearer_scheme
+from service.deps import bearer_scheme, request_caller
 from service.errors import BadRequest, InvalidInput, UnsupportedMediaType, field_error
 from service.problems import problem_responses
 from service.repository import predictions as store
@@ -61,7 +62,9 @@ def _prepare(request: Request, model_id: str, body: bytes) -> Prepared:
     """The caller, the model, the checked inputs and ``store``: everything before the math."""
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
-    caller = authenticate(db, request.headers.get("authorization"))
+    # The guard found the caller before the body was read; authenticate is the fallback for an
+    # app mounted without it.
+    caller = request_caller(request) or authenticate(db, request.headers.get("authorization"))
     inputs, store_it = _predict_body(body, request.headers.get("content-type", ""))
     loaded = inference.load_cached(request.app.state.model_cache, db,
                                    tenant_id=caller.tenant_id, model_id=model_id)
@@ -99,7 +102,7 @@ def _prepare_and_answer(request: Request, model_id: str, body: bytes) -> Respons
             "content": {JSON_MEDIA: {"schema": PredictCreate.model_json_schema()}},
         }
     },
-    responses=problem_responses(400, 401, 404, 415, 422),
+    responses=problem_responses(400, 401, 404, 413, 415, 422),
     summary="Predict rows with a model (optionally storing the result)",
 )
 async def predict(model_id: str, request: Request) -> Response:
