@@ -1,6 +1,6 @@
 """Alembic environment: the URL, the connection and the metadata for every migration run.
 
-`service.schema.upgrade` passes an open connection (holding the migration lock) in
+`service.migration.upgrade` passes an open connection (holding the migration lock) in
 ``config.attributes["connection"]``; `alembic` run by hand connects itself.
 """
 

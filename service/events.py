@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 Cursor = tuple[int, str | None]
 
 
-MAX_EPOCH = 2**31 - 1  # JobEpoch.epoch is an INTEGER column
+MAX_EPOCH = tables.MAX_INTEGER  # an INTEGER column: larger numbers cannot be bound
 
 
 def parse_event_id(value: str | None) -> Cursor:

@@ -37,6 +37,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# The largest value an INTEGER column holds on both databases: query parameters bound against
+# one (epochs, row offsets) are checked against it, since a larger one cannot even be bound.
+MAX_INTEGER = 2**31 - 1
+
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
 

@@ -69,8 +69,8 @@ def empty_db(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    """A Database migrated to head (via `service.schema.upgrade`), on SQLite and PostgreSQL."""
-    from service.schema import upgrade
+    """A Database migrated to head (via `service.migration.upgrade`), on SQLite and PostgreSQL."""
+    from service.migration import upgrade
 
     upgrade(database_url)
     database = connect(database_url)

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_json)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # check_schema's chatter
 
-    from service.schema import SchemaBehindError, check_schema
+    from service.migration import SchemaBehindError, check_schema
     from worker.supervisor import Supervisor
 
     db = connect(url)

@@ -11,7 +11,7 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from service import keys, schema
+from service import keys, migration
 from service.db import Database, connect
 from service.settings import get_settings
 
@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args((sys.argv[1:] if argv is None else argv)[1:])
     db = connect(args.database_url or get_settings().database_url)
     try:
-        schema.check_schema(db)
+        migration.check_schema(db)
         return _run(db, args)
-    except schema.SchemaBehindError as exc:
+    except migration.SchemaBehindError as exc:
         print(f"descent keys: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

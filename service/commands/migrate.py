@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from service import schema
+from service import migration
 from service.settings import get_settings
 
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(args_in)
     url = args.database_url or get_settings().database_url
     try:
-        before, after = schema.upgrade(url)
+        before, after = migration.upgrade(url)
     except Exception as exc:  # an operator command: say what failed, without a traceback
         print(f"descent migrate: could not migrate {_redact(url)}: {exc}", file=sys.stderr)
         return 1

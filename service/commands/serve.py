@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from service import keys, schema
+from service import keys, migration
 from service.app import create_app
 from service.connections import MAX_HEAD_BYTES, timed_protocol
 from service.db import connect
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     url = settings.database_url
 
     try:
-        schema.upgrade(url)
+        migration.upgrade(url)
     except Exception as exc:
         print(f"descent serve: could not migrate the database: {exc}", file=sys.stderr)
         return 1

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from service import schema
+from service import migration
 from service.db import Database
 from service.deps import DbDep
 from service.errors import DescentError
@@ -34,8 +34,8 @@ def _check_ready(db: Database) -> None:
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        schema.check_schema(db)
-    except schema.SchemaBehindError as exc:
+        migration.check_schema(db)
+    except migration.SchemaBehindError as exc:
         raise NotReady(str(exc)) from exc
     except Exception as exc:
         raise NotReady(f"the database is not reachable: {type(exc).__name__}") from exc

@@ -34,7 +34,7 @@ IdempotencyKey = Annotated[
         description="Repeat a submit safely: the same key and body return the first job",
     ),
 ]
-MAX_INT32 = 2**31 - 1  # the database's INTEGER: larger numbers cannot be bound to a query
+MAX_INT32 = tables.MAX_INTEGER  # an INTEGER column: larger numbers cannot be bound
 AfterQuery = Annotated[
     int | None,
     Query(

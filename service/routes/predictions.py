@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from service import tables
 from service.deps import CallerDep, DbDep
 from service.problems import problem_responses
 from service.repository import predictions as store
@@ -15,7 +16,7 @@ from service.schemas.common import json_safe
 router = APIRouter(prefix="/v1/predictions", tags=["predictions"])
 
 MAX_ROWS = 10_000
-MAX_INT32 = 2**31 - 1  # the database's INTEGER: larger numbers cannot be bound to a query
+MAX_INT32 = tables.MAX_INTEGER  # an INTEGER column: larger numbers cannot be bound
 
 
 @router.get(

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from service import schema
+from service import migration
 from service.db import connect
 from service.deploy_checks import UnsafeBindError, check_bind, has_api_key, is_loopback
 from service.tables import ApiKey, Tenant
@@ -36,7 +36,7 @@ def test_public_hosts_with_a_key_are_allowed(host: str) -> None:
 
 
 def test_has_api_key_counts_only_unrevoked_keys(database_url: str) -> None:
-    schema.upgrade(database_url)
+    migration.upgrade(database_url)
     db = connect(database_url)
     try:
         assert not has_api_key(db)

@@ -6,7 +6,7 @@ from typing import Any
 
 from deploy_helpers import REPO
 
-from service import schema
+from service import migration
 from service.db import connect
 from service.metrics import Metrics
 from service.settings import Settings
@@ -37,7 +37,7 @@ def test_every_tunable_setting_reaches_the_containers(
 
 
 def test_every_metric_is_explained(sqlite_url: str) -> None:
-    schema.upgrade(sqlite_url)
+    migration.upgrade(sqlite_url)
     db = connect(sqlite_url)
     try:
         names = {family.name for family in Metrics(db).registry.collect()}

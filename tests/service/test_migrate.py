@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from service import schema, tables
+from service import migration, tables
 from service.commands import migrate
 from service.db import Database, connect
 
@@ -27,35 +27,35 @@ def test_head_creates_exactly_the_tables(db: Database) -> None:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, tables.Base.metadata) == []
-    assert schema.current_revision(db) == schema.head_revision()
-    schema.check_schema(db)  # does not raise
+    assert migration.current_revision(db) == migration.head_revision()
+    migration.check_schema(db)  # does not raise
 
 
 def test_check_schema_refuses_an_empty_database(empty_db: Database) -> None:
-    assert schema.current_revision(empty_db) is None
-    with pytest.raises(schema.SchemaBehindError, match="run `descent migrate`") as info:
-        schema.check_schema(empty_db)
-    assert schema.head_revision() in str(info.value)
+    assert migration.current_revision(empty_db) is None
+    with pytest.raises(migration.SchemaBehindError, match="run `descent migrate`") as info:
+        migration.check_schema(empty_db)
+    assert migration.head_revision() in str(info.value)
 
 
 def test_check_schema_refuses_an_old_database(db: Database) -> None:
     with db.write() as session:
         session.connection().exec_driver_sql("UPDATE alembic_version SET version_num = '0000'")
-    with pytest.raises(schema.SchemaBehindError, match=r"at 0000, .* run `descent migrate`"):
-        schema.check_schema(db)
+    with pytest.raises(migration.SchemaBehindError, match=r"at 0000, .* run `descent migrate`"):
+        migration.check_schema(db)
 
 
 def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
-    before, after = schema.upgrade(database_url)
-    assert (before, after) == (None, schema.head_revision())
-    assert schema.upgrade(database_url) == (after, after)
+    before, after = migration.upgrade(database_url)
+    assert (before, after) == (None, migration.head_revision())
+    assert migration.upgrade(database_url) == (after, after)
 
 
 def test_migrate_command_prints_what_it_did(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert migrate.main(["migrate", "--database-url", database_url]) == 0
-    assert f"from empty to {schema.head_revision()}" in capsys.readouterr().out
+    assert f"from empty to {migration.head_revision()}" in capsys.readouterr().out
     assert migrate.main(["migrate", "--database-url", database_url]) == 0
     assert "nothing to do" in capsys.readouterr().out
 
@@ -71,7 +71,7 @@ def test_alembic_config_works_from_any_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     newest = sorted((ROOT / "migrations" / "versions").glob("0*.py"))[-1].name[:4]
-    assert schema.head_revision() == newest
+    assert migration.head_revision() == newest
 
 
 @pytest.mark.slow
@@ -89,6 +89,6 @@ def test_concurrent_migrate_on_an_empty_database(database_url: str) -> None:
     assert outputs.count("nothing to do") == 2
     db = connect(database_url)
     try:
-        schema.check_schema(db)
+        migration.check_schema(db)
     finally:
         db.dispose()

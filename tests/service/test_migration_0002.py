@@ -9,13 +9,13 @@ import numpy as np
 from alembic import command
 from sqlalchemy import text
 
-from service import schema
+from service import migration
 from service.artifacts import decode_table
 from service.db import connect
 
 
 def test_stored_datasets_are_rewritten_with_their_columns(database_url: str) -> None:
-    config = schema.alembic_config(database_url)
+    config = migration.alembic_config(database_url)
     command.upgrade(config, "0001")
     X = np.arange(12, dtype=np.float64).reshape(4, 3)
     buffer = io.BytesIO()
@@ -30,7 +30,7 @@ def test_stored_datasets_are_rewritten_with_their_columns(database_url: str) -> 
                 " target_kind, classes, feature_names, size_bytes, content, created_at) VALUES"
                 " ('ds_1', 'ten_1', 'x', 4, 3, 1, 'labels', '[0, 1]', :names, 10, :content,"
                 " CURRENT_TIMESTAMP)"), {"content": buffer.getvalue(), "names": '["a", "b", "c"]'})
-        schema.upgrade(database_url)
+        migration.upgrade(database_url)
         with db.engine.connect() as conn:
             content, columns = conn.execute(
                 text("SELECT content, columns FROM datasets WHERE id = 'ds_1'")).one()

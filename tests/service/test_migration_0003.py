@@ -8,12 +8,12 @@ import datetime as dt
 from alembic import command
 from sqlalchemy import inspect, text
 
-from service import schema
+from service import migration
 from service.db import connect
 
 
 def test_0003_upgrades_a_database_with_jobs_and_downgrades(database_url: str) -> None:
-    config = schema.alembic_config(database_url)
+    config = migration.alembic_config(database_url)
     command.upgrade(config, "0002")
     db = connect(database_url)
     started = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
