@@ -92,22 +92,15 @@ def upsert(
 ) -> Insert:
     """INSERT ``values``; on a conflict on ``key``, overwrite the ``update`` columns (or, with no
     ``update``, insert nothing). The same statement on both dialects."""
-    if db.is_postgres:
-        pg = postgresql.insert(table).values(**values)
-        if key is None:
-            return pg
-        if update is None:
-            return pg.on_conflict_do_nothing(index_elements=key)
-        return pg.on_conflict_do_update(
-            index_elements=key, set_={name: pg.excluded[name] for name in update}
-        )
-    lite = sqlite.insert(table).values(**values)
+    # The two dialects' INSERTs spell ON CONFLICT alike.
+    insert = postgresql.insert if db.is_postgres else sqlite.insert
+    stmt = insert(table).values(**values)
     if key is None:
-        return lite
+        return stmt
     if update is None:
-        return lite.on_conflict_do_nothing(index_elements=key)
-    return lite.on_conflict_do_update(
-        index_elements=key, set_={name: lite.excluded[name] for name in update}
+        return stmt.on_conflict_do_nothing(index_elements=key)
+    return stmt.on_conflict_do_update(
+        index_elements=key, set_={name: stmt.excluded[name] for name in update}
     )
 
 
