@@ -19,10 +19,11 @@ from pathlib import Path
 log = logging.getLogger("descent.worker.runner")
 
 MiB = 1024 * 1024
-# Address space a training process reserves after its imports beyond what its arrays use,
-# measured: the first matrix product's OpenBLAS buffer (~36 MiB), each new thread's stack and
-# malloc arena (~72 MiB: the progress writer, the database driver's), the sqlite3/psycopg
-# buffers. Headroom on top, so that no job within its budget ever meets the limit.
+# Address space a training process reserves after the limit is set beyond what its arrays
+# use. Measured: ~150 MiB for a small job — each new thread's stack and malloc arena (72 MiB
+# for the progress writer), the first matrix products' BLAS buffers, the database driver's.
+# (BLAS pools start with NumPy, before the limit, so their threads' buffers are not in it.)
+# Three times that, so that no job within its budget meets the limit.
 ADDRESS_SPACE_SLACK = 512 * MiB
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 MMAP_THRESHOLD_BYTES = 128 * 1024  # glibc's initial threshold, fixed

@@ -132,7 +132,7 @@ LAYER_STEP_SECONDS = 25e-6
 LAYER_EVAL_SECONDS = 6e-6
 # Per array of a training-state snapshot (copying) and of a checkpoint (one .npz member).
 SNAPSHOT_ARRAY_SECONDS = 2e-6
-CHECKPOINT_ARRAY_SECONDS = 50e-6
+CHECKPOINT_ARRAY_SECONDS = 25e-6
 # Writing a checkpoint: serializing and storing its bytes.
 CHECKPOINT_BYTES_PER_SECOND = 500e6
 # A checkpoint is written at most this often (the worker's default checkpoint_seconds).
