@@ -74,10 +74,6 @@ class Supervisor:
         self.blas_threads = self.settings.blas_threads_for(self.concurrency)
         self._spare = SpareRunner(database_url=database_url, blas_threads=self.blas_threads)
 
-    @property
-    def running(self) -> dict[str, Any]:
-        return self.children.running
-
     # --- signals and wake-ups -----------------------------------------------------------------
 
     def install_signal_handlers(self) -> None:

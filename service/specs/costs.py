@@ -112,9 +112,9 @@ COPY_BYTES_PER_SECOND = 1e9
 # gathers, standardization's mean and variance, the casts.
 PREPARE_PASSES = 10
 # Matrix products of training-shaped operands (a batch × a layer), one core.
-FLOPS_PER_SECOND = {4: 50e9, 8: 25e9}
+FLOPS_PER_SECOND = {4: 70e9, 8: 35e9}
 # Elementwise passes over arrays (bias adds, derivatives, optimizer updates), per entry.
-ELEMENT_SECONDS = {4: 0.6e-9, 8: 1.2e-9}
+ELEMENT_SECONDS = {4: 0.4e-9, 8: 0.8e-9}
 # Activations built on exp/tanh cost more per entry than a pass: forward plus derivative.
 ACTIVATION_SECONDS = {
     4: {"sigmoid": 4e-9, "tanh": 4e-9, "elu": 15e-9, "softmax": 3e-9},
