@@ -73,8 +73,9 @@ def memory_terms(job: JobShape) -> dict[str, int]:
         "targets_in_dtype": n * k * s if s != F64 else 0,
         # With validation, the training rows gathered (X in float64, Y in the dtype).
         "training_part": n_tr * (d * F64 + k * s) if n_val else 0,
-        # The training inputs standardized in the training dtype (`Network.prepare_inputs`).
-        "prepared_inputs": n_tr * d * s if job.standardize or s != F64 or n_val else 0,
+        # The training inputs standardized and/or cast to the training dtype
+        # (`Network.prepare_inputs`; float64 inputs without standardization are used as they are).
+        "prepared_inputs": n_tr * d * s if job.standardize or s != F64 else 0,
         # The validation rows, prepared (inputs and targets in the dtype).
         "validation_part": n_val * (d + k) * s,
         # The epoch's permuted copy (X and Y), the permutation, and np.take's buffer: with
@@ -134,7 +135,7 @@ LAYER_EVAL_SECONDS = 6e-6
 SNAPSHOT_ARRAY_SECONDS = 2e-6
 CHECKPOINT_ARRAY_SECONDS = 25e-6
 # Writing a checkpoint: serializing and storing its bytes.
-CHECKPOINT_BYTES_PER_SECOND = 500e6
+CHECKPOINT_BYTES_PER_SECOND = 200e6
 # A checkpoint is written at most this often (the worker's default checkpoint_seconds).
 CHECKPOINT_EVERY_SECONDS = 10.0
 
