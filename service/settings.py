@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     max_epochs: int = 10_000
     max_queued_jobs_per_tenant: int = 100
 
+    # A job's budget: refused at submit (422) when its estimate is over, and enforced while it
+    # runs (its training process's address space; a kill past its time): failed RESOURCE_LIMIT.
+    # The defaults let a 2-core, 24 GiB machine run two jobs side by side.
+    max_job_memory_bytes: int = Field(default=8 * 1024**3, gt=0)
+    max_job_seconds: float = Field(default=24 * 3600.0, gt=0)
+
     # The queue: a lease is renewed every heartbeat; a worker silent for a lease loses its job.
     lease_seconds: float = Field(default=60.0, gt=0)
     heartbeat_seconds: float = Field(default=5.0, gt=0)

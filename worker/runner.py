@@ -8,7 +8,14 @@ it tells the supervisor through its exit code:
 * ``0`` — the outcome is written (succeeded, or failed with a user error or an internal one),
   or the lease was lost and there is nothing to write;
 * ``EXIT_STOPPED`` — asked to stop (SIGTERM) and checkpointed: the supervisor releases the job;
+* ``EXIT_OUT_OF_MEMORY`` — a ``MemoryError`` it could not report: the supervisor fails the job
+  with ``RESOURCE_LIMIT`` (never retried);
 * anything else, or death by a signal — the supervisor fails the job for a retry.
+
+Its memory is limited (`worker.memory`): once its imports are done it caps its own address
+space at its size then plus ``max_job_memory_bytes``, so a job that needs more fails with
+``MemoryError`` — reported as ``RESOURCE_LIMIT``, never retried — instead of growing until the
+kernel's OOM killer ends it (or another process).
 
 The supervisor heartbeats the lease; this process never does. It dies with the supervisor
 (``PR_SET_PDEATHSIG``), so a killed worker leaves no training process writing behind it.
@@ -30,6 +37,8 @@ from sqlalchemy import event
 
 EXIT_STOPPED = 75
 EXIT_LEASE_LOST = 76  # informational: the supervisor treats it like 0 (nothing to write)
+EXIT_OUT_OF_MEMORY = 77
+RESOURCE_LIMIT = "RESOURCE_LIMIT"  # the error code of a job over its memory or time budget
 
 PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
@@ -105,8 +114,12 @@ def run(payload: dict[str, Any], stop: StopFlag) -> int:
     from service.db import connect
     from worker.blas import limit_blas_threads
     from worker.jobs import JobContext
+    from worker.memory import limit_address_space, log_peak
 
     limit_blas_threads(int(payload["blas_threads"]))
+    budget = payload.get("max_job_memory_bytes")
+    if budget:
+        limit_address_space(int(budget))
     db = connect(payload["database_url"], pool_size=1)
     bound_stalled_transactions(db, float(payload["lease_seconds"]))
     ctx = JobContext(
@@ -116,16 +129,19 @@ def run(payload: dict[str, Any], stop: StopFlag) -> int:
         checkpoint_seconds=float(payload["checkpoint_seconds"]),
     )
     try:
-        return run_and_report(ctx)
+        return run_and_report(ctx, memory_budget=int(budget) if budget else None)
     finally:
+        log_peak(ctx.job.id)
         db.dispose()
 
 
-def run_and_report(ctx: Any) -> int:
-    """Run the job; a failure is written with ``fail`` (user errors once, others for a retry)."""
+def run_and_report(ctx: Any, *, memory_budget: int | None = None) -> int:
+    """Run the job; a failure is written with ``fail`` (user errors and resource limits once,
+    others for a retry). ``memory_budget`` is only named in the message of a ``MemoryError``."""
     from service import queue
     from service.errors import InvalidInput
     from worker.jobs import InvalidJob, LeaseLost, Stopped, run_job
+    from worker.memory import memory_limit_message, out_of_memory
     from worker.nn import DataError, DivergedError, SpecError
 
     job = ctx.job
@@ -144,25 +160,35 @@ def run_and_report(ctx: Any) -> int:
         # Only errors that name what the user must change; any other ValueError (a corrupt
         # checkpoint, a bug) is ours and is retried below.
         code, message, retry = "INVALID_INPUT", str(exc), False
-    except Exception as exc:  # an infrastructure error: retried with backoff
-        log.error("job %s failed:\n%s", job.id, traceback.format_exc())
-        code, message, retry = "INTERNAL", f"{type(exc).__name__}: {exc}", True
+    except Exception as exc:
+        if out_of_memory(exc):  # over its budget: retrying would only fail again
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            code, retry = RESOURCE_LIMIT, False
+            message = memory_limit_message(memory_budget, detail)
+        else:  # an infrastructure error: retried with backoff
+            log.error("job %s failed:\n%s", job.id, traceback.format_exc())
+            code, message, retry = "INTERNAL", f"{type(exc).__name__}: {exc}", True
     log.info("job %s: %s: %s", job.id, code, message)
-    status = queue.fail(
-        ctx.db,
-        job_id=job.id,
-        lease_token=job.lease_token,
-        code=code,
-        message=message[:MESSAGE_LIMIT],
-        retry=retry,
-    )
+    try:
+        status = queue.fail(
+            ctx.db,
+            job_id=job.id,
+            lease_token=job.lease_token,
+            code=code,
+            message=message[:MESSAGE_LIMIT],
+            retry=retry,
+        )
+    except MemoryError:  # too close to its limit to write even that: the supervisor will
+        return EXIT_OUT_OF_MEMORY
     return 0 if status is not None else EXIT_LEASE_LOST
 
 
 def main() -> int:
     from service.logging import configure_logging
     from service.settings import get_settings
+    from worker.memory import return_freed_memory
 
+    return_freed_memory()
     configure_logging(get_settings().log_json)
     stop = StopFlag()
     stop.install()

@@ -99,20 +99,10 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args((sys.argv[1:] if argv is None else argv)[1:])
-    overrides = {
-        k: v
-        for k, v in {
-            "host": args.host, "port": args.port, "workers": args.workers,
-            "database_url": args.database_url,
-        }.items()
-        if v is not None
-    }
-    settings = get_settings().model_copy(update=overrides)
-    configure_logging(settings.log_json)
+def prepare_database(settings: Any) -> int:
+    """Migrate, check the bind address against the keys, make sure a key exists (printing a
+    generated one once); a non-zero exit code when serving must not start."""
     url = settings.database_url
-
     try:
         migration.upgrade(url)
     except Exception as exc:
@@ -136,6 +126,26 @@ def main(argv: list[str] | None = None) -> int:
             "It is shown only this once — keep it:", flush=True,
         )
         print(generated, flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args((sys.argv[1:] if argv is None else argv)[1:])
+    overrides = {
+        k: v
+        for k, v in {
+            "host": args.host, "port": args.port, "workers": args.workers,
+            "database_url": args.database_url,
+        }.items()
+        if v is not None
+    }
+    settings = get_settings().model_copy(update=overrides)
+    configure_logging(settings.log_json)
+    url = settings.database_url
+
+    refused = prepare_database(settings)
+    if refused:
+        return refused
 
     # uvicorn re-raises the signal that stopped it; ours turns that into a plain return.
     def stopped(signum: int, _frame: FrameType | None) -> None:

@@ -82,7 +82,8 @@ def submit_job(
     settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JobPublic:
-    spec, _ = _resolve(db, settings, caller.tenant_id, submit)
+    spec, dataset = _resolve(db, settings, caller.tenant_id, submit)
+    specs.enforce_budget(specs.estimate(spec, dataset, settings=settings), settings)
     job, created = store.submit(
         db, settings=settings, tenant_id=caller.tenant_id, kind="train",
         dataset_id=submit.dataset_id, spec=spec, priority=submit.priority,
@@ -105,7 +106,9 @@ def estimate_job(
     submit: specs.JobSubmit, caller: CallerDep, db: DbDep, settings: SettingsDep
 ) -> EstimatePublic:
     spec, dataset = _resolve(db, settings, caller.tenant_id, submit)
-    return EstimatePublic.model_validate(specs.estimate(spec, dataset))
+    cost = specs.estimate(spec, dataset, settings=settings)
+    specs.enforce_budget(cost, settings)
+    return EstimatePublic.model_validate(cost)
 
 
 @router.get("", response_model=Page[JobPublic], responses=problem_responses(401, 422))

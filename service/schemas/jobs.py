@@ -18,7 +18,9 @@ class JobProgress(BaseModel):
 
 
 class JobError(BaseModel):
-    code: str = Field(examples=["DIVERGED", "INVALID_INPUT", "WORKER_LOST", "INTERNAL"])
+    code: str = Field(
+        examples=["DIVERGED", "INVALID_INPUT", "WORKER_LOST", "INTERNAL", "RESOURCE_LIMIT"]
+    )
     message: str
 
 

@@ -13,7 +13,7 @@ Extensions to API.md: ``priority`` (-100..100, higher runs first among the tenan
 a default ``early_stopping``.
 """
 
-from service.specs.estimate import estimate, request_sha256
+from service.specs.estimate import check_budget, enforce_budget, estimate, request_sha256
 from service.specs.models import (
     SGD,
     Adam,
@@ -37,7 +37,9 @@ __all__ = [
     "NetworkSpec",
     "RMSprop",
     "TrainingSpec",
+    "check_budget",
     "count_parameters",
+    "enforce_budget",
     "estimate",
     "output_units",
     "request_sha256",
