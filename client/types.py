@@ -51,6 +51,7 @@ class Job(_APIObject):
     spec: dict[str, Any] = dataclasses.field(default_factory=dict)
     progress: dict[str, Any] = dataclasses.field(default_factory=dict)
     metrics: dict[str, Any] | None = None
+    best_epoch: int | None = None
     attempts: int = 0
     max_attempts: int = 0
     model_id: str | None = None
@@ -110,6 +111,7 @@ class Model(_APIObject):
     n_targets: int = 0
     metrics: dict[str, Any] | None = None
     epochs_trained: int = 0
+    best_epoch: int | None = None
     weights_sha256: str = ""
     created_at: str | None = None
 

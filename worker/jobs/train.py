@@ -28,6 +28,7 @@ from service.ids import new_id
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.recorder import EpochRecorder, history_row
 from worker.pipeline import Pipeline, TargetScaler, as_labels, as_values, one_hot, split_rows
+from worker.pipeline.targets import TASK_NEEDS
 
 
 def training_arrays(
@@ -54,7 +55,7 @@ def training_arrays(
             Y = Y[:, None] if Y.ndim == 1 else Y
             return X, Y, int(Y.shape[1]), None
     except ValueError as exc:
-        raise InvalidJob(f"{task} cannot use the targets of dataset {dataset.id}: {exc}") from None
+        raise InvalidJob(f"{TASK_NEEDS.get(task, task)}; dataset {dataset.id}: {exc}") from None
     raise InvalidJob(f"task: unknown task {task!r}; expected classification or regression")
 
 

@@ -7,7 +7,7 @@ No I/O, no database, no global RNG; nothing else of ours is imported. See ``DESI
 from .defaults import fill_network_defaults, fill_training_defaults
 from .errors import DataError, DivergedError, SpecError
 from .gradcheck import gradcheck
-from .loop import fit
+from .loop import fit, run_fit
 from .network import Network
 from .random import RandomStreams
 from .state import TrainingState
@@ -23,6 +23,7 @@ __all__ = [
     "fill_network_defaults",
     "fill_training_defaults",
     "fit",
+    "run_fit",
     "gradcheck",
     "train",
 ]

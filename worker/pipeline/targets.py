@@ -27,6 +27,13 @@ from .onnx import ONNX_DOUBLE, Node
 from .standardize import constant_columns
 
 
+# What each task needs of a dataset's targets (the first half of every refusal's message).
+TASK_NEEDS = {
+    "classification": "classification needs labels (strings, or one column of whole numbers)",
+    "regression": "regression needs numeric target values",
+}
+
+
 @dataclass(frozen=True, eq=False)
 class TargetScaler:
     """``mean`` and ``scale``, each ``(k,)`` float64, for ``k`` target columns."""
