@@ -52,13 +52,17 @@ class Client:
         *,
         name: str | None = None,
         target: str | list[str] | None = None,
+        target_kind: str | None = None,
     ) -> Dataset:
         """Upload features (and targets) from arrays/lists, or a ``.csv`` / ``.npz`` file path.
 
         For a CSV, ``target`` names the target column(s); an ``.npz`` holds ``X`` and ``y``.
-        Uploading the same content again returns the existing dataset.
+        ``target_kind`` (``"labels"`` or ``"values"``) says what the targets are; without it
+        the server guesses (whole numbers and strings are labels) and the answer's ``hint``
+        says what it guessed. Uploading the same content again returns the existing dataset.
         """
-        kwargs = uploads.dataset_request(data, targets, name=name, target=target)
+        kwargs = uploads.dataset_request(data, targets, name=name, target=target,
+                                         target_kind=target_kind)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))
 
     def list_datasets(self, *, page_size: int | None = None) -> Iterator[Dataset]:

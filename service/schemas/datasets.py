@@ -81,3 +81,12 @@ def _columns(row: tables.Dataset) -> list[ColumnPublic] | None:
         return [ColumnPublic.model_validate(c) for c in row.columns]
     names = row.feature_names or [f"x{j}" for j in range(row.n_features)]
     return [ColumnPublic(name=n, kind="numeric", missing=0, categories=None) for n in names]
+
+
+class DatasetUploaded(DatasetPublic):
+    """The upload's answer: the dataset, and whether its ``target_kind`` was guessed."""
+
+    target_kind_guessed: bool = Field(
+        default=False, description="True when target_kind was inferred from the targets")
+    hint: str | None = Field(default=None, description=(
+        "What was guessed and how to change it (a job's task, or target_kind on upload)"))

@@ -26,7 +26,6 @@ from .labels import encode
 from .onnx import ONNX_DOUBLE, Node
 from .standardize import constant_columns
 
-
 # What each task needs of a dataset's targets (the first half of every refusal's message).
 TASK_NEEDS = {
     "classification": "classification needs labels (strings, or one column of whole numbers)",
@@ -101,7 +100,8 @@ def as_labels(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     fraction = np.flatnonzero(column != np.round(column))
     if fraction.size:
         row = int(fraction[0])
-        raise ValueError(f"its values are not all whole numbers (row {row}: {column[row]!r})")
+        shown = float(column[row])
+        raise ValueError(f"its values are not all whole numbers (row {row}: {shown!r})")
     if column.size and np.abs(column).max() >= 2**53:
         raise ValueError("its values are too large to be labels (beyond 2^53)")
     return encode(column.astype(np.int64).tolist())
