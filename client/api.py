@@ -145,11 +145,13 @@ class Client:
         return Model.from_dict(self._t.json("GET", f"/v1/models/{model_id}"))
 
     def download_weights(self, model_id: str, path: str | Path | None = None) -> bytes:
-        """The weights ``.npz`` (``W0, b0, …`` and ``mean``/``scale``); written to ``path`` too."""
+        """The weights ``.npz`` (``W0, b0, …``, ``mean``/``scale``, ``target_mean``/
+        ``target_scale``); written to ``path`` too."""
         return self._download(f"/v1/models/{model_id}/weights", path)
 
     def download_onnx(self, model_id: str, path: str | Path | None = None) -> bytes:
-        """The model as ONNX (standardization included); written to ``path`` too."""
+        """The model as ONNX (float64 in and out, its scaling included); written to ``path``
+        too."""
         return self._download(f"/v1/models/{model_id}/onnx", path)
 
     def _download(self, url: str, path: str | Path | None) -> bytes:

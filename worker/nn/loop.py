@@ -54,7 +54,8 @@ class Run:
         """The epoch whose weights the network ends with: the best one when early stopping
         restores it, else the last one run (0 before any)."""
         stopper = self.stopper
-        if stopper is not None and stopper.best_params is not None:
+        if stopper is not None and stopper.best_params is not None \
+                and stopper.best_epoch is not None:
             return int(stopper.best_epoch)
         return self.last_epoch
 
