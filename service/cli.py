@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from importlib.metadata import version
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("service.commands.serve", "run the API and embedded workers (migrates first)"),
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
+        return 0
+    if args[0] == "--version":
+        print(f"descent {version('descent')}")
         return 0
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
