@@ -12,7 +12,7 @@ b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus th
 preprocessing's arrays, float64: ``mean`` and ``scale`` when inputs were standardized
 (``(x - mean) / scale`` before the network), ``target_mean`` and ``target_scale`` when regression
 targets were (``outputs · target_scale + target_mean`` after it). ``weights_sha256`` is the
-SHA-256 of the raw bytes of ``W0, b0, W1, b1, …`` concatenated in that order (API.md).
+SHA-256 of the raw bytes of ``W0, b0, W1, b1, …`` concatenated in that order (docs/api.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Spec defaults (API.md "Jobs") and the errors for specs the engine cannot run."""
+"""Spec defaults (docs/api.md "Jobs") and the errors for specs the engine cannot run."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ API_TRAINING_EXAMPLE = {
     "weight_decay": 0.0,
     "validation_split": 0.1,
     "standardize": True,
-    "standardize_targets": True,  # beyond API.md's example: docs/api-extensions.md
+    "standardize_targets": True,  # docs/api.md: scaled regression targets
     "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
 }
 

@@ -1,4 +1,4 @@
-"""The job spec (API.md "Jobs"), declared once: every field, its default and its bounds.
+"""The job spec (docs/api.md "Jobs"), declared once: every field, its default and its bounds.
 
 The engine fills and checks ``network`` and ``training`` from these declarations; the API derives
 its request models, JSON schema and 422 locations from them (``service.specs.models``); the
@@ -38,7 +38,7 @@ LAYER = Object(name="LayerSpec", fields={
         refused={"softmax": "softmax is only allowed as network.output_activation"},
     ),
 })
-# The one default network (API.md's example), the engine's and the service's alike.
+# docs/api.md's example network: the one default, the engine's and the service's alike.
 DEFAULT_HIDDEN_LAYERS = [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}]
 
 NETWORK = Object(name="NetworkSpec", default={}, fields={

@@ -14,7 +14,7 @@ import pytest
 from descent_server import ROOT, Server
 from sklearn.datasets import load_diabetes
 
-from client import Client, DescentAPIError
+from descent import Client, DescentAPIError
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 QUICK = {"epochs": 15}

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 from sklearn.datasets import make_regression
 
-from client import Client
+from descent import Client
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
