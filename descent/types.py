@@ -38,8 +38,9 @@ class Dataset(_APIObject):
     target_kind: str | None = None
     classes: list[Any] | None = None
     sha256: str = ""
-    # Upload answers only: what the server guessed about the targets and how to change it.
-    hint: str | None = None
+    # Upload answers only (so not compared): what the server guessed about the targets and how
+    # to change it.
+    hint: str | None = dataclasses.field(default=None, compare=False)
     bytes: int = 0
     created_at: str | None = None
 
