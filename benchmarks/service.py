@@ -13,6 +13,7 @@ What each row measures is in benchmarks/README.md ("Service").
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -125,7 +126,9 @@ def log(kind: str, what: str) -> None:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms"
+    """``12.34 ms``; "-" for NaN (a quantile of no sample, e.g. a load run that completed
+    no request)."""
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.2f} ms"
 
 
 def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
