@@ -56,7 +56,8 @@ class Client:
         """Upload features (and targets) from arrays/lists, or a ``.csv`` / ``.npz`` file path.
 
         For a CSV, ``target`` names the target column(s); an ``.npz`` holds ``X`` and ``y``.
-        Uploading the same content again returns the existing dataset.
+        Uploading the same content again returns the existing dataset (its id and name), with
+        ``deduplicated`` true and a ``message`` saying so.
         """
         kwargs = uploads.dataset_request(data, targets, name=name, target=target)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))

@@ -40,6 +40,9 @@ class Dataset(_APIObject):
     sha256: str = ""
     bytes: int = 0
     created_at: str | None = None
+    # Upload answers only: the same content was there already (``message`` names that dataset).
+    deduplicated: bool = False
+    message: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

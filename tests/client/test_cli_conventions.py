@@ -166,3 +166,26 @@ def test_watch_on_a_finished_job_shows_its_final_epoch(server: Server) -> None:
     assert watched.returncode == 0, watched.stderr
     assert "epoch 7/7" in watched.stderr and "epoch 0/" not in watched.stderr
     assert "loss" in watched.stderr
+
+
+@pytest.mark.slow
+def test_uploading_known_content_under_a_new_name_says_so(server: Server, tmp_path: Path) -> None:
+    X, y = blobs(n=45, seed=5)
+    data = tmp_path / "same.csv"
+    data.write_text("a,b,c,d,label\n" + "\n".join(
+        ",".join(f"{v:.6f}" for v in row) + f",{label}" for row, label in zip(X, y, strict=True)))
+    first = run("datasets", "upload", str(data), "--target", "label", "--name", "march", "--json",
+                env=server.env())
+    assert first.returncode == 0, first.stderr
+    original = json.loads(first.stdout)
+    assert original["deduplicated"] is False and first.stderr == ""
+    again = run("datasets", "upload", str(data), "--target", "label", "--name", "april",
+                env=server.env())
+    assert again.returncode == 0, again.stderr
+    assert original["id"] in again.stderr and "deduplicated" in again.stderr
+    assert "'march'" in again.stderr and "'april' was not applied" in again.stderr
+    assert original["id"] in again.stdout  # the existing dataset is shown
+    with Client(server.url, server.api_key) as client:
+        dataset = client.upload_dataset(data, target="label", name="may")
+    assert (dataset.id, dataset.name, dataset.deduplicated) == (original["id"], "march", True)
+    assert dataset.message and "'may' was not applied" in dataset.message
