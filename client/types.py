@@ -41,8 +41,9 @@ class Dataset(_APIObject):
     bytes: int = 0
     created_at: str | None = None
     # Upload answers only: the same content was there already (``message`` names that dataset).
-    deduplicated: bool = False
-    message: str | None = None
+    # Not compared: the dataset is the same however it was obtained.
+    deduplicated: bool = dataclasses.field(default=False, compare=False)
+    message: str | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
