@@ -1,4 +1,4 @@
-"""The browser tests share the client tests' server helper (tests/client) and Chromium."""
+"""The browser tests share the client tests' server helper (tests/descent) and Chromium."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "descent"))
 
 from cdp import chromium_executable  # noqa: E402
 

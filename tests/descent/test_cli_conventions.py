@@ -19,8 +19,8 @@ import pytest
 from descent_server import ROOT, Server
 from descent_testdata import blobs
 
-from client import Client
-from client.cli import build_parser
+from descent import Client
+from descent.cli import build_parser
 from service.commands import keys as keys_command
 
 pytestmark = [pytest.mark.system]
