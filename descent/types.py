@@ -38,11 +38,14 @@ class Dataset(_APIObject):
     target_kind: str | None = None
     classes: list[Any] | None = None
     sha256: str = ""
-    # Upload answers only (so not compared): what the server guessed about the targets and how
-    # to change it.
-    hint: str | None = dataclasses.field(default=None, compare=False)
     bytes: int = 0
     created_at: str | None = None
+    # Upload answers only: the same content was there already (``message`` names that dataset);
+    # what the server guessed about the targets and how to change it (``hint``).
+    # Not compared: the dataset is the same however it was obtained.
+    deduplicated: bool = dataclasses.field(default=False, compare=False)
+    message: str | None = dataclasses.field(default=None, compare=False)
+    hint: str | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)

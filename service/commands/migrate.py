@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from service import migration
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url",
         help="the database (default: DESCENT_DATABASE_URL or sqlite:///./descent.db)",
     )
+    parser.add_argument("--json", action="store_true",
+                        help='print {"database", "from", "to", "migrated"} as one JSON document')
     args = parser.parse_args(args_in)
     url = args.database_url or get_settings().database_url
     try:
@@ -35,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an operator command: say what failed, without a traceback
         print(f"descent migrate: could not migrate {_redact(url)}: {exc}", file=sys.stderr)
         return 1
-    if before == after:
+    if args.json:
+        print(json.dumps({"database": _redact(url), "from": before, "to": after,
+                          "migrated": before != after}))
+    elif before == after:
         print(f"{_redact(url)}: schema already at {after}, nothing to do")
     else:
         print(f"{_redact(url)}: schema migrated from {before or 'empty'} to {after}")

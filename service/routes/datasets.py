@@ -28,7 +28,7 @@ from service.problems import problem_responses
 from service.repository import datasets as store
 from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
-from service.schemas.datasets import DatasetCreate, DatasetUploaded
+from service.schemas.datasets import DatasetCreate, DatasetUploaded, dedupe_message
 from service.settings import Settings
 from service.specs.targets import upload_hint
 
@@ -167,7 +167,8 @@ def parse_slots(request: Request) -> anyio.Semaphore:
     response_model=DatasetUploaded,
     openapi_extra=UPLOAD_BODY,
     responses={
-        200: {"model": DatasetUploaded, "description": "The same content was uploaded before"},
+        200: {"model": DatasetUploaded, "description": "The same content was uploaded before: "
+              "that dataset, with `deduplicated` true and a `message` naming it"},
         **problem_responses(400, 401, 413, 415, 422),
     },
     summary="Upload a dataset (JSON, or a CSV / .npz as multipart)",
@@ -179,24 +180,27 @@ async def upload_dataset(
 
     given = False
 
-    def store_it() -> tuple[Any, bool]:
+    def store_it() -> tuple[Any, bool, str | None]:
         nonlocal given
         parsed, name, given = parse()
         existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
         if existing is not None:
-            return existing, False
+            return existing, False, name
         row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size)
         del parsed  # the columns are encoded in the row now: let them go before the insert
-        return store.insert_dataset(db, row)
+        return *store.insert_dataset(db, row), name
 
     async with parse_slots(request):
-        row, created = await run_in_threadpool(store_it)
-    if not created:
-        response.status_code = 200
+        row, created, name = await run_in_threadpool(store_it)
     response.headers["Location"] = f"/v1/datasets/{row.id}"
-    guessed = not given and row.target_kind is not None
-    return DatasetUploaded(**DatasetPublic.of(row).model_dump(), target_kind_guessed=guessed,
-                           hint=upload_hint(row.target_kind, row.classes, given))
+    answer = DatasetUploaded.of(row)
+    answer.target_kind_guessed = not given and row.target_kind is not None
+    answer.hint = upload_hint(row.target_kind, row.classes, given)
+    if created:
+        return answer
+    response.status_code = 200
+    answer.deduplicated, answer.message = True, dedupe_message(row, name)
+    return answer
 
 
 @router.get("", response_model=Page[DatasetSummary], responses=problem_responses(401, 422))

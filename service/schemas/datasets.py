@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
@@ -71,9 +71,36 @@ class DatasetPublic(DatasetSummary):
         default=None, description="Each feature column's name, kind and missing cells")
 
     @classmethod
-    def of(cls, row: tables.Dataset) -> DatasetPublic:
+    def of(cls, row: tables.Dataset) -> Self:
         return cls(**DatasetSummary.fields_of(row), feature_names=row.feature_names,
                    target_names=row.target_names, columns=_columns(row))
+
+
+class DatasetUploaded(DatasetPublic):
+    """The answer to an upload: the dataset, whether it was already there, and whether its
+    ``target_kind`` was guessed."""
+
+    deduplicated: bool = Field(
+        default=False, description="True when this content was uploaded before: the answer is "
+        "that dataset (its id and name; 200), and nothing new was stored")
+    message: str | None = Field(
+        default=None, description="On a deduplicated upload, a sentence naming the existing "
+        "dataset (and a new name that was not applied)")
+    target_kind_guessed: bool = Field(
+        default=False, description="True when target_kind was inferred from the targets")
+    hint: str | None = Field(default=None, description=(
+        "What was guessed about the targets and how to change it (a job's task, or "
+        "target_kind on upload)"))
+
+
+def dedupe_message(row: tables.Dataset, requested_name: str | None) -> str:
+    """``The same content was uploaded before as ds_… ('iris'); …``."""
+    named = f" ({row.name!r})" if row.name else ""
+    sentence = (f"The same content was uploaded before as {row.id}{named}: the upload was "
+                "deduplicated, that dataset is returned and nothing new was stored")
+    if requested_name and requested_name != row.name:
+        sentence += f"; the name {requested_name!r} was not applied"
+    return sentence + "."
 
 
 def _columns(row: tables.Dataset) -> list[ColumnPublic] | None:
@@ -81,12 +108,3 @@ def _columns(row: tables.Dataset) -> list[ColumnPublic] | None:
         return [ColumnPublic.model_validate(c) for c in row.columns]
     names = row.feature_names or [f"x{j}" for j in range(row.n_features)]
     return [ColumnPublic(name=n, kind="numeric", missing=0, categories=None) for n in names]
-
-
-class DatasetUploaded(DatasetPublic):
-    """The upload's answer: the dataset, and whether its ``target_kind`` was guessed."""
-
-    target_kind_guessed: bool = Field(
-        default=False, description="True when target_kind was inferred from the targets")
-    hint: str | None = Field(default=None, description=(
-        "What was guessed and how to change it (a job's task, or target_kind on upload)"))
