@@ -57,14 +57,10 @@ class Client:
         """Upload features (and targets) from arrays/lists, or a ``.csv`` / ``.npz`` file path.
 
         For a CSV, ``target`` names the target column(s); an ``.npz`` holds ``X`` and ``y``.
-<<<<<<< HEAD
         ``target_kind`` (``"labels"`` or ``"values"``) says what the targets are; without it
         the server guesses (whole numbers and strings are labels) and the answer's ``hint``
-        says what it guessed. Uploading the same content again returns the existing dataset.
-=======
-        Uploading the same content again returns the existing dataset (its id and name), with
-        ``deduplicated`` true and a ``message`` saying so.
->>>>>>> main
+        says what it guessed. Uploading the same content again returns the existing dataset
+        (its id and name), with ``deduplicated`` true and a ``message`` saying so.
         """
         kwargs = uploads.dataset_request(data, targets, name=name, target=target,
                                          target_kind=target_kind)

@@ -46,14 +46,12 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
         raise UsageError(f"{path}: expected a .csv or .npz file")
     if args.target and path.suffix.lower() == ".npz":
         raise UsageError("--target names CSV columns; an .npz holds its targets as y")
-<<<<<<< HEAD
     dataset = client.upload_dataset(path, name=args.name, target=args.target,
                                     target_kind=args.target_kind)
-=======
-    dataset = client.upload_dataset(path, name=args.name, target=args.target)
     if dataset.deduplicated:
         say(dataset.message or f"the same content was uploaded before as {dataset.id}")
->>>>>>> main
+    if dataset.hint:
+        say(f"note: {dataset.hint}")
     if args.json:
         emit_json(dataset.to_dict())
     else:
@@ -102,5 +100,3 @@ def print_dataset(d: Dataset) -> None:
         ("classes", None if classes is None else ", ".join(map(str, classes))),
         ("sha256", d.sha256), ("bytes", number(d.bytes)), ("created", when(d.created_at)),
     ])
-    if d.hint:
-        print(f"note: {d.hint}")
