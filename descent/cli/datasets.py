@@ -50,7 +50,7 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
                                     target_kind=args.target_kind)
     if dataset.deduplicated:
         say(dataset.message or f"the same content was uploaded before as {dataset.id}")
-    if dataset.hint:
+    if dataset.hint and not args.json:  # with --json the answer carries it
         say(f"note: {dataset.hint}")
     if args.json:
         emit_json(dataset.to_dict())
