@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from served import ROOT, Served, serve
 
+from client import Client
+
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 QUICK = {"DESCENT_LEASE_SECONDS": "2", "DESCENT_HEARTBEAT_SECONDS": "0.1",
@@ -144,3 +146,5 @@ def test_a_dead_worker_leaves_worker_lost_on_its_attempt(
     assert "lease expired" in lost["error"]["message"] and lost["ended_at"]
     assert (done["attempt"], done["outcome"]) == (2, "succeeded")
     assert done["worker"] != lost["worker"]
+    with Client(served.url, served.key) as sdk:  # the SDK reads the same
+        assert [a["outcome"] for a in sdk.attempts(job_id)] == ["failed", "succeeded"]
