@@ -101,7 +101,7 @@ class AttemptPublic(BaseModel):
         if row.error_code:
             error = JobError(code=row.error_code, message=row.error_message or "")
         return cls(attempt=row.attempt, worker=row.worker, started_at=row.started_at,
-                   ended_at=row.ended_at, outcome=row.outcome,  # type: ignore[arg-type]
+                   ended_at=row.ended_at, outcome=row.outcome,
                    error=error)
 
 
