@@ -10,7 +10,7 @@ float64 (n × k) for values. Format 1 (``X`` float64 n × d and ``y``) is still 
 A model's weights are the ``.npz`` that ``GET /v1/models/{id}/weights`` serves: ``W0, b0, W1,
 b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus ``mean`` and ``scale``
 when inputs were standardized. ``weights_sha256`` is the SHA-256 of the raw bytes of ``W0, b0,
-W1, b1, …`` concatenated in that order (API.md).
+W1, b1, …`` concatenated in that order (docs/api.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """JSON uploads: ``{"name", "features": [[...], ...], "targets": [...] | [[...], ...]}``.
 
 Rows are numbered from 0, as they are indexed in the body (``features[7]``). Extensions to
-API.md: ``target_kind`` ("labels" | "values") overrides the inference, and ``feature_names`` /
+docs/api.md: ``target_kind`` ("labels" | "values") overrides the inference, and ``feature_names`` /
 ``target_names`` name the columns. Inference: strings and integers are labels, any float makes
 numbers values; a list of rows is values (several outputs).
 """

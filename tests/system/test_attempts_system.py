@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from served import ROOT, Served, serve
 
-from client import Client
+from descent import Client
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
