@@ -108,6 +108,12 @@ class Client:
         body = self._t.json("GET", f"/v1/jobs/{job_id}/history", params=params)
         return [HistoryRow.from_dict(row) for row in body.get("data", [])]
 
+    def attempts(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's attempts, oldest first: ``attempt``, ``worker``, ``started_at``,
+        ``ended_at``, ``outcome`` and ``error`` (e.g. ``{"code": "WORKER_LOST", …}``)."""
+        body = self._t.json("GET", f"/v1/jobs/{job_id}/attempts")
+        return list(body.get("data", []))
+
     def events(
         self, job_id: str, *, last_event_id: str | None = None, read_timeout: float = 30.0
     ) -> Iterator[Event]:

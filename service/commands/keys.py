@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service import keys, migration
 from service.db import Database, connect
+from service.db_location import DatabaseMissingError, require_existing
 from service.settings import get_settings
 
 
@@ -77,7 +78,15 @@ def _run(db: Database, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args((sys.argv[1:] if argv is None else argv)[1:])
-    db = connect(args.database_url or get_settings().database_url)
+    url = args.database_url or get_settings().database_url
+    try:
+        # Keys live in a database `descent serve` made: opening a missing SQLite file would
+        # create an empty one (in whatever directory this was run from) and answer from it.
+        require_existing(url)
+    except DatabaseMissingError as exc:
+        print(f"descent keys: {exc}", file=sys.stderr)
+        return 1
+    db = connect(url)
     try:
         migration.check_schema(db)
         return _run(db, args)

@@ -272,6 +272,8 @@ def test_job_whose_process_always_dies_fails_worker_lost_after_retries(
 
 
 def test_refuses_to_start_on_a_database_that_is_behind(empty_db: Database) -> None:
+    with empty_db.engine.connect():  # the database exists (a missing SQLite file is refused
+        pass  # sooner: tests/system/test_database_home.py), with no schema
     env = {**os.environ, "DESCENT_DATABASE_URL": empty_db.url}
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "worker"],

@@ -5,8 +5,8 @@ epoch's; its ``metrics`` (and the finished job's) are that epoch's history row, 
 ``best_epoch`` names it (``epochs_trained`` still counts every epoch run). Rows written before
 stay null: which epoch they kept was not recorded.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-01
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
