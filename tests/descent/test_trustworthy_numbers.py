@@ -74,6 +74,12 @@ def test_weights_and_onnx_match_predict(
                                    providers=["CPUExecutionProvider"])
     onnx_answer = session.run(["output"], {"input": X[:50]})[0]
     np.testing.assert_allclose(onnx_answer[:, 0], answer, rtol=1e-5, atol=1e-5)
+    # A batch prediction scales back the same way.
+    batch = client.wait(client.batch_predict(model_id, client.upload_dataset(X[:50]).id).id,
+                        timeout=120)
+    assert batch.status == "succeeded", batch.error
+    stored = client.get_prediction(batch.prediction_id).predictions
+    np.testing.assert_allclose(np.asarray(stored, dtype=np.float64), answer, rtol=1e-12)
 
 
 def test_float32_keeps_a_timestamp_column(client: Client) -> None:
