@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import Boolean, Choice, Integer, ListOf, Number, Object, Tagged, Text
+from .controls import DROPOUT, TRAINING_CONTROLS, FilledList
+from .schema import Boolean, Choice, Integer, Number, Object, Tagged, Text
 
 TASKS = ("classification", "regression")
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
@@ -37,12 +38,13 @@ LAYER = Object(name="LayerSpec", fields={
         "relu", choices=HIDDEN_ACTIVATIONS, what="activation",
         refused={"softmax": "softmax is only allowed as network.output_activation"},
     ),
+    "dropout": DROPOUT,
 })
 # docs/api.md's example network: the one default, the engine's and the service's alike.
 DEFAULT_HIDDEN_LAYERS = [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}]
 
 NETWORK = Object(name="NetworkSpec", default={}, fields={
-    "hidden_layers": ListOf(
+    "hidden_layers": FilledList(
         DEFAULT_HIDDEN_LAYERS, item=LAYER,
         doc="Zero or more dense layers; the output layer is sized from the data",
     ),
@@ -100,6 +102,7 @@ TRAINING = Object(name="TrainingSpec", default={}, fields={
         "Regression: train on targets scaled to mean 0 and variance 1 (fitted on the "
         "training rows); predictions are scaled back. Ignored for classification")),
     "early_stopping": EARLY_STOPPING,
+    **TRAINING_CONTROLS,
 })
 
 JOB = Object(name="JobSubmit", fields={
