@@ -14,6 +14,7 @@ import numpy as np
 from service import tables
 from service.errors import InvalidInput, field_error
 from service.settings import Settings
+from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
 from service.specs.targets import TASK_OF_KIND, trained_as
 from worker.spec import network_and_errors, parameter_count
@@ -63,6 +64,7 @@ def resolve_spec(
         "priority": submit.priority,
     }
     errors += _shape(network, settings)
+    errors += control_errors(training, network, task, view.classes)
     parameters = count_parameters(spec, dataset.n_features, output_units(view))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from worker.spec.controls import WEIGHTED_LOSSES
+
 from .errors import SpecError
 
-WEIGHTED_LOSSES = ("cross_entropy", "binary_cross_entropy")
 LOC = ("training", "class_weight")
 
 

@@ -30,6 +30,9 @@ class FilledList(ListOf):
         return [self.item.fill(copy.deepcopy(v), ()) for v in self.default]
 
 
+# the losses class weights weigh (the row's share of the mean becomes w_i / Σ w)
+WEIGHTED_LOSSES = ("cross_entropy", "binary_cross_entropy")
+
 LR_SCHEDULES = ("step", "exponential", "cosine", "plateau")
 LR_SCHEDULE = Tagged(
     None, nullable=True, tag="name", what="lr_schedule",
