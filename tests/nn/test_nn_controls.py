@@ -41,7 +41,8 @@ def formula(spec: dict[str, Any] | None, lr0: float, e: int, warmup: int = 0) ->
         return lr0 * spec["gamma"] ** (s // spec["step_size"])
     if spec["name"] == "exponential":
         return lr0 * spec["gamma"] ** s
-    return spec["eta_min"] + (lr0 - spec["eta_min"]) * (1 + math.cos(math.pi * s / spec["t_max"])) / 2
+    eta_min = spec["eta_min"]
+    return eta_min + (lr0 - eta_min) * (1 + math.cos(math.pi * s / spec["t_max"])) / 2
 
 
 SCHEDULES = [
