@@ -9,7 +9,7 @@ from service.errors import field_error
 from worker.spec import SpecError
 from worker.spec.controls import CLASS_WEIGHT, WEIGHTED_LOSSES
 
-LOC = ["training", "class_weight"]
+LOC: list[str | int] = ["training", "class_weight"]
 
 
 def control_errors(training: dict[str, Any], network: dict[str, Any], task: str,
@@ -24,7 +24,7 @@ def control_errors(training: dict[str, Any], network: dict[str, Any], task: str,
         return [_error(LOC, f"class weights apply to {' and '.join(WEIGHTED_LOSSES)}; the "
                             f"loss is {network['loss']}")]
     try:
-        training["class_weight"] = value = CLASS_WEIGHT.fill(value, tuple(LOC))
+        training["class_weight"] = value = CLASS_WEIGHT.fill(value, ("training", "class_weight"))
     except SpecError as exc:
         return [_error(list(exc.loc), exc.msg)]
     names = [str(label) for label in classes or []]

@@ -36,7 +36,7 @@ class Workspace:
         self.masks: list[np.ndarray | None] = [
             np.empty((n, units), dtype) if use else None
             for units, use in zip(sizes[1:-1], on, strict=True)]
-        self.dropped = [None if mask is None else np.empty_like(mask) for mask in self.masks]
+        self.dropped: list[Any] = [None if m is None else np.empty_like(m) for m in self.masks]
 
 
 def backpropagate(
@@ -56,8 +56,9 @@ def backpropagate(
     A = Xs
     for i, (layer, out) in enumerate(zip(layers, acts, strict=True)):
         A = layer.forward(A, out)
-        if i < len(masks) and masks[i] is not None:
-            A = np.multiply(A, masks[i], out=ws.dropped[i])
+        mask = masks[i] if i < len(masks) else None
+        if mask is not None:
+            A = np.multiply(A, mask, out=ws.dropped[i])
         inputs.append(A)
     if observe is not None:
         observe(A, Ys, w)

@@ -200,8 +200,9 @@ def _train_epoch(run: Run, data: EpochData, epoch: int, should_stop: ShouldStop 
         perm = run.streams.generator("shuffle").permutation(run.X.shape[0])
         np.take(run.X, perm, axis=0, out=data.X)
         np.take(run.Y, perm, axis=0, out=data.Y)
-        if data.W is not None:
-            np.copyto(data.W, row_weights(run.class_weights, data.Y, run.net.dtype))
+        weights = row_weights(run.class_weights, data.Y, run.net.dtype)
+        if data.W is not None and weights is not None:
+            np.copyto(data.W, weights)
     accumulate, step, observe = run.net.accumulate_gradients, run.optimizer.step, data.running.add
     clip, grads = run.config.get("clip_grad_norm"), run.net.flat_grads
     dropping = any(p > 0 for p in run.dropout)

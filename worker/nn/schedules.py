@@ -33,8 +33,8 @@ class Schedule:
 
     def __init__(self, lr0: float, spec: Mapping[str, Any] | None, warmup: int = 0) -> None:
         self.lr0, self.warmup = float(lr0), int(warmup)
-        self.spec = dict(spec) if spec else {"name": "constant"}
-        self.name = self.spec["name"]
+        self.spec: dict[str, Any] = dict(spec) if spec else {"name": "constant"}
+        self.name = str(self.spec["name"])
         # plateau's state
         self.lr, self.best, self.bad_epochs = self.lr0, math.inf, 0
 
