@@ -97,8 +97,9 @@ def train(
         The training controls (dropout, ``lr_schedule``, ``clip_grad_norm``, ``class_weight``
         with column indices as labels) are docs/api.md's "Training controls". Early stopping
         watches ``val_loss``, or ``loss`` without validation. With ``restore_best``, ``net``
-        ends with the parameters of the best epoch. With ``standardize``, ``net.standardization`` holds the statistics
-        fitted on the training part, so ``net.forward`` takes raw inputs afterwards.
+        ends with the parameters of the best epoch. With ``standardize``,
+        ``net.standardization`` holds the statistics fitted on the training part, so
+        ``net.forward`` takes raw inputs afterwards.
 
     Raises
     ------
