@@ -9,8 +9,10 @@ float64 (n × k) for values. Format 1 (``X`` float64 n × d and ``y``) is still 
 
 A model's weights are the ``.npz`` that ``GET /v1/models/{id}/weights`` serves: ``W0, b0, W1,
 b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus ``mean`` and ``scale``
-when inputs were standardized. ``weights_sha256`` is the SHA-256 of the raw bytes of ``W0, b0,
-W1, b1, …`` concatenated in that order (API.md).
+when inputs were standardized, and the fitted column steps (``pre_meta``, ``pre_fill``,
+``pre_indicated``: ``worker.pipeline.preprocess``) for a model trained on named columns.
+``weights_sha256`` is the SHA-256
+of the raw bytes of ``W0, b0, W1, b1, …`` concatenated in that order (API.md).
 """
 
 from __future__ import annotations
@@ -112,10 +114,13 @@ def weights_sha256(params: Sequence[np.ndarray]) -> str:
 
 
 def encode_weights(
-    params: Sequence[np.ndarray], standardization: tuple[np.ndarray, np.ndarray] | None
+    params: Sequence[np.ndarray], standardization: tuple[np.ndarray, np.ndarray] | None,
+    pipeline: dict[str, np.ndarray] | None = None,
 ) -> tuple[bytes, str]:
-    """The weights ``.npz`` and its ``weights_sha256``; ``params`` is ``[W0, b0, W1, b1, …]``."""
-    arrays: dict[str, np.ndarray] = {}
+    """The weights ``.npz`` and its ``weights_sha256``; ``params`` is ``[W0, b0, W1, b1, …]``;
+    ``pipeline`` adds the fitted pipeline's other arrays (``Pipeline.to_arrays``)."""
+    arrays: dict[str, np.ndarray] = {
+        k: v for k, v in (pipeline or {}).items() if k not in ("mean", "scale")}
     for i in range(0, len(params), 2):
         arrays[f"W{i // 2}"] = np.ascontiguousarray(params[i])
         arrays[f"b{i // 2}"] = np.ascontiguousarray(params[i + 1])
@@ -137,3 +142,10 @@ def decode_weights(
             params += [npz[f"W{i}"], npz[f"b{i}"]]
         standardization = (npz["mean"], npz["scale"]) if "mean" in npz.files else None
     return params, standardization
+
+
+def decode_pipeline(content: bytes) -> dict[str, np.ndarray]:
+    """Every array of a weights ``.npz`` but the layers' (``Pipeline.from_arrays`` reads them)."""
+    with np.load(io.BytesIO(content), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files
+                if not (name[:1] in "Wb" and name[1:].isdigit())}

@@ -209,6 +209,9 @@ class Model(Base):
     n_features: Mapped[int] = mapped_column(Integer)
     n_targets: Mapped[int] = mapped_column(Integer)
     classes: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The raw columns it takes: [{"name", "kind", "categories": [...] | null}, …] (null for a
+    # model trained before columns had kinds: n_features numbers, by position).
+    columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     epochs_trained: Mapped[int] = mapped_column(Integer)
     # The .npz served by GET /v1/models/{id}/weights: W0, b0, … and mean/scale if standardized.

@@ -46,6 +46,14 @@ API_EXAMPLE_SPEC = {
         "standardize": True,
         "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
     },
+    "preprocessing": {
+        "numeric_imputation": "mean",
+        "fill_value": 0.0,
+        "categorical_imputation": "most_frequent",
+        "missing_indicators": True,
+        "unknown": "ignore",
+        "max_categories": None,
+    },
     "max_attempts": 3,
     "priority": 0,
 }
