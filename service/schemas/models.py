@@ -50,8 +50,11 @@ class ModelPublic(BaseModel):
 
 
 class PredictCreate(BaseModel):
-    inputs: list[list[float]] = Field(
-        min_length=1, description="Rows of n_features numbers", examples=[[[0.0, 1.5, 2.0]]]
+    inputs: list[list[float | str | None]] | list[dict[str, Any]] = Field(
+        min_length=1,
+        description="Rows of n_features values by position (strings in categorical columns), "
+                    "or records {column: value} by name (any order); null = a missing cell",
+        examples=[[[0.0, 1.5, 2.0]]],
     )
     store: bool = Field(default=False, description="Keep the result as a prediction resource")
 
@@ -62,6 +65,8 @@ class PredictPublic(BaseModel):
         description="One column per class, in the order of the model's classes"
     )
     prediction_id: str | None
+    ignored_columns: list[str] | None = Field(
+        default=None, description="Inputs by name: the keys the model does not take (ignored)")
 
 
 class BatchPredictCreate(BaseModel):
