@@ -37,8 +37,9 @@ def make_table(seed: int = 0) -> tuple[list[dict[str, Any]], list[str]]:
     rng = np.random.default_rng(seed)
     height, weight = rng.normal(size=N), rng.normal(5.0, 3.0, size=N)
     city, plan = rng.integers(0, len(CITIES), N), rng.integers(0, len(PLANS), N)
-    score = (height + 0.8 * np.abs((weight - 5.0) / 3.0) + np.array([1.2, -0.6, 0.0, 0.5, -1.1])[city]
-             + np.array([-0.9, 0.0, 0.6, 1.0])[plan] + 0.35 * rng.normal(size=N))
+    city_effect, plan_effect = np.array([1.2, -0.6, 0.0, 0.5, -1.1]), np.array([-0.9, 0, 0.6, 1])
+    score = (height + 0.8 * np.abs((weight - 5.0) / 3.0) + city_effect[city] + plan_effect[plan]
+             + 0.35 * rng.normal(size=N))
     cuts = np.quantile(score, [1 / 3, 2 / 3])
     labels = [["low", "mid", "high"][int(k)] for k in np.searchsorted(cuts, score)]
     records = []
