@@ -56,7 +56,8 @@ class Client:
         """Upload features (and targets) from arrays/lists, or a ``.csv`` / ``.npz`` file path.
 
         For a CSV, ``target`` names the target column(s); an ``.npz`` holds ``X`` and ``y``.
-        Uploading the same content again returns the existing dataset.
+        Uploading the same content again returns the existing dataset (its id and name), with
+        ``deduplicated`` true and a ``message`` saying so.
         """
         kwargs = uploads.dataset_request(data, targets, name=name, target=target)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))
@@ -102,6 +103,12 @@ class Client:
         params = {"after": after} if after is not None else None
         body = self._t.json("GET", f"/v1/jobs/{job_id}/history", params=params)
         return [HistoryRow.from_dict(row) for row in body.get("data", [])]
+
+    def attempts(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's attempts, oldest first: ``attempt``, ``worker``, ``started_at``,
+        ``ended_at``, ``outcome`` and ``error`` (e.g. ``{"code": "WORKER_LOST", …}``)."""
+        body = self._t.json("GET", f"/v1/jobs/{job_id}/attempts")
+        return list(body.get("data", []))
 
     def events(
         self, job_id: str, *, last_event_id: str | None = None, read_timeout: float = 30.0

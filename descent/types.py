@@ -40,6 +40,10 @@ class Dataset(_APIObject):
     sha256: str = ""
     bytes: int = 0
     created_at: str | None = None
+    # Upload answers only: the same content was there already (``message`` names that dataset).
+    # Not compared: the dataset is the same however it was obtained.
+    deduplicated: bool = dataclasses.field(default=False, compare=False)
+    message: str | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -173,6 +173,28 @@ class Job(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class JobAttempt(Base):
+    """One attempt at a job: claimed by a worker, ended by its outcome (or by the reaper when
+    the worker stopped answering: ``failed``/``WORKER_LOST``). A job's history of attempts."""
+
+    __tablename__ = "job_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    # The job's attempt count when claimed (a released attempt is not counted: the next claim
+    # has the same number).
+    attempt: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(64))
+    # The claim's lease token: how the attempt's end finds its row (never shown).
+    lease_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # running | succeeded | failed | cancelled | released
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class JobEpoch(Base):
     """One finished epoch of a train job; a resumed job overwrites, never duplicates."""
 

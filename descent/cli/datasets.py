@@ -8,7 +8,7 @@ from typing import Any
 
 from ..api import Client
 from ..types import Dataset
-from .output import UsageError, emit_json, fields, first, number, page_size, table, when
+from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -44,6 +44,8 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
     if args.target and path.suffix.lower() == ".npz":
         raise UsageError("--target names CSV columns; an .npz holds its targets as y")
     dataset = client.upload_dataset(path, name=args.name, target=args.target)
+    if dataset.deduplicated:
+        say(dataset.message or f"the same content was uploaded before as {dataset.id}")
     if args.json:
         emit_json(dataset.to_dict())
     else:

@@ -25,7 +25,8 @@ def _defaults() -> dict[str, Any]:
                       for name, variant in OPTIMIZER.variants.items())
     return {"hidden": filled["network"]["hidden_layers"], "epochs": training["epochs"],
             "batch_size": training["batch_size"], "seed": training["seed"],
-            "optimizer": training["optimizer"]["name"], "lr": rates}
+            "optimizer": training["optimizer"]["name"], "lr": rates,
+            "patience": training["early_stopping"]["patience"]}
 
 
 DEFAULTS = _defaults()
@@ -79,6 +80,12 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZER.variants),
                         help=f"default {DEFAULTS['optimizer']}")
     parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
+    stopping = parser.add_mutually_exclusive_group()
+    stopping.add_argument("--patience", type=int, metavar="N",
+                          help="early stopping: stop after N epochs without a better validation "
+                          f"loss (default {DEFAULTS['patience']})")
+    stopping.add_argument("--no-early-stopping", action="store_true",
+                          help="train every epoch (training.early_stopping = null)")
 
 
 def parse_hidden(text: str) -> list[dict[str, Any]]:
@@ -121,11 +128,24 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         if args.lr is not None:
             optimizer["learning_rate"] = args.lr
         training["optimizer"] = optimizer
+    early_stopping(args, training)
     if not training:
         del spec["training"]
     if "dataset_id" not in spec:
         raise UsageError("which dataset? give --dataset ds_… or a spec file with dataset_id")
     return spec
+
+
+def early_stopping(args: argparse.Namespace, training: dict[str, Any]) -> None:
+    """``--no-early-stopping`` → ``early_stopping: null``; ``--patience N`` sets its patience,
+    keeping the spec file's other early-stopping fields (and turning it back on if null)."""
+    if args.no_early_stopping:
+        training["early_stopping"] = None
+    elif args.patience is not None:
+        if args.patience < 1:
+            raise UsageError(f"--patience: expected at least 1 epoch, not {args.patience}")
+        training["early_stopping"] = {**(training.get("early_stopping") or {}),
+                                      "patience": args.patience}
 
 
 def submit_job(args: argparse.Namespace, client: Client) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service import tables
 from service.db import Database
 from service.queue._sql import LEASE_CLEARED, clock, drop_checkpoints, jobs, lease_guard, rowcount
+from service.queue.attempts import end_attempt
 from service.repository.predictions import heads, insert_rows
 
 # A job points at the row it produced (the job object's `model_id`, `prediction_id`): for each
@@ -62,6 +63,7 @@ def finish(
         )
         if rowcount(session, guarded) != 1:
             return False
+        end_attempt(session, c, lease_token=lease_token, outcome="succeeded")
         # Flushed a table at a time, in order: the tables have no ORM relationships from which
         # the session could order the inserts itself.
         for _, same_table in itertools.groupby(rows, key=type):
@@ -110,6 +112,11 @@ def fail(
         row = session.execute(stmt).first()
         if row is None:
             return None
+        if row[0] == "cancelled":
+            end_attempt(session, c, lease_token=lease_token, outcome="cancelled")
+        else:  # failed, whether the job is retried (queued) or not
+            end_attempt(session, c, lease_token=lease_token, outcome="failed", code=code,
+                        message=message)
         if row[0] != "queued":  # ended: it will never resume
             drop_checkpoints(session, [job_id])
         return str(row[0])
@@ -129,6 +136,7 @@ def cancelled(db: Database, *, job_id: str, lease_token: str) -> bool:
         )
         if rowcount(session, stmt) != 1:
             return False
+        end_attempt(session, c, lease_token=lease_token, outcome="cancelled")
         drop_checkpoints(session, [job_id])
         return True
 

@@ -28,7 +28,12 @@ from service.problems import problem_responses
 from service.repository import datasets as store
 from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
-from service.schemas.datasets import DatasetCreate, DatasetRecordsCreate
+from service.schemas.datasets import (
+    DatasetCreate,
+    DatasetRecordsCreate,
+    DatasetUploaded,
+    dedupe_message,
+)
 from service.settings import Settings
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -173,34 +178,38 @@ def parse_slots(request: Request) -> anyio.Semaphore:
 @router.post(
     "",
     status_code=HTTP_201_CREATED,
-    response_model=DatasetPublic,
+    response_model=DatasetUploaded,
     openapi_extra=UPLOAD_BODY,
     responses={
-        200: {"model": DatasetPublic, "description": "The same content was uploaded before"},
+        200: {"model": DatasetUploaded, "description": "The same content was uploaded before: "
+              "that dataset, with `deduplicated` true and a `message` naming it"},
         **problem_responses(400, 401, 413, 415, 422),
     },
     summary="Upload a dataset (JSON, or a CSV / .npz as multipart)",
 )
 async def upload_dataset(
     request: Request, response: Response, caller: CallerDep, db: DbDep, settings: SettingsDep
-) -> DatasetPublic:
+) -> DatasetUploaded:
     parse, size = await _reader(request, settings)
 
-    def store_it() -> tuple[Any, bool]:
+    def store_it() -> tuple[Any, bool, str | None]:
         parsed, name = parse()
         existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
         if existing is not None:
-            return existing, False
+            return existing, False, name
         row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size)
         del parsed  # the columns are encoded in the row now: let them go before the insert
-        return store.insert_dataset(db, row)
+        return *store.insert_dataset(db, row), name
 
     async with parse_slots(request):
-        row, created = await run_in_threadpool(store_it)
-    if not created:
-        response.status_code = 200
+        row, created, name = await run_in_threadpool(store_it)
     response.headers["Location"] = f"/v1/datasets/{row.id}"
-    return DatasetPublic.of(row)
+    answer = DatasetUploaded.of(row)
+    if created:
+        return answer
+    response.status_code = 200
+    answer.deduplicated, answer.message = True, dedupe_message(row, name)
+    return answer
 
 
 @router.get("", response_model=Page[DatasetSummary], responses=problem_responses(401, 422))

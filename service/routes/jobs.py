@@ -1,5 +1,5 @@
 """``/v1/jobs``: submit (validated against the data first), estimate, list, get, history,
-events (SSE) and cancel."""
+attempts, events (SSE) and cancel."""
 
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ from service.problems import problem_responses
 from service.repository import datasets as dataset_store
 from service.repository import jobs as store
 from service.repository import known_id
-from service.schemas import EstimatePublic, HistoryPublic, JobPublic, Page
+from service.schemas import (
+    AttemptPublic,
+    AttemptsPublic,
+    EstimatePublic,
+    HistoryPublic,
+    JobPublic,
+    Page,
+)
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.jobs import history_row
 from service.settings import Settings
@@ -145,6 +152,18 @@ def get_history(
         rows = store.history(session, tenant_id=caller.tenant_id, job_id=job_id, after=after)
         data = [history_row(r) for r in rows]
     return HistoryPublic.model_validate({"data": data})
+
+
+@router.get(
+    "/{job_id}/attempts", response_model=AttemptsPublic,
+    responses=problem_responses(401, 404, 422),
+    summary="A job's attempts: which worker ran each and how it ended (e.g. WORKER_LOST)",
+)
+def get_attempts(job_id: str, caller: CallerDep, db: DbDep) -> AttemptsPublic:
+    known_id(job_id, "job", "job")
+    with db.read() as session:
+        rows = store.attempts(session, tenant_id=caller.tenant_id, job_id=job_id)
+        return AttemptsPublic(data=[AttemptPublic.of(r) for r in rows])
 
 
 @router.get(

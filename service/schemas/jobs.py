@@ -79,6 +79,36 @@ def history_row(row: tables.JobEpoch) -> dict[str, Any]:
     return {"epoch": row.epoch, **json_safe(row.metrics or {}), "seconds": row.seconds}
 
 
+class AttemptPublic(BaseModel):
+    """One attempt at a job: the claim of a worker and how it ended."""
+
+    attempt: int = Field(description="The job's attempt count at this claim (a released "
+                         "attempt is not counted: the next claim has the same number)")
+    worker: str = Field(description="The worker process that claimed it (its lease owner)")
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    outcome: Literal["running", "succeeded", "failed", "cancelled", "released"] = Field(
+        description="`released`: given back at a graceful stop, resumed from its checkpoint"
+    )
+    error: JobError | None = Field(
+        description="Why a failed attempt failed; `WORKER_LOST` when its worker stopped "
+        "answering (the job is retried while attempts are left)"
+    )
+
+    @classmethod
+    def of(cls, row: tables.JobAttempt) -> AttemptPublic:
+        error = None
+        if row.error_code:
+            error = JobError(code=row.error_code, message=row.error_message or "")
+        return cls(attempt=row.attempt, worker=row.worker, started_at=row.started_at,
+                   ended_at=row.ended_at, outcome=row.outcome,
+                   error=error)
+
+
+class AttemptsPublic(BaseModel):
+    data: list[AttemptPublic]
+
+
 class EstimatePublic(BaseModel):
     parameters: int
     flops_per_epoch: float

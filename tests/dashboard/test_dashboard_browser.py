@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cdp import Browser, chromium_executable
+from cdp import Browser
 from descent_server import ROOT, Server, running_server
 from descent_testdata import blobs
 
@@ -26,16 +26,6 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 ARTIFACTS = ROOT / "test-artifacts"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 POINTS = "Number(document.querySelector('#loss-chart')?.dataset.points || 0)"
-
-
-@pytest.fixture
-def chromium() -> str:
-    executable = chromium_executable()
-    if executable is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but Chromium is missing: apt-get install -y chromium")
-        pytest.skip("Chromium not installed (/usr/bin/chromium): apt-get install -y chromium")
-    return executable
 
 
 @pytest.fixture

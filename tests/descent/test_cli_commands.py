@@ -28,6 +28,11 @@ def descent(server: Server, *args: str, url: str | None = None) -> subprocess.Co
                           capture_output=True, text=True, timeout=300)
 
 
+def default_sigint() -> None:
+    """Runs in the child before exec: SIGINT as a terminal delivers it, not as inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def json_of(result: subprocess.CompletedProcess[str]) -> Any:
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -144,9 +149,11 @@ def test_ctrl_c_detaches_from_watch_without_cancelling(server: Server) -> None:
         job = client.submit_job(dataset_id=dataset.id, training={
             "epochs": 10000, "batch_size": 8, "early_stopping": None},
             network={"hidden_layers": [{"units": 64}, {"units": 64}]})
+        # pytest under nohup or `&` ignores SIGINT, and children inherit that: a terminal's
+        # Ctrl-C reaches a `descent` with the default handler, so give the child that.
         watch = subprocess.Popen([sys.executable, "-m", "service.cli", "jobs", "watch", job.id],
                                  cwd=ROOT, env=server.env(), stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+                                 stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
         try:
             deadline = time.monotonic() + 120
             while client.get_job(job.id).epoch < 2 and time.monotonic() < deadline:

@@ -112,7 +112,15 @@ def prepare(
 
 
 def run_train(ctx: JobContext) -> None:
-    from worker.nn import Network, RandomStreams, TrainingState, fill_training_defaults, fit
+    from worker.jobs.divergence import Diverged, explain, likely_causes
+    from worker.nn import (
+        DivergedError,
+        Network,
+        RandomStreams,
+        TrainingState,
+        fill_training_defaults,
+        fit,
+    )
 
     db, job, spec = ctx.db, ctx.job, ctx.job.spec
     dataset = load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
@@ -150,6 +158,10 @@ def run_train(ctx: JobContext) -> None:
             recorder.checkpoint()
             raise Stopped
         recorder.writer.flush()  # every epoch row is in before the job succeeds
+    except DivergedError as exc:  # name the likely cause the job can see
+        causes = likely_causes(task=task, X=data.X, Y=data.Y, optimizer=config["optimizer"],
+                               standardized=bool(config["standardize"]))
+        raise Diverged(exc.epoch, explain(str(exc), causes)) from exc
     finally:
         recorder.writer.close()
     _finish(ctx, dataset, task, net, data.pipeline, classes, n_outputs, history)
