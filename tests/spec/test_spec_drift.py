@@ -107,7 +107,8 @@ def _bounds_in_schema(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str,
 def test_the_api_schema_carries_the_declared_bounds() -> None:
     schema = JobSubmit.model_json_schema()
     defs = schema.get("$defs", {})
-    models = {"network": "NetworkSpec", "training": "TrainingSpec"}
+    models = {"network": "NetworkSpec", "training": "TrainingSpec",
+              "preprocessing": "PreprocessingSpec"}
     for loc, field in FIELDS:
         if "optimizer" in loc or "hidden_layers" in loc or "early_stopping" in loc:
             continue  # nested models: covered by the probes above
