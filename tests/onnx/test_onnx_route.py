@@ -10,7 +10,7 @@ import pytest
 from descent_server import running_server
 from descent_testdata import blobs, linear
 
-from client import Client, DescentAPIError
+from descent import Client, DescentAPIError
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
