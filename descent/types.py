@@ -40,6 +40,9 @@ class Dataset(_APIObject):
     sha256: str = ""
     bytes: int = 0
     created_at: str | None = None
+    feature_names: list[str] | None = None
+    target_names: list[str] | None = None
+    columns: list[dict[str, Any]] | None = None  # name, kind, missing, categories (a count)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +115,7 @@ class Model(_APIObject):
     epochs_trained: int = 0
     weights_sha256: str = ""
     created_at: str | None = None
+    columns: list[dict[str, Any]] | None = None  # name, kind, categories (seen in training)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +125,7 @@ class PredictResult(_APIObject):
     predictions: list[Any] = dataclasses.field(default_factory=list)
     probabilities: list[list[float]] | None = None
     prediction_id: str | None = None
+    ignored_columns: list[str] | None = None  # inputs by name: keys the model does not take
 
 
 @dataclasses.dataclass(frozen=True)
