@@ -13,24 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from descent_server import ROOT, Server
+from descent_testdata import churn_records
 
 from descent import Client, DescentAPIError
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 
-def customers(n: int = 240, seed: int = 3) -> pd.DataFrame:
-    """Churn follows the plan and the age; city is noise; blanks in age and city."""
-    rng = np.random.default_rng(seed)
-    plan = rng.choice(["free", "pro", "team"], size=n)
-    age = rng.uniform(18, 70, size=n).round(0)
-    churned = np.where((plan == "free") ^ (age > 50), "yes", "no")
-    city = rng.choice(["paris", "lyon", "nice"], size=n).astype(object)
-    age[rng.random(n) < 0.08] = np.nan
-    city[rng.random(n) < 0.1] = None
-    return pd.DataFrame({"age": age, "city": city, "plan": plan,
-                         "income": rng.normal(50_000, 9_000, size=n).round(0),
-                         "churned": churned})
+def customers() -> pd.DataFrame:
+    """``churn_records`` as a DataFrame: age (float, NaN), city (object, None), plan, income."""
+    return pd.DataFrame(churn_records())
 
 
 def descent(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
