@@ -65,6 +65,8 @@ def show_model(args: argparse.Namespace, client: Client) -> int:
         return 0
     fields([("id", model.id), ("task", model.task), ("job", model.job_id),
             ("dataset", model.dataset_id), ("features", model.n_features),
+            ("columns", None if not model.columns else
+             [f"{c['name']} ({c['kind']})" for c in model.columns]),
             ("classes", model.classes), ("targets", model.n_targets),
             ("epochs trained", model.epochs_trained), ("metrics", model.metrics),
             ("weights sha256", model.weights_sha256), ("created", when(model.created_at)),

@@ -101,6 +101,9 @@ def test_cli_predict_reads_the_csv_by_column_name(
         direct = client.predict(model_id, features)
     assert [line.split(",")[0] for line in first.stdout.splitlines()[1:]] == direct.predictions
 
+    shown = descent(server, "models", "show", model_id)
+    assert shown.returncode == 0 and "city (categorical)" in shown.stdout
+
     refused = descent(server, "predict", model_id, str(misnamed))
     assert refused.returncode != 0 and refused.stdout == ""
     assert "'city'" in refused.stderr
