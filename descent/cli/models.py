@@ -107,7 +107,8 @@ def predict_csv(args: argparse.Namespace, client: Client) -> int:
         say(f"ignored column(s) that model {model.id} does not take: {', '.join(ignored)}")
     if args.json:
         emit_json({"model_id": model.id, "predictions": predictions,
-                   "probabilities": probabilities, "prediction_ids": ids})
+                   "probabilities": probabilities, "prediction_ids": ids,
+                   "ignored_columns": list(ignored)})
         return 0
     text = predictions_csv(model, predictions, probabilities)
     if args.output is None:

@@ -97,6 +97,8 @@ def test_cli_predict_reads_the_csv_by_column_name(
     assert second.returncode == 0, second.stderr
     assert second.stdout == first.stdout and len(first.stdout.splitlines()) == 41
     assert "note" in second.stderr and "ignored" in second.stderr
+    as_json = json.loads(descent(server, "predict", model_id, str(reordered), "--json").stdout)
+    assert as_json["ignored_columns"] == ["note"]
     with Client(server.url, server.api_key) as client:
         direct = client.predict(model_id, features)
     assert [line.split(",")[0] for line in first.stdout.splitlines()[1:]] == direct.predictions
