@@ -74,9 +74,13 @@ def test_jobs_table_live_chart_and_predict_form(server: Server, browser: Browser
         finished = client.wait(client.submit_job(dataset_id=customers.id, training={
             "epochs": 12}).id, timeout=180)
         assert finished.status == "succeeded" and finished.model_id
+        unnamed = client.wait(client.submit_job(dataset_id=dataset.id, training={
+            "epochs": 3}).id, timeout=180)  # arrays: columns x0…x3, predicted by position
+        assert unnamed.model_id
         running = start_long_job(client, dataset.id)
         try:
             check_dashboard(server, browser, client, finished, running)
+            check_predict_by_position(browser, client, unnamed.model_id)
         finally:
             client.cancel_job(running.id)
 
@@ -158,3 +162,16 @@ def check_dataset_and_predict_by_name(browser: Browser, client: Client, finished
                      " true")
     problem = browser.wait_for("document.querySelector('#predict-output .problem')?.textContent")
     assert "age" in problem
+
+
+def check_predict_by_position(browser: Browser, client: Client, model_id: str) -> None:
+    """A model trained on arrays (columns x0, x1, …) keeps the box of positional rows."""
+    browser.evaluate(f"location.hash = '#/models/{model_id}'")
+    browser.wait_for("document.querySelector('#predict-input') !== null")
+    assert browser.evaluate("document.querySelector('#predict-fields')") is None
+    row = [round(v, 4) for v in blobs(n=3, seed=5)[0][1]]
+    typed = ", ".join(map(str, row))
+    browser.evaluate(f"document.querySelector('#predict-input').value = '{typed}';"
+                     " document.querySelector('#predict-form').requestSubmit(); true")
+    shown = browser.wait_for("document.querySelector('#predict-table td.prediction')?.textContent")
+    assert shown == str(client.predict(model_id, [row]).predictions[0])

@@ -332,9 +332,12 @@ async function showModel(id) {
   let model;
   try { model = await api(`/v1/models/${id}`); } catch (error) { view.append(problemBox(error)); return; }
   const output = el("div", { id: "predict-output" });
-  // Models with named columns take a record by name; older ones a positional row of numbers.
-  const byName = Array.isArray(model.columns) && model.columns.length > 0;
-  const fields = byName ? columnFields(model.columns) : rowField(model);
+  // Models with named columns take a record by name. Older models, and numeric models trained
+  // without column names (x0, x1, …: the names say nothing), take positional rows of numbers.
+  const columns = model.columns || [];
+  const unnamed = columns.every((c, i) => c.name === `x${i}` && c.kind === "numeric");
+  const byName = columns.length > 0 && !unnamed;
+  const fields = byName ? columnFields(columns) : rowField(model);
   async function submit(event) {
     event.preventDefault();
     try {
@@ -346,7 +349,7 @@ async function showModel(id) {
     } catch (error) { output.replaceChildren(problemBox(error)); }
   }
   view.append(el("h1", {}, `Model ${model.id}`),
-    el("p", { class: "muted" }, `${model.task} · ${byName ? model.columns.length : model.n_features} ${byName ? "columns" : "features"} · ${model.epochs_trained} epochs · job `,
+    el("p", { class: "muted" }, `${model.task} · ${byName ? columns.length : model.n_features} ${byName ? "columns" : "features"} · ${model.epochs_trained} epochs · job `,
       link(`#/jobs/${model.job_id}`, model.job_id),
       model.dataset_id ? [" · dataset ", link(`#/datasets/${model.dataset_id}`, model.dataset_id)] : null),
     el("div", { class: "columns" },
