@@ -111,7 +111,8 @@ def _bounds_in_schema(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str,
 def test_the_api_schema_carries_the_declared_bounds() -> None:
     schema = JobSubmit.model_json_schema()
     defs = schema.get("$defs", {})
-    models = {"network": "NetworkSpec", "training": "TrainingSpec"}
+    models = {"network": "NetworkSpec", "training": "TrainingSpec",
+              "preprocessing": "PreprocessingSpec"}
     for loc, field in FIELDS:
         if {"optimizer", "hidden_layers", "early_stopping", "lr_schedule"} & set(loc):
             continue  # nested models: covered by the probes above

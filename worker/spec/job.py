@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .controls import DROPOUT, TRAINING_CONTROLS, FilledList
+from .preprocessing import PREPROCESSING
 from .schema import Boolean, Choice, Integer, Number, Object, Tagged, Text
 
 TASKS = ("classification", "regression")
@@ -111,6 +112,7 @@ JOB = Object(name="JobSubmit", fields={
                    doc="Inferred from the dataset's target_kind when omitted"),
     "network": NETWORK,
     "training": TRAINING,
+    "preprocessing": PREPROCESSING,
     "max_attempts": Integer(3, ge=1, le=10, doc="Attempts before the job fails for good"),
     "priority": Integer(0, ge=-100, le=100,
                         doc="Higher runs first among this tenant's queued jobs"),
