@@ -93,13 +93,12 @@ def train(
         One row per completed epoch (including a resumed state's earlier rows, when it carries
         them): ``epoch``, ``loss``, ``accuracy`` or ``mae``/``r2`` (the training part,
         accumulated over the epoch's batches), the same with ``val_`` when validating (a full
-        pass after the epoch), ``learning_rate`` (the epoch's, ``schedules``) and ``seconds``.
-        The training controls (dropout, ``lr_schedule``, ``clip_grad_norm``, ``class_weight``
-        with column indices as labels) are docs/api.md's "Training controls". Early stopping
-        watches ``val_loss``, or ``loss`` without validation. With ``restore_best``, ``net``
-        ends with the parameters of the best epoch. With ``standardize``,
-        ``net.standardization`` holds the statistics fitted on the training part, so
-        ``net.forward`` takes raw inputs afterwards.
+        pass after the epoch), ``learning_rate`` (the epoch's) and ``seconds``. Controls:
+        docs/api.md "Training controls" (``class_weight`` keys are column indices here).
+        Early stopping watches ``val_loss``, or ``loss`` without validation. With
+        ``restore_best``, ``net`` ends with the parameters of the best epoch. With
+        ``standardize``, ``net.standardization`` holds the statistics fitted on the training
+        part, so ``net.forward`` takes raw inputs afterwards.
 
     Raises
     ------
