@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # for); batch predictions take more (422 beyond).
     max_predict_rows: int = Field(default=100_000, ge=1)
     max_predict_activations: int = Field(default=1 << 27, ge=1)
+    # POST /v1/models/{id}/evaluations: datasets of at most this many rows are evaluated in the
+    # request (201); larger ones by an `evaluate` job (202).
+    evaluate_inline_rows: int = Field(default=10_000, ge=0)
     log_json: bool = False
 
     def blas_threads_for(self, concurrency: int) -> int:

@@ -246,6 +246,26 @@ class Model(Base):
     # target_mean/target_scale if regression targets were.
     weights: Mapped[bytes] = mapped_column(LargeBinary)
     weights_sha256: Mapped[str] = mapped_column(String(64))
+    # The evaluation report of these weights on the validation part (worker.report); null
+    # without a validation part, or for a model from before reports.
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Evaluation(Base):
+    """A model's report on a dataset with targets: computed inline (``job_id`` null) or by an
+    ``evaluate`` job (``report`` null until the job succeeds)."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id"), index=True)
+    dataset_id: Mapped[str | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL"))
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
+    n_rows: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

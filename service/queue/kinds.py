@@ -82,3 +82,10 @@ register(
         runner="worker.jobs.predict:run_predict",
     )
 )
+register(
+    JobKind(
+        name="evaluate",
+        description="Evaluate a model on a large dataset with targets; fills in an evaluation.",
+        runner="worker.jobs.evaluate:run_evaluate",
+    )
+)

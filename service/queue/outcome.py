@@ -38,6 +38,7 @@ def finish(
     prediction: tables.Prediction | None = None,
     prediction_rows: Sequence[tables.PredictionRow] | None = None,
     prediction_id: str | None = None,
+    evaluation: tuple[str, dict[str, Any]] | None = None,
 ) -> bool:
     """Mark the job succeeded and store the rows it produced, in one transaction; False (and
     nothing stored) when the lease was lost. ``outputs`` are inserted in order (a row before the
@@ -47,7 +48,8 @@ def finish(
     A prediction's rows come with it (``prediction_rows``, written by the one row writer,
     ``service.repository.predictions.insert_rows``) or, for a large one already written in
     chunks (``service.queue.results``), the prediction is named by ``prediction_id`` and marked
-    complete here, as the job succeeds."""
+    complete here, as the job succeeds. ``evaluation`` ``(id, report)`` fills in the report of
+    an evaluation row inserted when the job was submitted."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None]
     rows += list(outputs)
     produced: dict[str, Any] = {
@@ -77,6 +79,9 @@ def finish(
             probabilities = [r.probabilities or [] for r in ordered]
             insert_rows(session, prediction.id, 0, [r.prediction for r in ordered],
                         None if ordered[0].probabilities is None else probabilities)
+        if evaluation is not None:
+            session.execute(update(tables.Evaluation).where(
+                tables.Evaluation.id == evaluation[0]).values(report=evaluation[1]))
         if prediction_id is not None:
             session.execute(update(heads).where(heads.c.id == prediction_id)
                             .values(complete=True))

@@ -4,8 +4,18 @@ the ``/docs`` page)."""
 from fastapi import APIRouter
 
 from service import apidocs, dashboard
-from service.routes import datasets, health, jobs, models, onnx, predict, predictions
+from service.routes import (
+    datasets,
+    evaluations,
+    health,
+    jobs,
+    models,
+    onnx,
+    predict,
+    predictions,
+)
 
 router = APIRouter()
-for module in (health, datasets, jobs, models, predict, onnx, predictions, dashboard, apidocs):
+for module in (health, datasets, jobs, models, predict, evaluations, onnx, predictions,
+               dashboard, apidocs):
     router.include_router(module.router)

@@ -37,6 +37,9 @@ class ModelPublic(BaseModel):
     best_epoch: int | None = Field(default=None, description=(
         "The epoch whose weights these are (the best under early_stopping.restore_best, "
         "else the last); null for models from before it was recorded"))
+    evaluation: dict[str, Any] | None = Field(default=None, description=(
+        "The evaluation report of these weights on the validation part (docs/api.md, "
+        "Evaluation reports); null without a validation part"))
     weights_sha256: str
     created_at: dt.datetime
 
@@ -49,6 +52,7 @@ class ModelPublic(BaseModel):
             classes=row.classes,
             n_targets=row.n_targets, metrics=json_safe(row.metrics) if row.metrics else None,
             epochs_trained=row.epochs_trained, best_epoch=row.best_epoch,
+            evaluation=json_safe(row.evaluation) if row.evaluation else None,
             weights_sha256=row.weights_sha256,
             created_at=row.created_at,
         )

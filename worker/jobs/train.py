@@ -122,6 +122,26 @@ def prepare(
                     validation, targets)
 
 
+def validation_report(task: str, net: Any, data: Prepared, classes: list[Any] | None,
+                      names: list[str] | None = None) -> dict[str, Any] | None:
+    """The evaluation report (``worker.report``) of the network's weights — the model's — on
+    the validation part, in target units; None without a validation part."""
+    from service.evaluation import report_of
+
+    if data.validation is None:
+        return None
+    X_val, Y_val = data.validation
+    with np.errstate(all="ignore"):
+        out = np.asarray(net.logits_and_outputs(X_val)[1], dtype=np.float64)
+    if not np.isfinite(out).all():
+        return None  # a diverged network's outputs have no report
+    if task == "classification":
+        return report_of(task, classes, np.argmax(Y_val, axis=1), out)
+    if data.targets is not None:  # back to target units
+        Y_val, out = data.targets.inverse(Y_val), data.targets.inverse(out)
+    return report_of(task, classes, Y_val, out, names)
+
+
 def run_train(ctx: JobContext) -> None:
     from worker.jobs.divergence import Diverged, explain, likely_causes
     from worker.nn import (
@@ -194,12 +214,15 @@ def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data:
     if data.targets is not None:
         arrays.update(data.targets.to_arrays())
     weights, sha256 = encode_weights(net.params, arrays)
+    names = dataset.target_names if task == "regression" else None
     model = tables.Model(
         id=new_id("mdl"), tenant_id=job.tenant_id, job_id=job.id, dataset_id=dataset.id,
         task=task, spec=job.spec, n_features=pipeline.n_features,
         columns=model_columns(pipeline),
         n_targets=1 if task == "classification" else n_outputs, classes=classes,
         metrics=metrics, epochs_trained=run.last_epoch, best_epoch=kept or None,
+        evaluation=validation_report(task, net, data, classes,
+                                     names if names and len(names) == n_outputs else None),
         weights=weights, weights_sha256=sha256,
     )
     if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model):
