@@ -48,8 +48,7 @@ def finish(
     A prediction's rows come with it (``prediction_rows``, written by the one row writer,
     ``service.repository.predictions.insert_rows``) or, for a large one already written in
     chunks (``service.queue.results``), the prediction is named by ``prediction_id`` and marked
-    complete here, as the job succeeds. ``evaluation`` ``(id, report)`` fills in the report of
-    an evaluation row inserted when the job was submitted."""
+    complete here, as the job succeeds. ``evaluation``: ``(id, report)`` of a pending one."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None]
     rows += list(outputs)
     produced: dict[str, Any] = {

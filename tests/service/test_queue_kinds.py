@@ -36,10 +36,12 @@ def echo_kind(monkeypatch: pytest.MonkeyPatch) -> kinds.JobKind:
 
 
 def test_the_registry_holds_train_and_predict_with_their_runners() -> None:
+    from worker.jobs.evaluate import run_evaluate
     from worker.jobs.predict import run_predict
     from worker.jobs.train import run_train
 
-    assert kinds.kind_names() == ("train", "predict")
+    assert kinds.kind_names() == ("train", "predict", "evaluate")
+    assert kinds.job_kind("evaluate").load_runner() is run_evaluate
     assert kinds.job_kind("train").load_runner() is run_train
     assert kinds.job_kind("predict").load_runner() is run_predict
     assert all(kind.description for kind in kinds.JOB_KINDS.values())
