@@ -51,17 +51,17 @@ def test_register_refuses_a_duplicate_or_a_malformed_kind() -> None:
     with pytest.raises(ValueError, match="registered already"):
         kinds.register(kinds.JobKind("train", "again", "worker.jobs.train:run_train"))
     with pytest.raises(ValueError, match="package.module:function"):
-        kinds.register(kinds.JobKind("evaluate", "no function", "worker.jobs.evaluate"))
+        kinds.register(kinds.JobKind("explain", "no function", "worker.jobs.explain"))
     with pytest.raises(ValueError, match="1 to 16 characters"):
         kinds.register(kinds.JobKind("x" * 17, "too long", "a:b"))
-    assert kinds.kind_names() == ("train", "predict")
+    assert kinds.kind_names() == ("train", "predict", "evaluate")
 
 
 def test_an_unknown_kind_is_refused_at_enqueue(
     db: Database, tenant: str, dataset_row: Callable[..., str]
 ) -> None:
-    with pytest.raises(queue.UnknownJobKind, match="'evaluate'.*train, predict"):
-        queue.enqueue(db, tenant_id=tenant, kind="evaluate", dataset_id=dataset_row(), spec={})
+    with pytest.raises(queue.UnknownJobKind, match="'explain'.*train, predict, evaluate"):
+        queue.enqueue(db, tenant_id=tenant, kind="explain", dataset_id=dataset_row(), spec={})
     assert queue.queue_depth(db) == 0
 
 
@@ -81,7 +81,7 @@ def test_metrics_list_every_registered_kind_with_zeros(
         if family.name == "descent_jobs"
         for sample in family.samples
     }
-    expected = {(k, s) for k in ("train", "predict", "echo") for s in tables.JOB_STATUSES}
+    expected = {(k, s) for k in ("train", "predict", "evaluate", "echo") for s in tables.JOB_STATUSES}
     assert set(samples) == expected and set(samples.values()) == {0}
 
 
