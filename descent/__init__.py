@@ -2,7 +2,17 @@
 
 from .api import Client
 from .errors import DescentAPIError, DescentConnectionError
-from .types import Dataset, Estimate, Event, HistoryRow, Job, Model, Prediction, PredictResult
+from .types import (
+    Dataset,
+    Estimate,
+    Evaluation,
+    Event,
+    HistoryRow,
+    Job,
+    Model,
+    Prediction,
+    PredictResult,
+)
 
 __all__ = [
     "Client",
@@ -10,6 +20,7 @@ __all__ = [
     "DescentAPIError",
     "DescentConnectionError",
     "Estimate",
+    "Evaluation",
     "Event",
     "HistoryRow",
     "Job",

@@ -10,7 +10,17 @@ import httpx
 
 from . import tables, uploads, waiting
 from .transport import Transport
-from .types import Dataset, Estimate, Event, HistoryRow, Job, Model, Prediction, PredictResult
+from .types import (
+    Dataset,
+    Estimate,
+    Evaluation,
+    Event,
+    HistoryRow,
+    Job,
+    Model,
+    Prediction,
+    PredictResult,
+)
 
 
 class Client:
@@ -190,6 +200,25 @@ class Client:
         return Job.from_dict(
             self._t.json("POST", f"/v1/models/{model_id}/batch-predictions", json=body)
         )
+
+    def evaluate(self, model_id: str, dataset_id: str, *, wait: bool = True,
+                 timeout: float | None = None) -> Evaluation:
+        """The model's report on a dataset with targets. A small one is answered at once; a
+        large one runs as an ``evaluate`` job, waited for unless ``wait`` is False."""
+        body = {"dataset_id": dataset_id}
+        evaluation = Evaluation.from_dict(
+            self._t.json("POST", f"/v1/models/{model_id}/evaluations", json=body))
+        if wait:
+            evaluation = waiting.wait_evaluation(self, evaluation, timeout)
+        return evaluation
+
+    def get_evaluation(self, evaluation_id: str) -> Evaluation:
+        return Evaluation.from_dict(self._t.json("GET", f"/v1/evaluations/{evaluation_id}"))
+
+    def list_evaluations(self, model_id: str, *, page_size: int | None = None
+                         ) -> Iterator[Evaluation]:
+        for item in self._t.paginate(f"/v1/models/{model_id}/evaluations", {"limit": page_size}):
+            yield Evaluation.from_dict(item)
 
     def get_prediction(
         self, prediction_id: str, *, offset: int | None = None, limit: int | None = None

@@ -124,6 +124,22 @@ class Model(_APIObject):
     weights_sha256: str = ""
     created_at: str | None = None
     columns: list[dict[str, Any]] | None = None  # name, kind, categories (seen in training)
+    evaluation: dict[str, Any] | None = None  # the report on the validation part
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation(_APIObject):
+    """A model's report on a dataset (``GET /v1/evaluations/{id}``; docs/api.md)."""
+
+    id: str = ""
+    model_id: str = ""
+    dataset_id: str | None = None
+    job_id: str | None = None
+    status: str = ""
+    n_rows: int = 0
+    report: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    created_at: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,7 @@ import httpx
 
 from .errors import DescentConnectionError
 from .transport import StreamUnavailable, decode
-from .types import Event, HistoryRow, Job
+from .types import FINAL_STATUSES, Evaluation, Event, HistoryRow, Job
 
 if TYPE_CHECKING:
     from .api import Client
@@ -123,3 +123,13 @@ def _emit(on_event: OnEvent, event: Event) -> None:
     if on_event is not None:
         on_event(event)
 
+
+
+def wait_evaluation(client: Client, evaluation: Evaluation, timeout: float | None,
+                    interval: float = 0.5) -> Evaluation:
+    """Poll a queued evaluation until its job ends (its report is in, or its error)."""
+    deadline = _Deadline(evaluation.job_id or evaluation.id, timeout)
+    while evaluation.status not in FINAL_STATUSES:
+        time.sleep(deadline.remaining(interval))
+        evaluation = client.get_evaluation(evaluation.id)
+    return evaluation

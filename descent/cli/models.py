@@ -1,4 +1,4 @@
-"""`descent models list|show|export` and `descent predict MODEL FILE.csv`."""
+"""`descent models list|show|export|evaluate` and `descent predict MODEL FILE.csv`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from ..api import Client
 from ..types import Model
+from . import evaluate
 from .csv_inputs import read_inputs
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 
@@ -33,6 +34,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="npz (weights, mean/scale) or onnx (default: from -o's suffix)")
     export.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     export.set_defaults(handler=export_model)
+    evaluate.add_parser(actions, common)
 
 
 def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:

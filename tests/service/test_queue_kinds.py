@@ -81,7 +81,8 @@ def test_metrics_list_every_registered_kind_with_zeros(
         if family.name == "descent_jobs"
         for sample in family.samples
     }
-    expected = {(k, s) for k in ("train", "predict", "evaluate", "echo") for s in tables.JOB_STATUSES}
+    expected = {(k, s) for k in ("train", "predict", "evaluate", "echo")
+                for s in tables.JOB_STATUSES}
     assert set(samples) == expected and set(samples.values()) == {0}
 
 
