@@ -1,6 +1,7 @@
 // The Descent dashboard: hash routes over the /v1 API, no framework, no build step.
 //   #/                 jobs (auto-refresh)          #/jobs/ID     a job: live loss curves, spec
-//   #/models           models                       #/models/ID   a model: metrics, predict form
+//   #/models           models                       #/models/ID   a model: metrics, predict form,
+//                                                                 reports (report.js)
 //   #/datasets         datasets                     #/datasets/ID a dataset: its columns
 // The API key is asked once and kept in localStorage; "#…?key=K" (or "#key=K") stores it too,
 // so a link can sign a browser in. EventSource cannot send an Authorization header, so live
@@ -356,7 +357,9 @@ async function showModel(id) {
       el("div", { class: "card" }, el("h2", {}, "Final metrics"), metricsList(model.metrics),
         model.classes ? el("p", { class: "muted" }, `classes: ${model.classes.join(", ")}`) : null),
       el("form", { class: "card", id: "predict-form", onsubmit: submit }, el("h2", {}, "Predict"),
-        fields.node, el("button", { type: "submit" }, "Predict"), output)));
+        fields.node, el("button", { type: "submit" }, "Predict"), output)),
+    el("div", { class: "card", id: "validation-report" }, el("h2", {}, "Validation report"), reportView(model.evaluation)));
+  view.append(await evaluationsCard(id));
 }
 
 // One input per column, labelled with its name and kind; a blank is a missing cell (null), which
