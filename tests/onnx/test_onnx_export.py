@@ -2,7 +2,8 @@
 
 Unit tests build ``LoadedModel`` in memory from a ``worker.nn.Network`` with random parameters and
 compare onnxruntime's output with ``service.inference.predict`` for every activation, both
-dtypes, classification and regression, with and without standardization.
+dtypes, classification and regression, with and without standardization. The graph takes and
+gives float64, as ``/predict`` does. Models with column steps: ``test_onnx_tables``.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def test_onnxruntime_matches_predict(activation: str, task: str, standardize: bo
     content = to_onnx(loaded)
     model = onnx.load_from_string(content)
     onnx.checker.check_model(model, full_check=True)
-    X = np.random.default_rng(1).normal(scale=4.0, size=(64, 5)).astype(dtype)
+    X = np.random.default_rng(1).normal(scale=4.0, size=(64, 5))
     np.testing.assert_allclose(run_onnx(content, X), expected(loaded, X), atol=1e-5, rtol=1e-5)
 
 
@@ -73,13 +74,13 @@ def test_onnxruntime_matches_predict(activation: str, task: str, standardize: bo
 def test_every_output_activation(output: str) -> None:
     task = "classification" if output in ("softmax", "sigmoid") else "regression"
     loaded = loaded_model(task=task, hidden=["relu"], output=output)
-    X = np.random.default_rng(2).normal(size=(32, 5)).astype(np.float32)
+    X = np.random.default_rng(2).normal(size=(32, 5))
     np.testing.assert_allclose(run_onnx(to_onnx(loaded), X), loaded.net.forward(X), atol=1e-5)
 
 
 def test_no_hidden_layers_and_a_single_output() -> None:
     loaded = loaded_model(task="regression", hidden=[], n_outputs=1)
-    X = np.random.default_rng(3).normal(size=(10, 5)).astype(np.float32)
+    X = np.random.default_rng(3).normal(size=(10, 5))
     np.testing.assert_allclose(run_onnx(to_onnx(loaded), X), expected(loaded, X), atol=1e-5)
 
 
@@ -88,12 +89,14 @@ def test_graph_shape_names_and_nodes() -> None:
     model = onnx.load_from_string(to_onnx(loaded))
     graph = model.graph
     assert [i.name for i in graph.input] == ["input"]
-    assert [o.name for o in graph.output] == ["output"]
+    assert [o.name for o in graph.output] == ["output", "label"]
     dims = graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param == "N" and dims[1].dim_value == 5
-    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    assert [n.op_type for n in graph.node] == ["Sub", "Div", "Gemm", "Relu", "Gemm", "LeakyRelu",
-                                               "Gemm", "Elu", "Gemm", "Softmax"]
+    assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    assert [n.op_type for n in graph.node] == ["Cast", "Sub", "Div", "Gemm", "Relu", "Gemm",
+                                               "LeakyRelu", "Gemm", "Elu", "Gemm", "Softmax",
+                                               "Cast", "ArgMax", "Gather"]
     attributes = {n.op_type: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
                   for n in graph.node}
     assert attributes["LeakyRelu"]["alpha"] == pytest.approx(0.01)

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .onnx import ONNX_FLOAT, Node
+
 
 @dataclass(frozen=True, eq=False)
 class Standardizer:
@@ -53,3 +55,14 @@ class Standardizer:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean.copy(), "scale": self.scale.copy()}
+
+    def onnx_nodes(self, input_name: str) -> tuple[list[Node], dict[str, np.ndarray], str]:
+        """``(nodes, initializers, output)`` for a double input: ``Cast`` to the statistics'
+        dtype (omitted for float64), then ``Sub``/``Div`` — the arithmetic of ``transform``."""
+        nodes, x = [], input_name
+        if self.mean.dtype != np.float64:
+            nodes.append(Node("Cast", [x], "input_cast", {"to": ONNX_FLOAT}))
+            x = "input_cast"
+        nodes += [Node("Sub", [x, "mean"], "centered"),
+                  Node("Div", ["centered", "scale"], "standardized")]
+        return nodes, self.to_arrays(), "standardized"
