@@ -120,9 +120,8 @@ class OneHot:
         """``(nodes, initializers, output)``: the string column ``[N, 1]`` → ``[N, width]``
         double one-hot rows, as ``transform`` gives them (see the module docstring)."""
         names = [*self.kept, *self.grouped]
-        targets = self.lookup(names)  # each name's output column (no -1 among them)
-        keys, values = names, targets.tolist()
-        fill_column = int(self.lookup([self.fill])[0])
+        columns = self.lookup(names).tolist()  # each name's output column, then the fill's
+        keys, values, fill_column = names, columns[:-1], columns[-1]
         if fill_column >= 0 and "" not in names:
             keys, values = [*names, ""], [*values, fill_column]
         index, hot, flat = (f"{prefix}_index", f"{prefix}_onehot3d", f"{prefix}_onehot_float")
