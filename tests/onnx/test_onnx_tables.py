@@ -182,6 +182,17 @@ def test_metadata_properties() -> None:
         n.op_type for n in model.graph.node}
 
 
+def test_columns_named_like_the_graphs_own_tensors() -> None:
+    """``mean``, ``scale``, ``column0`` are the graph's names too: the graph's own are renamed."""
+    kinds = {"scale": "numeric", "mean": "categorical", "column0": "numeric", "W0": "numeric"}
+    rows = [{"scale": float(i % 5) if i % 4 else None, "mean": "ab"[i % 2] if i % 3 else None,
+             "column0": i / 7, "W0": -i / 3} for i in range(40)]
+    loaded = loaded_model("classification", rows, kinds, classes=["x", "y"])
+    assert_matches_predict(loaded, rows, kinds)
+    graph = onnx.load_from_string(to_onnx(loaded)).graph
+    assert [i.name for i in graph.input] == list(kinds)
+
+
 def test_a_column_named_like_an_output_is_refused() -> None:
     kinds = {"label": "categorical", "age": "numeric"}
     rows = [{"label": "a", "age": 1.0}, {"label": "b", "age": None}] * 5

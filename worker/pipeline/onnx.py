@@ -30,11 +30,19 @@ class Node:
 
 @dataclass(frozen=True)
 class Input:
-    """A graph input: ``name``, element type (``ONNX_*``), shape ``[N, width]``."""
+    """A graph input: ``name``, element type (``ONNX_*``), shape ``[N, width]``. Nodes refer
+    to it as ``ref`` (default: ``name``): a raw column's name is the user's and may equal a
+    tensor name of the graph's own (``mean``, ``scale``), so steps use an internal alias that
+    the exporter maps back to the column's name."""
 
     name: str
     elem_type: int
     width: int
+    ref: str = ""
+
+    @property
+    def alias(self) -> str:
+        return self.ref or self.name
 
 
 @dataclass

@@ -106,9 +106,11 @@ class Preprocessor:
         """The column steps as ONNX nodes, output ``[N, width]`` double. With ``matrix``, the
         numeric columns come as that one ``[N, d]`` double input instead (a ``plain``
         preprocessor: imputation only)."""
-        graph = Graph(inputs=[Input(name, ONNX_STRING if kind == "categorical" else ONNX_DOUBLE,
-                                    1) for name, kind in self.columns])
-        numeric = [name for name, kind in self.columns if kind == "numeric"]
+        graph = Graph(inputs=[
+            Input(name, ONNX_STRING if kind == "categorical" else ONNX_DOUBLE, 1, f"column{j}")
+            for j, (name, kind) in enumerate(self.columns)])
+        refs = {i.alias: kind for i, (_, kind) in zip(graph.inputs, self.columns, strict=True)}
+        numeric = [ref for ref, kind in refs.items() if kind == "numeric"]
         blocks: list[str] = []
         if matrix is not None:
             graph.inputs = [Input(matrix, ONNX_DOUBLE, len(numeric))]
@@ -121,9 +123,9 @@ class Preprocessor:
             nodes, initializers, filled, indicators = self.imputer.onnx_nodes(matrix)
             graph.add(nodes, initializers)
             blocks += [filled] + ([indicators] if indicators else [])
-        categorical = [name for name, kind in self.columns if kind == "categorical"]
-        for j, (name, encoder) in enumerate(zip(categorical, self.encoders, strict=True)):
-            nodes, initializers, out = encoder.onnx_nodes(name, f"onehot{j}")
+        categorical = [ref for ref, kind in refs.items() if kind == "categorical"]
+        for j, (ref, encoder) in enumerate(zip(categorical, self.encoders, strict=True)):
+            nodes, initializers, out = encoder.onnx_nodes(ref, f"onehot{j}")
             graph.add(nodes, initializers)
             blocks.append(out)
         graph.output = blocks[0]
