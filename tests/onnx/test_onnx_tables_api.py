@@ -16,14 +16,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 from api_helpers import auth, client_for
+from table_rows import csv_bytes, feeds, rows
 
 from service import queue
 from service.db import Database, connect
 from service.migration import upgrade
 from worker.jobs import JobContext
 from worker.runner import run_and_report
-
-CITIES = ["paris", "oslo", "lima"]
 
 
 @pytest.fixture
@@ -33,31 +32,6 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     database = connect(url)
     yield database
     database.dispose()
-
-
-def rows(n: int, seed: int, categorical: bool) -> list[dict[str, Any]]:
-    """``size``/``weight`` numeric (blanks), ``city``/``shape`` categorical (``city`` blanks);
-    targets ``label`` (text) and ``value`` (a number)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in range(n):
-        size, weight, city = rng.normal(), rng.normal(), CITIES[i % 3]
-        row: dict[str, Any] = {"size": None if i % 7 == 0 else round(size, 4),
-                               "weight": None if i % 9 == 0 else round(weight, 4)}
-        score = size + 0.5 * weight
-        if categorical:
-            row |= {"city": None if i % 11 == 0 else city, "shape": ["round", "square"][i % 2]}
-            score += 1.5 if city == "paris" else -0.5
-        row |= {"label": "big" if score > 0 else "small", "value": round(3 * score + 10, 4)}
-        out.append(row)
-    return out
-
-
-def csv_bytes(table: list[dict[str, Any]], target: str) -> bytes:
-    names = [k for k in table[0] if k not in ("label", "value")] + [target]
-    lines = [",".join(names)]
-    lines += [",".join("" if r[k] is None else str(r[k]) for k in names) for r in table]
-    return ("\n".join(lines) + "\n").encode()
 
 
 def train(db: Database, client: Any, headers: dict[str, str], body: bytes, target: str) -> str:
@@ -73,13 +47,6 @@ def train(db: Database, client: Any, headers: dict[str, str], body: bytes, targe
     model_id = client.get(f"/v1/jobs/{job.json()['id']}", headers=headers).json()["model_id"]
     assert model_id
     return str(model_id)
-
-
-def feeds(records: list[dict[str, Any]], kinds: dict[str, str]) -> dict[str, np.ndarray]:
-    return {name: (np.array([[np.nan if r[name] is None else r[name]] for r in records])
-                   if kind == "numeric" else
-                   np.array([["" if r[name] is None else r[name]] for r in records], object))
-            for name, kind in kinds.items()}
 
 
 @pytest.mark.slow
