@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from service import inference
 from service.deps import CallerDep, DbDep
-from service.errors import InvalidInput
+from service.errors import InvalidInput, field_error
 from service.onnx_export import NameClash, to_onnx
 from service.problems import problem_responses
 
@@ -43,7 +43,8 @@ def get_onnx(model_id: str, request: Request, caller: CallerDep, db: DbDep) -> R
     try:
         content = to_onnx(loaded)
     except NameClash as exc:  # a column named `output` or `label`
-        raise InvalidInput(str(exc)) from None
+        msg = f"model {model_id} cannot be exported as ONNX: {exc}"
+        raise InvalidInput(msg, errors=[field_error(["path", "model_id"], msg)]) from None
     return Response(
         content,
         media_type=ONNX_MEDIA,
