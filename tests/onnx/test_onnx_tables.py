@@ -199,3 +199,12 @@ def test_a_column_named_like_an_output_is_refused() -> None:
     loaded = loaded_model("classification", rows, kinds, classes=["x", "y"])
     with pytest.raises(NameClash, match="'label'"):
         to_onnx(loaded)
+
+
+@pytest.mark.parametrize("kinds", [{"city": "categorical"},
+                                   {"plan": "categorical", "age": "numeric"}],
+                         ids=["categorical-only", "one-of-each"])
+def test_small_shapes(kinds: dict[str, str]) -> None:
+    train = records(80, seed=12)
+    loaded = loaded_model("regression", train, kinds)
+    assert_matches_predict(loaded, [*records(20, seed=13), dict(train[0], city="tokyo")], kinds)
