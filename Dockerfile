@@ -25,7 +25,7 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
 COPY README.md ./
 COPY service ./service
 COPY worker ./worker
-COPY client ./client
+COPY descent ./descent
 COPY migrations ./migrations
 RUN pip install '.[postgres]' \
     && rm -rf /src/build /src/*.egg-info

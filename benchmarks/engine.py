@@ -1,6 +1,6 @@
 """Engine benchmark: ``worker.nn`` against PyTorch (CPU) and scikit-learn's MLPClassifier.
 
-Runs the workloads of ``bench/workloads.json`` (beside DESIGN.md; ``--workloads PATH`` to choose
+Runs the workloads of ``benchmarks/workloads.json`` (``--workloads PATH`` to choose
 another file) for the three frameworks in one process, with the same BLAS/OpenMP thread count for
 all (``--threads``, default 1: threadpoolctl for NumPy/scikit-learn, ``torch.set_num_threads`` for
 PyTorch), and prints samples per second (rows x epochs / seconds of training), each framework's
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from worker.nn import Network, train  # noqa: E402
 
-DEFAULT_WORKLOADS = ROOT.parent / "shared" / "bench" / "workloads.json"
+DEFAULT_WORKLOADS = ROOT / "benchmarks" / "workloads.json"
 
 
 def make_data(workload: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:

@@ -11,8 +11,8 @@ A model's weights are the ``.npz`` that ``GET /v1/models/{id}/weights`` serves: 
 b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus ``mean`` and ``scale``
 when inputs were standardized, and the fitted column steps (``pre_meta``, ``pre_fill``,
 ``pre_indicated``: ``worker.pipeline.preprocess``) for a model trained on named columns.
-``weights_sha256`` is the SHA-256
-of the raw bytes of ``W0, b0, W1, b1, …`` concatenated in that order (API.md).
+``weights_sha256`` is the SHA-256 of the raw bytes of ``W0, b0, W1, b1, …`` concatenated in that
+order (docs/api.md).
 """
 
 from __future__ import annotations

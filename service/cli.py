@@ -1,7 +1,7 @@
 """The `descent` command: dispatches to the module that owns each subcommand.
 
 Server-side commands (serve, worker, migrate, keys) reach the database; user-side commands
-(datasets, jobs, predict, models, plot) talk HTTP through `client`. Each module exposes
+(datasets, jobs, predict, models, plot) talk HTTP through `descent`. Each module exposes
 ``main(argv) -> int``; importing lazily keeps `descent jobs list` from loading the server stack.
 """
 
@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import importlib
 import sys
+from importlib.metadata import version
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("service.commands.serve", "run the API and embedded workers (migrates first)"),
     "worker": ("worker.commands", "run worker processes that train queued jobs"),
     "migrate": ("service.commands.migrate", "bring the database schema up to date"),
     "keys": ("service.commands.keys", "create, list and revoke API keys"),
-    "datasets": ("client.cli", "upload and list datasets"),
-    "jobs": ("client.cli", "submit, watch, list, show and cancel jobs"),
-    "predict": ("client.cli", "predict a CSV file with a model"),
-    "models": ("client.cli", "list, show and export models"),
-    "plot": ("client.cli", "plot a job's loss curves to a PNG"),
+    "datasets": ("descent.cli", "upload and list datasets"),
+    "jobs": ("descent.cli", "submit, watch, list, show and cancel jobs"),
+    "predict": ("descent.cli", "predict a CSV file with a model"),
+    "models": ("descent.cli", "list, show and export models"),
+    "plot": ("descent.cli", "plot a job's loss curves to a PNG"),
 }
 
 
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
+        return 0
+    if args[0] == "--version":
+        print(f"descent {version('descent')}")
         return 0
     name, rest = args[0], args[1:]
     if name not in COMMANDS:

@@ -2,10 +2,10 @@
 records (``from_records``): ``{"name", "records": [{...}, ...], "target": "col" | [...]}``.
 
 Rows are numbered from 0, as they are indexed in the body (``features[7]``). Extensions to
-API.md: ``target_kind`` ("labels" | "values") overrides the inference, ``feature_names`` /
+the API: ``target_kind`` ("labels" | "values") overrides the inference, ``feature_names`` /
 ``target_names`` name the columns, ``null`` in ``features`` is a missing cell, and
-``column_kinds`` makes numeric columns categorical. Inference: strings and integers are
-labels, any float makes numbers values; a list of rows is values (several outputs).
+``column_kinds`` makes numeric columns categorical (docs/api.md). Inference: strings and
+integers are labels, any float makes numbers values; a list of rows is values (several outputs).
 """
 
 from __future__ import annotations

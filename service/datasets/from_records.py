@@ -37,7 +37,7 @@ def parse_records(body: dict[str, Any], *, max_columns: int | None = None,
     target_kind = body.get("target_kind")
     check_target_kind(target_kind, ["body", "target_kind"])
     check_name(body.get("name"), ["body", "name"])
-    records = body.get("records")
+    records: list[dict[str, Any]] = body["records"]
     names = _columns(records)
     if max_columns is not None and len(names) > max_columns:
         raise invalid(_LOC, f"the records have {len(names):,} columns; the limit is "

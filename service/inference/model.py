@@ -7,7 +7,7 @@ pipeline and then the network, exactly once each, in chunks of rows whose hidden
 stay within a fixed budget (``Network.logits_and_outputs``), so a request's memory does not grow
 with its row count.
 
-``predict`` answers API.md's shape. Classification: ``probabilities`` are the output activations,
+``predict`` answers as docs/api.md says. Classification: ``probabilities`` are the outputs,
 one column per class in the order of ``classes`` (softmax rows sum to 1; a sigmoid output layer
 gives each class its own independent probability, not normalized), and each prediction is the
 class of the largest one. Regression: numbers, or a row per input when there are several targets.
@@ -128,7 +128,7 @@ def outputs(loaded: LoadedModel, X: np.ndarray | Table) -> np.ndarray:
 
 
 def to_answers(loaded: LoadedModel, out: np.ndarray) -> tuple[list[Any], list[Any] | None]:
-    """``(predictions, probabilities | None)`` from the network's outputs (API.md)."""
+    """``(predictions, probabilities | None)`` from the network's outputs (docs/api.md)."""
     if loaded.task == "classification":
         return decode(out, loaded.classes or []), out.tolist()
     if out.shape[1] == 1:

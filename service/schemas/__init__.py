@@ -1,4 +1,4 @@
-"""Request and response models of the HTTP API (API.md), one module per resource."""
+"""Request and response models of the HTTP API (docs/api.md), one module per resource."""
 
 from service.schemas.common import Page
 from service.schemas.datasets import DatasetPublic, DatasetSummary

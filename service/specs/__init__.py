@@ -7,7 +7,7 @@ field's ``loc``; unknown fields are refused so a typo never silently falls back 
 service's limits, raising ``InvalidInput`` with ``loc``s shaped like FastAPI's
 (``["body", "network", "loss"]``).
 
-Extensions to API.md: ``priority`` (-100..100, higher runs first among the tenant's jobs);
+Also in docs/api.md: ``priority`` (-100..100, higher runs first among the tenant's jobs);
 ``training.optimizer`` may be just a name (``"sgd"``) or omit ``name`` (adam). A default
 ``validation_split`` too small for the dataset (no validation row) is switched off, together with
 a default ``early_stopping``.

@@ -1,8 +1,8 @@
-"""The dashboard tests share the client tests' server helper (tests/client)."""
+"""The dashboard tests share the client tests' server helper (tests/descent)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "descent"))

@@ -19,7 +19,7 @@ from cdp import Browser, chromium_executable
 from descent_server import ROOT, Server, running_server
 from descent_testdata import blobs
 
-from client import Client, Job
+from descent import Client, Job
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

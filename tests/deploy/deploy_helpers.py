@@ -24,7 +24,7 @@ import httpx
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-COMPOSE_SCHEMA = REPO.parent / "shared" / "data" / "compose-spec.json"
+COMPOSE_SCHEMA = Path(__file__).resolve().parent / "data" / "compose-spec.json"
 FINAL = ("succeeded", "failed", "cancelled")
 
 

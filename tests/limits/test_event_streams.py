@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client import Client
+from descent import Client
 from tests.limits.edge_helpers import new_key, problem, queued_job, revoke, row_counts
 from tests.limits.harness import Attack, percentile
 from tests.system.served import Served, serve

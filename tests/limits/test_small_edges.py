@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client.cli.models import predictions_csv
-from client.types import Model
+from descent.cli.models import predictions_csv
+from descent.types import Model
 from service.commands.serve import uvicorn_config
 from service.connections import TimedH11Protocol
 from service.deploy_checks import UnsafeBindError, check_bind

@@ -1,5 +1,5 @@
 """Analytic gradients against central differences (float64), activations and losses against
-their definitions (API.md "Losses")."""
+their definitions (docs/api.md "Losses")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each optimizer's update against its API.md formula, written out here (float64)."""
+"""Each optimizer's update against its docs/api.md formula, written out here (float64)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ N_WEIGHTS = 7  # the first N_WEIGHTS entries are weights (decayed), the rest bia
 
 def reference(name: str, hyper: dict[str, float], W: np.ndarray, grads: list[np.ndarray],
               weight_decay: float) -> np.ndarray:
-    """API.md "Optimizer updates", literally."""
+    """docs/api.md "Optimizer updates", literally."""
     W = W.copy()
     lr = hyper["learning_rate"]
     M = np.zeros_like(W)

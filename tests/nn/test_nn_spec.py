@@ -1,4 +1,4 @@
-"""Spec defaults (API.md "Jobs") and the errors for specs the engine cannot run."""
+"""Spec defaults (docs/api.md "Jobs") and the errors for specs the engine cannot run."""
 
 from __future__ import annotations
 

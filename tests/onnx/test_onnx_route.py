@@ -11,7 +11,7 @@ from descent_server import running_server
 from descent_testdata import blobs, linear
 from table_rows import csv_bytes, feeds, rows
 
-from client import Client, DescentAPIError
+from descent import Client, DescentAPIError
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

@@ -335,3 +335,24 @@ def test_request_sha256_is_canonical() -> None:
         JobSubmit.model_validate(b)
     )
     assert len(request_sha256(a)) == 64
+
+
+def categorical_dataset() -> tables.Dataset:
+    columns = [{"name": "a", "kind": "numeric", "missing": 3, "categories": None},
+               {"name": "city", "kind": "categorical", "missing": 0, "categories": 40}]
+    return tables.Dataset(id="ds_3", n_rows=500, n_features=2, n_targets=1,
+                          target_kind="labels", classes=[0, 1], columns=columns)
+
+
+def test_the_input_width_counts_encoded_columns() -> None:
+    dataset = categorical_dataset()
+    spec = resolve({}, dataset)
+    assert estimate(spec, dataset)["parameters"] == count_parameters(spec, 1 + 1 + 40, 2)
+    narrow = resolve({"preprocessing": {"max_categories": 5, "missing_indicators": False}},
+                     dataset)
+    assert estimate(narrow, dataset)["parameters"] == count_parameters(narrow, 1 + 5, 2)
+    error = refused({}, dataset, Settings(max_encoded_width=20))
+    assert "DESCENT_MAX_ENCODED_WIDTH" in error.detail and "max_categories" in error.detail
+    assert error.errors[0]["loc"] == ["body", "preprocessing"]
+    with pytest.raises(ValidationError):
+        JobSubmit.model_validate({"dataset_id": "d", "preprocessing": {"unknown": "guess"}})

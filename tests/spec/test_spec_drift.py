@@ -142,7 +142,7 @@ SPEC_FIELD_NAMES = {name for loc, _ in FIELDS for name in loc if isinstance(name
 
 def python_files() -> list[Path]:
     files = []
-    for package in ("service", "worker", "client"):
+    for package in ("service", "worker", "descent"):
         files += [p for p in (ROOT / package).rglob("*.py") if "spec" not in p.parent.name
                   or p.parent.name == "specs"]
     return [p for p in files if (ROOT / "worker" / "spec") not in p.parents]

@@ -17,6 +17,7 @@ from worker.pipeline import (
     Table,
     UnknownCategory,
     conform,
+    split_rows,
 )
 from worker.pipeline.preprocess import encoded_width
 from worker.pipeline.schema import as_kind, number_text
@@ -129,3 +130,21 @@ def test_encoded_width_from_a_dataset_schema() -> None:
                                   "categorical_imputation": "constant"}) == 2 + 3
     fitted = Preprocessor.fit(table())
     assert fitted.width <= encoded_width(table().schema())
+
+
+def test_a_train_job_fits_on_its_training_rows_only() -> None:
+    from worker.jobs.train import prepare
+
+    n = 50
+    ages = np.arange(n, dtype=np.float64)
+    ages[::7] = np.nan
+    data = Table((numeric("age", ages.tolist()),
+                  categorical("c", ["a" if i < 40 else "b" for i in range(n)])))
+    config = {"validation_split": 0.2, "standardize": False}
+    rng = np.random.default_rng(3)
+    prepared = prepare(data, np.zeros((n, 1)), config, rng, np.float64)
+    train_rows, _ = split_rows(n, 0.2, np.random.default_rng(3))  # the rows prepare trains on
+    pre = prepared.pipeline.preprocessor
+    assert pre is not None and prepared.validation is not None
+    assert pre.imputer.fill[0] == np.nanmean(ages[train_rows])
+    assert prepared.X.shape == (len(train_rows), prepared.pipeline.width)

@@ -1,7 +1,7 @@
 """The Descent engine: dense networks trained by backpropagation in pure NumPy.
 
-No I/O, no database, no global RNG; nothing else of ours is imported. See ``DESIGN.md``
-("The engine") and API.md ("Jobs", "Optimizer updates", "Losses").
+No I/O, no database, no global RNG; nothing else of ours is imported. See the README ("The
+engine"), docs/architecture.md and docs/api.md ("Jobs", "Optimizer updates", "Losses").
 """
 
 from .defaults import fill_network_defaults, fill_training_defaults

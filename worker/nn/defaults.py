@@ -1,4 +1,4 @@
-"""Filling and checking the job spec's ``network`` and ``training`` objects (API.md "Jobs").
+"""Filling and checking the job spec's ``network`` and ``training`` objects (docs/api.md "Jobs").
 
 Both are declared once, in ``worker.spec``; these are the engine's entry points to it.
 ``fill_network_defaults`` and ``fill_training_defaults`` return new, complete dicts with every
@@ -36,7 +36,7 @@ def fill_network_defaults(network: Mapping[str, Any], task: str | None = None) -
 
 
 def fill_training_defaults(training: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return a complete, checked copy of the spec's ``training`` object (API.md defaults).
+    """Return a complete, checked copy of the spec's ``training`` object (docs/api.md defaults).
 
     ``validation_split`` and ``early_stopping`` may be ``None`` (off); a missing field takes its
     default (0.1 and patience 10 respectively). A partial ``early_stopping`` or ``optimizer``

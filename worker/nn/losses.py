@@ -1,4 +1,4 @@
-"""Losses (API.md "Losses": means, not sums) and the output delta ``dL/dZ`` of each pairing.
+"""Losses (docs/api.md "Losses": means, not sums) and the output delta ``dL/dZ`` of each pairing.
 
 Losses are evaluated from the output layer's pre-activations ``Z`` (logits) where that is the
 stable form (log-softmax for ``cross_entropy``, log-sigmoid for ``binary_cross_entropy``), so no

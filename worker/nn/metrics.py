@@ -65,7 +65,7 @@ class RunningMetrics:
 
     ``add(A, Y)`` takes a batch's output activations ``A`` and targets ``Y`` (both
     ``(m, n_outputs)``) before backpropagation; ``result()`` gives the epoch's row and resets.
-    Losses follow API.md (means over the epoch's rows, or entries) computed from probabilities,
+    Losses follow docs/api.md (means over the epoch's rows, or entries) computed from probabilities,
     so ``log`` is taken of ``max(p, tiny)``: a loss term is capped near 87 (float32) rather than
     becoming infinite when a probability underflows. NaN still propagates (divergence).
     """

@@ -165,7 +165,7 @@ class Network:
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Copies ``{"W0", "b0", "W1", …}`` plus ``"mean"``/``"scale"`` when standardized.
 
-        ``np.savez(file, **net.to_arrays())`` is the model's weights file (API.md).
+        ``np.savez(file, **net.to_arrays())`` is the model's weights file (docs/api.md).
         """
         arrays = {}
         for i, (W, b) in enumerate(zip(self.params[::2], self.params[1::2], strict=True)):
@@ -266,7 +266,7 @@ class Network:
         return self.logits_and_outputs(self.prepare_inputs(X))[1]
 
     def loss(self, X: Any, Y: Any) -> float:
-        """The loss (API.md "Losses") of raw inputs ``X`` against targets ``Y``."""
+        """The loss (docs/api.md "Losses") of raw inputs ``X`` against targets ``Y``."""
         Xs = self.prepare_inputs(X)
         Ys = self.prepare_targets(Y, Xs.shape[0])
         Z, A = self.logits_and_outputs(Xs)
@@ -277,7 +277,7 @@ class Network:
         """The loss and its gradients ``[dW0, db0, dW1, …]`` (copies, in ``params`` order).
 
         Gradients are of the data loss alone: L2 weight decay is applied by the optimizer
-        (``g = dLoss/dW + weight_decay * W``, API.md), not included here.
+        (``g = dLoss/dW + weight_decay * W``, docs/api.md), not included here.
         """
         Xs = self.prepare_inputs(X)
         Ys = self.prepare_targets(Y, Xs.shape[0])

@@ -1,4 +1,4 @@
-"""Optimizers (API.md "Optimizer updates"), each an object owning its moment vectors.
+"""Optimizers (docs/api.md "Optimizer updates"), each an object owning its moment vectors.
 
 An optimizer updates the network's flat parameter vector from the flat gradient vector in place.
 The vectors are walked in chunks of ``CHUNK`` entries (views made once, up front), so a step is

@@ -48,18 +48,22 @@ class NumericImputer:
         if strategy not in NUMERIC_STRATEGIES:
             raise ValueError(f"numeric imputation: unknown strategy {strategy!r}")
         X = np.asarray(X, dtype=np.float64)
-        missing = np.isnan(X)
-        observed = X.shape[0] - missing.sum(axis=0)
+        # Column by column where cells are missing, so that no (n, d) temporary is made: a
+        # complete column's statistics come from the whole matrix at once.
+        gappy = _columns_with_nan(X)
         fill = np.full(X.shape[1], float(fill_value))
-        has = observed > 0
-        if strategy == "mean" and has.any():
-            sums = np.where(missing, 0.0, X).sum(axis=0)
-            fill[has] = sums[has] / observed[has]
-        elif strategy == "median" and has.any():
-            with np.errstate(all="ignore"):
-                fill[has] = np.nanmedian(X[:, has], axis=0)
-        indicated = np.flatnonzero(missing.any(axis=0)) if indicators else np.empty(0, np.int64)
-        return cls(fill, indicated.astype(np.int64))
+        if strategy != "constant" and X.shape[0]:
+            with np.errstate(all="ignore"):  # (a gappy column's NaN is replaced below)
+                fill = X.mean(axis=0) if strategy == "mean" else np.median(X, axis=0)
+            for j in gappy:
+                column = X[:, j]
+                observed = column[~np.isnan(column)]
+                if not observed.size:
+                    fill[j] = float(fill_value)
+                else:
+                    fill[j] = observed.mean() if strategy == "mean" else np.median(observed)
+        indicated = gappy if indicators else np.empty(0, np.int64)
+        return cls(np.asarray(fill, dtype=np.float64), indicated.astype(np.int64))
 
     @property
     def width(self) -> int:
@@ -67,11 +71,14 @@ class NumericImputer:
         return int(self.fill.shape[0] + self.indicated.shape[0])
 
     def transform(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(filled (n, d), indicators (n, k))``, both float64 and new arrays."""
+        """``(filled (n, d), indicators (n, k))``, float64; ``filled`` is ``X`` itself when no
+        cell is missing (callers never write into it)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.fill.shape[0]:
             raise ValueError(f"numeric imputation: expected (n, {self.fill.shape[0]}), "
                              f"got {X.shape}")
+        if not _columns_with_nan(X).size:  # nothing to fill: the input itself, no copy
+            return X, np.zeros((X.shape[0], self.indicated.shape[0]), np.float64)
         missing = np.isnan(X)
         filled = np.where(missing, self.fill, X)
         return filled, missing[:, self.indicated].astype(np.float64)
@@ -103,3 +110,10 @@ class NumericImputer:
         if indicated.size and (indicated.min() < 0 or indicated.max() >= fill.shape[0]):
             raise ValueError("numeric imputation: indicator columns out of range")
         return cls(fill, indicated)
+
+
+def _columns_with_nan(X: np.ndarray) -> np.ndarray:
+    """Indices of the columns of ``X`` holding a NaN (found through column sums: NaN
+    propagates, and no input holds an infinity)."""
+    with np.errstate(all="ignore"):
+        return np.flatnonzero(np.isnan(X.sum(axis=0))).astype(np.int64)

@@ -43,7 +43,7 @@ class Pipeline:
             scaler = Standardizer.fit(data, dtype) if standardize else None
             return cls(int(data.shape[1]), dtype, scaler)
         pre = Preprocessor.fit(data, preprocessing)
-        scaler = _padded_scaler(pre, pre.transform(data), dtype) if standardize else None
+        scaler = _padded_scaler(pre, data, dtype) if standardize else None
         return cls(len(pre.columns), dtype, scaler, pre)
 
     @property
@@ -119,14 +119,14 @@ def _checked(X: Any, width: int) -> np.ndarray:
     return X
 
 
-def _padded_scaler(pre: Preprocessor, encoded: np.ndarray, dtype: np.dtype) -> Standardizer | None:
-    """Standardization of the numeric block (fitted on it), extended with mean 0 and scale 1
-    over the indicator and one-hot columns so that it applies to the whole input."""
+def _padded_scaler(pre: Preprocessor, table: Table, dtype: np.dtype) -> Standardizer | None:
+    """Standardization of the imputed numeric block (fitted on it), extended with mean 0 and
+    scale 1 over the indicator and one-hot columns so that it applies to the whole input."""
     d = pre.numeric_width
     if d == 0:
         return None
-    fitted = Standardizer.fit(encoded[:, :d], dtype)
-    rest = encoded.shape[1] - d
+    fitted = Standardizer.fit(pre.numeric(table), dtype)
+    rest = pre.width - d
     return Standardizer.of(np.concatenate([np.asarray(fitted.mean, np.float64), np.zeros(rest)]),
                            np.concatenate([np.asarray(fitted.scale, np.float64), np.ones(rest)]),
                            dtype)

@@ -86,7 +86,8 @@ class Preprocessor:
         return not self.encoders and self.imputer.indicated.size == 0
 
     def transform(self, table: Table) -> np.ndarray:
-        """``(n, width)`` float64. ``table`` has this preprocessor's columns, in its order and
+        """``(n, width)`` float64 (the numeric block itself when nothing is added to it: callers
+        never write into it). ``table`` has this preprocessor's columns, in its order and
         kinds (``schema.conform`` makes it so); an ``onehot.UnknownCategory`` is re-raised as
         ``UnknownCategory`` with the column's name."""
         if [(c.name, c.kind) for c in table.columns] != list(self.columns):
@@ -100,6 +101,9 @@ class Preprocessor:
                 blocks.append(encoder.transform(column.values, column.categories or ()))
             except _Unseen as exc:
                 raise UnknownCategory(exc.row, column.name, exc.value) from None
+        blocks = [block for block in blocks if block.shape[1]]
+        if len(blocks) == 1:  # numbers only, nothing to add: no copy
+            return blocks[0]
         return np.ascontiguousarray(np.concatenate(blocks, axis=1))
 
     def onnx_graph(self, matrix: str | None = None) -> Graph:
@@ -133,6 +137,11 @@ class Preprocessor:
             graph.nodes.append(Node("Concat", blocks, "encoded", {"axis": 1}))
             graph.output = "encoded"
         return graph
+
+    def numeric(self, table: Table) -> np.ndarray:
+        """The imputed numeric block ``(n, d)`` alone (``table`` as for ``transform``)."""
+        numeric = [c for c in table.columns if c.kind == "numeric"]
+        return self.imputer.transform(_numeric_block(table, numeric))[0]
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         meta = {"version": META_VERSION, "columns": [list(c) for c in self.columns],

@@ -1,4 +1,4 @@
-"""The job spec (API.md "Jobs"), declared once: every field, its default and its bounds.
+"""The job spec (docs/api.md "Jobs"), declared once: every field, its default and its bounds.
 
 The engine fills and checks ``network`` and ``training`` from these declarations; the API derives
 its request models, JSON schema and 422 locations from them (``service.specs.models``); the
@@ -39,7 +39,7 @@ LAYER = Object(name="LayerSpec", fields={
         refused={"softmax": "softmax is only allowed as network.output_activation"},
     ),
 })
-# API.md's example network. (The engine on its own still builds a linear model from a network
+# docs/api.md's example network. (The engine on its own still builds a linear model from a network
 # object without hidden_layers: worker.nn.fill_network_defaults.)
 DEFAULT_HIDDEN_LAYERS = [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}]
 

@@ -88,7 +88,7 @@ def network_and_errors(
 
 
 def fill_training(training: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A complete, checked copy of the spec's ``training`` object (API.md defaults).
+    """A complete, checked copy of the spec's ``training`` object (docs/api.md defaults).
 
     ``validation_split`` and ``early_stopping`` may be ``None`` (off); a missing field takes its
     default. A partial ``early_stopping`` or ``optimizer`` object is completed field by field.

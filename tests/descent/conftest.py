@@ -9,7 +9,7 @@ import pytest
 from descent_server import Server, running_server
 from descent_testdata import blobs
 
-from client import Client
+from descent import Client
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import pytest
 from descent_server import ROOT, Server
 from descent_testdata import blobs, linear
 
-from client import Client
+from descent import Client
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

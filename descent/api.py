@@ -1,4 +1,4 @@
-"""``Client``: one method per operation of the HTTP contract (API.md), returning dataclasses."""
+"""``Client``: one method per operation of the HTTP API (docs/api.md), returning dataclasses."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class Client:
         idempotency_key: str | None = None,
         **fields: Any,
     ) -> Job:
-        """Queue a training job: ``spec`` as in API.md and/or its top-level fields as keywords
+        """Queue a training job: ``spec`` as in docs/api.md and/or its top-level fields as keywords
         (``dataset_id=…, network={…}, training={…}``); keywords win over ``spec``."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         body = {**(spec or {}), **fields}

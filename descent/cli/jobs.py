@@ -65,7 +65,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def add_spec_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", nargs="?", type=Path, help="a job spec JSON file (API.md); "
+    parser.add_argument("spec", nargs="?", type=Path, help="a job spec JSON file (docs/api.md); "
                         "the options below override its fields")
     parser.add_argument("--dataset", help="dataset id (ds_…)")
     parser.add_argument("--task", choices=("classification", "regression"))

@@ -1,4 +1,4 @@
-"""Typed views of the API's JSON objects (API.md), as frozen dataclasses.
+"""Typed views of the API's JSON objects (docs/api.md), as frozen dataclasses.
 
 Each has ``from_dict`` that takes the server's object, keeps the fields named here and the whole
 object in ``raw`` (the API may add fields; nothing is lost). Timestamps stay ISO-8601 strings.

@@ -11,7 +11,7 @@ import pytest
 from descent_server import Server
 from descent_testdata import blobs, linear
 
-from client import Client, DescentAPIError, DescentConnectionError, Event, Job
+from descent import Client, DescentAPIError, DescentConnectionError, Event, Job
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from client import Client, DescentAPIError, Event
-from client.transport import parse_sse
-from client.uploads import dataset_request
+from descent import Client, DescentAPIError, Event
+from descent.transport import parse_sse
+from descent.uploads import dataset_request
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
