@@ -145,7 +145,8 @@ class Client:
         return self._download(f"/v1/models/{model_id}/weights", path)
 
     def download_onnx(self, model_id: str, path: str | Path | None = None) -> bytes:
-        """The model as ONNX (standardization included); written to ``path`` too."""
+        """The model as ONNX, its whole preprocessing included (docs/tables.md, ONNX); written
+        to ``path`` too."""
         return self._download(f"/v1/models/{model_id}/onnx", path)
 
     def _download(self, url: str, path: str | Path | None) -> bytes:
