@@ -76,12 +76,24 @@ class FeatureCells:
 
     def _numbers_one_by_one(self, block: list[tuple[list[str], int]],
                             part: np.ndarray) -> np.ndarray:
-        """Fill ``part`` cell by cell (empty = NaN); returns the cells that were NaN literals."""
+        """Fill ``part`` a column at a time (empty = NaN), cell by cell only in a column with
+        text; returns the cells that were NaN literals."""
         literal = np.zeros(part.shape, bool)
         text: set[int] = set()
-        for i, (row, _) in enumerate(block):
-            for jj, j in enumerate(self.numeric):
-                cell = row[self.positions[j]].strip()
+        for jj, j in enumerate(self.numeric):
+            position = self.positions[j]
+            cells = [row[position] for row, _ in block]
+            blank = [not c or c.isspace() for c in cells]
+            try:
+                part[:, jj] = np.array(["nan" if b else c for c, b in zip(cells, blank,
+                                                                        strict=True)],
+                                       dtype=np.float64)
+                literal[:, jj] = np.isnan(part[:, jj]) & ~np.array(blank)
+                continue
+            except ValueError:
+                pass
+            for i, (row, _) in enumerate(block):
+                cell = row[position].strip()
                 if not cell:
                     part[i, jj] = np.nan
                     continue
@@ -92,8 +104,7 @@ class FeatureCells:
                         self._refuse(block, i, j, "is not a number (column_kinds makes the "
                                                   "column numeric)")
                     text.add(j)
-                    continue
-                literal[i, jj] = part[i, jj] != part[i, jj]
+                    break  # the column holds text: the rest of it need not be read
         if text:
             raise Recategorize(text)
         return literal

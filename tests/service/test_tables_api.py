@@ -89,11 +89,18 @@ def test_predict_by_name_and_in_batch(db: Database) -> None:
     job = client.get(f"/v1/jobs/{batch.json()['id']}", headers=headers).json()
     assert job["status"] == "succeeded", job
     stored = client.get(f"/v1/predictions/{job['prediction_id']}", headers=headers).json()
-    labels = [line.rsplit(",", 1)[1] for line in table_csv().decode().split("\n")[1:-1]]
-    predicted = [row["prediction"] for row in stored["rows"]] if "rows" in stored else \
-        stored["predictions"]
-    accuracy = np.mean([p == t for p, t in zip(predicted, labels, strict=False)])
+    lines = [line.split(",") for line in table_csv().decode().split("\n")[1:-1]]
+    accuracy = np.mean([p == line[-1] for p, line in zip(stored["predictions"], lines,
+                                                          strict=True)])
     assert accuracy > 0.8
+    # The same rows by name through /predict: the same pipeline, the same outputs.
+    names = ["size", "color", "shape", "weight"]
+    records = [{n: (None if not c else float(c) if n in ("size", "weight") else c)
+                for n, c in zip(names, line[:4], strict=True)} for line in lines[:40]]
+    online = client.post(f"/v1/models/{model_id}/predict", json={"inputs": records},
+                         headers=headers).json()
+    np.testing.assert_allclose(online["probabilities"], stored["probabilities"][:40],
+                               rtol=1e-6, atol=1e-7)
 
 
 def test_refusals_name_row_and_column_and_change_nothing(db: Database) -> None:
@@ -139,3 +146,39 @@ def test_unknown_category_error_mode(db: Database, unknown: str) -> None:
     assert answer.status_code == 422, answer.text
     assert "row 1, column 'shape'" in answer.json()["detail"]
     assert answer.json()["errors"][0]["loc"] == ["body", "inputs", 1, "shape"]
+
+
+def test_batch_matching_by_name_and_by_position(db: Database) -> None:
+    client, headers = client_for(db), auth(db)
+    _, model_id = trained(db, client, headers)
+    lacking = client.post("/v1/datasets", headers=headers, json={
+        "records": [{"size": 1.0, "color": "red", "weight": 0.0}] * 3})
+    refused = client.post(f"/v1/models/{model_id}/batch-predictions", headers=headers,
+                          json={"dataset_id": lacking.json()["id"]})
+    assert refused.status_code == 422 and "no column 'shape'" in refused.json()["detail"]
+    unnamed = client.post("/v1/datasets", headers=headers, json={
+        "features": [[1.0, 0, 1, 0.0], [None, 1, 0, 0.5]], "column_kinds": {"x1": "categorical",
+                                                                          "x2": "categorical"}})
+    assert unnamed.status_code == 201, unnamed.text
+    batch = client.post(f"/v1/models/{model_id}/batch-predictions", headers=headers,
+                        json={"dataset_id": unnamed.json()["id"]})
+    assert batch.status_code == 202, batch.text
+    run_next_job(db)
+    job = client.get(f"/v1/jobs/{batch.json()['id']}", headers=headers).json()
+    assert job["status"] == "succeeded", job  # by position; "0"/"1" are unseen categories
+
+
+def test_a_model_from_before_columns_takes_rows_by_position(db: Database) -> None:
+    from api_helpers import XOR, fake_model, upload
+
+    client, headers = client_for(db), auth(db)
+    model_id = fake_model(db, client, headers, upload(client, headers, XOR))
+    rows = client.post(f"/v1/models/{model_id}/predict", headers=headers,
+                       json={"inputs": [[0, 1]]})
+    assert rows.status_code == 200, rows.text
+    by_name = client.post(f"/v1/models/{model_id}/predict", headers=headers,
+                          json={"inputs": [{"x0": 0, "x1": 1}]})
+    assert by_name.status_code == 422 and "by position" in by_name.json()["detail"]
+    null = client.post(f"/v1/models/{model_id}/predict", headers=headers,
+                       json={"inputs": [[0, None]]})
+    assert null.status_code == 422 and "row 0, column 1" in null.json()["detail"]

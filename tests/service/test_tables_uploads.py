@@ -62,6 +62,9 @@ def test_csv_refusals_name_row_and_column() -> None:
     assert "'nope'" in unknown.detail
     nan = refused(parse_csv, b"x,y\n1,0\nnan,1\n", targets=["y"])
     assert "row 2 (line 3), column 'x'" in nan.detail
+    nan_and_blank = refused(parse_csv, b"x,y\n,0\nNaN,1\n", targets=["y"])
+    assert "row 2 (line 3), column 'x'" in nan_and_blank.detail
+    assert "leave the cell empty" in nan_and_blank.detail
 
 
 def records() -> list[dict[str, object]]:
