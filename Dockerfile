@@ -30,7 +30,10 @@ COPY migrations ./migrations
 RUN pip install '.[postgres]' \
     && rm -rf /src/build /src/*.egg-info
 
-# An unprivileged user; /data is where a SQLite database lives (mount a volume there).
+# An unprivileged user; /data is where a SQLite database lives (mount a volume there). Named
+# explicitly: without DESCENT_DATABASE_URL the database would go to the user's data directory,
+# inside the container's writable layer.
+ENV DESCENT_DATABASE_URL=sqlite:////data/descent.db
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin descent \
     && mkdir -p /data && chown descent:descent /data
 USER descent

@@ -13,6 +13,7 @@ What each row measures is in benchmarks/README.md ("Service").
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -101,9 +102,11 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             job_ids=[live, overhead["job_id"], trained["id"]],
         )
         load_seconds = args.load_seconds or (10.0 if quick else 60.0)
-        cpu = cpu_seconds(served.process.pid)
+        cpu, began = cpu_seconds(served.process.pid), time.monotonic()
         out["load"] = run_load(targets, clients=args.load_clients, seconds=load_seconds)
-        out["load"]["server_cpu"] = (cpu_seconds(served.process.pid) - cpu) / (load_seconds + 3)
+        # Over the whole window: the clients' start-up (a barrier, not a fixed time) included.
+        out["load"]["server_cpu"] = (
+            (cpu_seconds(served.process.pid) - cpu) / (time.monotonic() - began))
         client.post(f"/v1/jobs/{live}/cancel")
         served.stop_workers()
 
@@ -125,7 +128,9 @@ def log(kind: str, what: str) -> None:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.2f} ms"
+    """``12.34 ms``; "-" for NaN (a quantile of no sample, e.g. a load run that completed
+    no request)."""
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.2f} ms"
 
 
 def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -104,6 +104,10 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
         version="0.1.0",
         summary="Training-as-a-service for dense neural networks",
         lifespan=lifespan,
+        # /docs is served by service.apidocs from vendored files (FastAPI's loads a CDN); no
+        # /redoc, which has no offline copy.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.db = database
     app.state.settings = settings

@@ -28,7 +28,8 @@ class DescentError(Exception):
 
     @property
     def type(self) -> str:
-        return "https://descent.dev/problems/" + self.title.lower().replace(" ", "-")
+        """RFC 9457's ``about:blank``: the status says what kind of problem this is."""
+        return "about:blank"
 
 
 class InvalidInput(DescentError):

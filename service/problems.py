@@ -22,7 +22,10 @@ from starlette.responses import Response
 from service.errors import DescentError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_BASE = "https://descent.dev/problems/"
+# RFC 9457 §4.2.1: the problem means no more than its HTTP status (every Descent problem is of
+# this kind: ``title`` summarises it, ``detail`` says what to do). A URI of a domain we do not
+# own would invite clients to dereference it.
+PROBLEM_TYPE = "about:blank"
 
 
 class FieldError(BaseModel):
@@ -33,7 +36,10 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """An RFC 9457 problem document."""
 
-    type: str = Field(examples=[PROBLEM_BASE + "invalid-input"])
+    type: str = Field(
+        default=PROBLEM_TYPE, examples=[PROBLEM_TYPE],
+        description="Always about:blank: the HTTP status is the kind of problem (RFC 9457)",
+    )
     title: str
     status: int
     detail: str
@@ -53,7 +59,7 @@ def problem_response(
 ) -> Response:
     title = title or HTTPStatus(status).phrase
     body = {
-        "type": type_ or PROBLEM_BASE + title.lower().replace(" ", "-"),
+        "type": type_ or PROBLEM_TYPE,
         "title": title,
         "status": status,
         "detail": detail,

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from pathlib import Path
 
+import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_path() -> Path:
+    """Where the database lives unless DESCENT_DATABASE_URL says otherwise: the user's data
+    directory (``$XDG_DATA_HOME/descent/descent.db``, by default ``~/.local/share/descent/…`` on
+    Linux), so `descent serve` finds the same database from any working directory."""
+    return Path(platformdirs.user_data_dir("descent", appauthor=False)) / "descent.db"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_database_path()}"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DESCENT_", extra="ignore")
 
-    database_url: str = "sqlite:///./descent.db"
+    database_url: str = Field(default_factory=default_database_url)
     host: str = "127.0.0.1"
     port: int = 8000
     # Embedded worker processes started by `descent serve` (0 = API only).

@@ -164,13 +164,38 @@ class Job(Base):
 
     progress_epoch: Mapped[int] = mapped_column(Integer, default=0)
     progress_epochs: Mapped[int | None] = mapped_column(Integer)
+    # The latest epoch's metrics while running; once succeeded, those of the model's weights
+    # (the epoch `best_epoch`, the best one under early stopping's restore_best).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobAttempt(Base):
+    """One attempt at a job: claimed by a worker, ended by its outcome (or by the reaper when
+    the worker stopped answering: ``failed``/``WORKER_LOST``). A job's history of attempts."""
+
+    __tablename__ = "job_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    # The job's attempt count when claimed (a released attempt is not counted: the next claim
+    # has the same number).
+    attempt: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(64))
+    # The claim's lease token: how the attempt's end finds its row (never shown).
+    lease_token: Mapped[str] = mapped_column(String(64), unique=True)
+    # running | succeeded | failed | cancelled | released
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class JobEpoch(Base):
@@ -212,9 +237,13 @@ class Model(Base):
     # The raw columns it takes: [{"name", "kind", "categories": [...] | null}, …] (null for a
     # model trained before columns had kinds: n_features numbers, by position).
     columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The history row of `best_epoch`, the epoch whose weights these are (epochs_trained counts
+    # every epoch run; null best_epoch: a model from before it was recorded).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     epochs_trained: Mapped[int] = mapped_column(Integer)
-    # The .npz served by GET /v1/models/{id}/weights: W0, b0, … and mean/scale if standardized.
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
+    # The .npz served by GET /v1/models/{id}/weights: W0, b0, … and mean/scale if standardized,
+    # target_mean/target_scale if regression targets were.
     weights: Mapped[bytes] = mapped_column(LargeBinary)
     weights_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -66,3 +66,12 @@ def test_no_top_level_client_package_is_installed(venv: Path) -> None:
     listed = run(python, "-c", TOP_LEVEL, cwd=cwd)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.split() == ["descent", "migrations", "service", "worker"]
+
+
+def test_the_wheel_ships_the_offline_docs_page(venv: Path) -> None:
+    python, cwd = venv / "bin" / "python", venv.parent
+    shipped = run(python, "-c", "from service.apidocs import ASSETS, STATIC; "
+                  "print(all((STATIC / n).stat().st_size > 0 for n in [*ASSETS, 'LICENSE']))",
+                  cwd=cwd)
+    assert shipped.returncode == 0, shipped.stderr
+    assert shipped.stdout.strip() == "True"

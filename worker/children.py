@@ -42,6 +42,8 @@ class Running:
     next_heartbeat: float
     started_at: float  # time.monotonic() when the process got the job
     stop_sent: bool = False
+    # When a heartbeat found the job ended by the process's own outcome (it is exiting).
+    outcome_seen_at: float | None = None
 
 
 def job_fields(job: Any) -> dict[str, Any]:

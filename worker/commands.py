@@ -50,9 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_json)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # check_schema's chatter
 
+    from service.db_location import DatabaseMissingError, require_existing
     from service.migration import SchemaBehindError, check_schema
     from worker.supervisor import Supervisor
 
+    try:
+        require_existing(url)  # a worker never creates the database it takes jobs from
+    except DatabaseMissingError as exc:
+        print(f"descent worker: refusing to start: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     db = connect(url)
     try:
         check_schema(db)

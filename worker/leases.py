@@ -15,7 +15,8 @@ import time
 
 from service import queue
 from service.db import Database
-from worker.children import Children, write_outcome
+from worker.children import Children, Running, write_outcome
+from worker.spare import kill as kill_process
 
 log = logging.getLogger("descent.worker")
 
@@ -24,8 +25,10 @@ REAP_SECONDS = 5.0
 # After a heartbeat that failed (a database error), try again this soon at the latest.
 RETRY_HEARTBEAT_SECONDS = 1.0
 # A heartbeat that matches no row may have raced the job's own outcome: its process exits
-# right after writing it. Wait this long for that before calling the lease lost.
+# right after writing it (its attempt row says so). Without an attempt row, wait this long for
+# the exit before calling the lease lost; with one, give the exit this long before a kill.
 EXIT_AFTER_OUTCOME_SECONDS = 0.5
+EXIT_AFTER_OUTCOME_LIMIT_SECONDS = 30.0
 
 
 def renew_leases(
@@ -47,8 +50,8 @@ def renew_leases(
             )
             continue
         running.next_heartbeat = time.monotonic() + heartbeat_seconds
-        if beat is None and _exits(running.process, EXIT_AFTER_OUTCOME_SECONDS):
-            continue  # it just finished (its outcome ended the lease): collected next round
+        if beat is None and _ended_by_its_process(db, running):
+            continue  # its own outcome ended the lease: it is exiting, collected when it has
         if beat is None:
             log.warning("job %s: lease lost; stopping it without further writes", job_id)
             children.forget(job_id, kill=True)
@@ -56,6 +59,28 @@ def renew_leases(
             children.forget(job_id, kill=True)
             write_outcome(db, job, "cancelled", queue.cancelled)
             log.info("job %s cancelled", job_id)
+
+
+def _ended_by_its_process(db: Database, running: Running) -> bool:
+    """A heartbeat matched no row: did the job's training process end the attempt itself (it
+    wrote the outcome and is on its way out), rather than the reaper take the job? Its attempt
+    row says so, written in the outcome's transaction; a process that then never exits is
+    killed after ``EXIT_AFTER_OUTCOME_LIMIT_SECONDS``."""
+    if running.outcome_seen_at is None:
+        try:
+            ended = queue.ended_by_its_process(db, lease_token=running.job.lease_token)
+        except Exception:
+            log.exception("job %s: reading its attempt failed", running.job.id)
+            ended = False
+        # An attempt from before attempts were recorded has no row: wait a moment instead.
+        if not ended and not _exits(running.process, EXIT_AFTER_OUTCOME_SECONDS):
+            return False
+        running.outcome_seen_at = time.monotonic()
+    if time.monotonic() - running.outcome_seen_at > EXIT_AFTER_OUTCOME_LIMIT_SECONDS:
+        log.info("job %s: its process wrote the outcome but did not exit; killing it",
+                 running.job.id)
+        kill_process(running.process)
+    return True
 
 
 def _exits(process: subprocess.Popen[bytes], seconds: float) -> bool:

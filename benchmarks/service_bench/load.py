@@ -2,7 +2,10 @@
 
 The clients are threads, each with its own keep-alive `httpx.Client`, spread over a few
 processes so that the load generator is not held back by one GIL; each process reports its own
-CPU time, so the table can show that the generator was not the bottleneck.
+CPU time, so the table can show that the generator was not the bottleneck. The clock starts
+once every process is up (a barrier, not a fixed head start: on a busy machine spawning them
+can take longer than the run); a run that completes no request reports zero requests and no
+latencies rather than failing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+READY_SECONDS = 180.0  # spawning the generator processes, however busy the machine
+HEAD_START_SECONDS = 0.5  # after the barrier: every thread started and waiting
 
 # What one client does next, by weight: poll a job, read a history, predict one row.
 MIX = (("poll", 0.4), ("history", 0.3), ("predict", 0.3))
@@ -58,8 +64,11 @@ def _client_loop(targets: Targets, seed: int, start: float, stop: float, out: li
             out.append((op, time.perf_counter() - began, ok))
 
 
-def _process(targets: Targets, clients: int, seed: int, start: float, stop: float,
+def _process(targets: Targets, clients: int, seed: int, seconds: float, ready: Any,
              results: Any) -> None:
+    ready.wait(timeout=READY_SECONDS)
+    start = time.time() + HEAD_START_SECONDS
+    stop = start + seconds
     samples: list[Any] = []
     before = os.times()
     threads = [
@@ -81,15 +90,15 @@ def run_load(
     """Closed-loop load for ``seconds``; requests/s, p50/p99 latency, errors, generator CPU."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    start = time.time() + 3.0  # every process and thread connected and waiting
-    stop = start + seconds
     share = [clients // processes + (i < clients % processes) for i in range(processes)]
+    ready = context.Barrier(processes + 1)
     workers = [
-        context.Process(target=_process, args=(targets, n, i, start, stop, results))
+        context.Process(target=_process, args=(targets, n, i, seconds, ready, results))
         for i, n in enumerate(share)
     ]
     for worker in workers:
         worker.start()
+    ready.wait(timeout=READY_SECONDS)
     reports = [results.get(timeout=seconds + 120) for _ in workers]
     for worker in workers:
         worker.join()
@@ -97,18 +106,23 @@ def run_load(
     latencies = sorted(took for _, took, _ in samples)
     errors = sum(1 for _, _, ok in samples if not ok)
 
-    def quantile(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
-
     by_op = {
         name: sorted(took for op, took, _ in samples if op == name) for name, _ in MIX
     }
     return {
-        "requests": len(samples), "rps": len(samples) / seconds, "errors": errors,
-        "p50": quantile(0.5), "p99": quantile(0.99),
-        "p99_by_op": {k: v[min(len(v) - 1, int(0.99 * len(v)))] for k, v in by_op.items() if v},
-        "generator_cpu": sum(report["cpu"] for report in reports) / seconds,
+        "requests": len(samples), "rps": len(samples) / seconds if seconds else 0.0,
+        "errors": errors,
+        "p50": quantile(latencies, 0.5), "p99": quantile(latencies, 0.99),
+        "p99_by_op": {k: quantile(v, 0.99) for k, v in by_op.items() if v},
+        "generator_cpu": sum(report["cpu"] for report in reports) / max(seconds, 1e-9),
     }
+
+
+def quantile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted values; NaN (shown as "-") when there are none."""
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def predict_body(features: int) -> bytes:

@@ -26,7 +26,9 @@ def plot_job(args: argparse.Namespace, client: Client) -> int:
         matplotlib.use("Agg")  # files only: no display needed, works on servers and in CI
         import matplotlib.pyplot as plt
     except ImportError:
-        raise UsageError("plotting needs matplotlib: pip install 'descent[plot]'") from None
+        raise UsageError("plotting needs matplotlib, which Descent's `plot` extra installs: "
+                         "pip install -e '.[plot]' in Descent's checkout (or pip install "
+                         "matplotlib)") from None
     job = client.get_job(args.job)
     rows = client.history(job.id)
     if not rows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..types import Event, HistoryRow, Job
 from .output import number
@@ -28,18 +28,31 @@ def clock(seconds: float | None) -> str:
     return (f"{hours}:" if hours else "") + f"{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _started(job: Job) -> float | None:
-    """The job's start as a local monotonic time (None if unknown or in the future)."""
-    if not job.started_at:
+def _instant(timestamp: str | None) -> dt.datetime | None:
+    if not timestamp:
         return None
     try:
-        started = dt.datetime.fromisoformat(job.started_at.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
         return None
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=dt.UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _started(job: Job) -> float | None:
+    """The job's start as a local monotonic time (None if unknown or in the future)."""
+    started = _instant(job.started_at)
+    if started is None:
+        return None
     ago = (dt.datetime.now(dt.UTC) - started).total_seconds()
     return time.monotonic() - ago if ago >= 0 else None
+
+
+def _ran_for(job: Job) -> float | None:
+    """Seconds from a finished job's start to its end (None if either is unknown)."""
+    started, finished = _instant(job.started_at), _instant(job.finished_at)
+    if started is None or finished is None:
+        return None
+    return max(0.0, (finished - started).total_seconds())
 
 
 class Progress:
@@ -49,6 +62,10 @@ class Progress:
         self.tty = self.stream.isatty()
         self.status = "queued"
         self.epochs: int | None = None
+        # The job's own count of finished epochs: a job watched after its end sends no rows.
+        self.job_epoch = 0
+        self.ran_for: float | None = None
+        self.job_metrics: dict[str, Any] = {}
         self.row: HistoryRow | None = None
         self.epoch_seconds: list[float] = []
         self.started: float | None = None
@@ -60,9 +77,12 @@ class Progress:
             job = event.job
             changed = job.status != self.status
             self.status, self.epochs = job.status, job.epochs or self.epochs
+            self.job_epoch = max(self.job_epoch, job.epoch)
+            self.job_metrics = job.metrics or self.job_metrics
             if self.started is None and job.status != "queued":
                 self.started = _started(job) or time.monotonic()
             if job.done:
+                self.ran_for = _ran_for(job)
                 self.draw(force=True)
                 self.finish()
             elif changed or not self.drawn:
@@ -76,7 +96,7 @@ class Progress:
             self.draw()
 
     def line(self) -> str:
-        epoch = self.row.epoch if self.row else 0
+        epoch = max(self.row.epoch if self.row else 0, self.job_epoch)
         parts = [f"{self.job_id} {self.status}"]
         if self.epochs:
             filled = int(BAR_WIDTH * min(epoch, self.epochs) / self.epochs)
@@ -84,15 +104,18 @@ class Progress:
             parts.append(f"epoch {epoch}/{self.epochs} [{bar}]")
         else:
             parts.append(f"epoch {epoch}")
-        if self.row is not None:
-            metrics = self.row.metrics
-            parts.append(f"loss {number(self.row.loss)}")
-            if self.row.val_loss is not None:
-                parts.append(f"val_loss {number(self.row.val_loss)}")
+        # The last row seen, or (for a job watched after its end) the job's final metrics.
+        metrics = self.row.metrics if self.row is not None else self.job_metrics
+        if metrics:
+            parts.append(f"loss {number(metrics.get('loss'))}")
+            if metrics.get("val_loss") is not None:
+                parts.append(f"val_loss {number(metrics['val_loss'])}")
             name = next((m for m in METRICS if metrics.get(m) is not None), None)
             if name:
                 parts.append(f"{name} {number(metrics[name])}")
         elapsed = time.monotonic() - self.started if self.started is not None else None
+        if self.ran_for is not None:
+            elapsed = self.ran_for
         parts.append(f"{clock(elapsed)} elapsed")
         if self.status == "running":
             parts.append(f"ETA {clock(self.eta(epoch, elapsed))}")

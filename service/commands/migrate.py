@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from service import migration
+from service.db_location import describe, make_home
 from service.settings import get_settings
-
-
-def _redact(url: str) -> str:
-    """The URL without its password, for printing."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest:
-        credentials, _, host = rest.rpartition("@")
-        user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
-    return url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,17 +18,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--database-url",
-        help="the database (default: DESCENT_DATABASE_URL or sqlite:///./descent.db)",
+        help=(
+            "the database (default: DESCENT_DATABASE_URL, else descent.db in the user's "
+            "data directory)"
+        ),
     )
+    parser.add_argument("--json", action="store_true",
+                        help='print {"database", "from", "to", "migrated"} as one JSON document')
     args = parser.parse_args(args_in)
     url = args.database_url or get_settings().database_url
     try:
+        make_home(url)
         before, after = migration.upgrade(url)
     except Exception as exc:  # an operator command: say what failed, without a traceback
-        print(f"descent migrate: could not migrate {_redact(url)}: {exc}", file=sys.stderr)
+        print(f"descent migrate: could not migrate {describe(url)}: {exc}", file=sys.stderr)
         return 1
-    if before == after:
-        print(f"{_redact(url)}: schema already at {after}, nothing to do")
+    if args.json:
+        print(json.dumps({"database": describe(url), "from": before, "to": after,
+                          "migrated": before != after}))
+    elif before == after:
+        print(f"{describe(url)}: schema already at {after}, nothing to do")
     else:
-        print(f"{_redact(url)}: schema migrated from {before or 'empty'} to {after}")
+        print(f"{describe(url)}: schema migrated from {before or 'empty'} to {after}")
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import logging
 import signal
 import subprocess
 import sys
@@ -24,12 +25,15 @@ from service import keys, migration
 from service.app import create_app
 from service.connections import MAX_HEAD_BYTES, timed_protocol
 from service.db import connect
+from service.db_location import describe, make_home
 from service.deploy_checks import UnsafeBindError, check_bind, has_api_key
 from service.logging import configure_logging
 from service.settings import Settings, get_settings
 
 EXTRA_WAIT_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
+
+log = logging.getLogger("descent.serve")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -103,7 +107,11 @@ def prepare_database(settings: Any) -> int:
     """Migrate, check the bind address against the keys, make sure a key exists (printing a
     generated one once); a non-zero exit code when serving must not start."""
     url = settings.database_url
+    # Said first, so a second `descent serve` that found another database is plain to see.
+    print(f"Descent database: {describe(url)}", flush=True)
+    log.info("database", extra={"database": describe(url)})
     try:
+        make_home(url)
         migration.upgrade(url)
     except Exception as exc:
         print(f"descent serve: could not migrate the database: {exc}", file=sys.stderr)

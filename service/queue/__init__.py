@@ -13,6 +13,7 @@ The kinds of job are a registry (`service.queue.kinds`); whose turn it is when a
 across tenants, is `service.queue.fairness`.
 """
 
+from service.queue.attempts import ended_by_its_process
 from service.queue.backoff import backoff_seconds
 from service.queue.kinds import JOB_KINDS, JobKind, UnknownJobKind, job_kind, kind_names
 from service.queue.lease import (
@@ -50,6 +51,7 @@ __all__ = [
     "cancelled",
     "claim_next_job",
     "enqueue",
+    "ended_by_its_process",
     "enqueue_many",
     "fail",
     "finish",

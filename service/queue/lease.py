@@ -12,10 +12,14 @@ from sqlalchemy.orm import Session
 
 from service.db import Database
 from service.queue._sql import LEASE_CLEARED, clock, drop_checkpoints, jobs, lease_guard
+from service.queue.attempts import (
+    WORKER_LOST_MESSAGE,
+    end_attempt,
+    end_lost_attempts,
+    start_attempt,
+)
 from service.queue.fairness import NOW, next_in_turn
 from service.queue.notify import notify_workers
-
-WORKER_LOST_MESSAGE = "the worker running this job stopped answering (its lease expired)"
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,11 @@ def claim_next_job(db: Database, *, worker_id: str, lease_seconds: float) -> Cla
             )
         )
         row = session.execute(stmt, {} if db.is_postgres else {NOW: c.fixed}).first()
-        return None if row is None else ClaimedJob(**row._asdict())
+        if row is None:
+            return None
+        start_attempt(session, c, job_id=row.id, attempt=row.attempts, worker=worker_id,
+                      lease_token=token)
+        return ClaimedJob(**row._asdict())
 
     return db.run_write(claim)
 
@@ -124,6 +132,9 @@ def release(db: Database, *, job_id: str, lease_token: str) -> bool:
         status = session.execute(stmt).scalar()
         if status is None:
             return False
+        # Released: not counted (the next claim has the same attempt number), but on record.
+        end_attempt(session, c, lease_token=lease_token,
+                    outcome="cancelled" if status == "cancelled" else "released")
         if status == "cancelled":
             drop_checkpoints(session, [job_id])
         else:
@@ -165,6 +176,7 @@ def reap_expired(db: Database, *, now: dt.datetime | None = None) -> int:
             .returning(jobs.c.id, jobs.c.status)
         )
         reaped = session.execute(stmt).all()
+        end_lost_attempts(session, c, [job_id for job_id, _ in reaped])
         drop_checkpoints(session, [job_id for job_id, status in reaped if status != "queued"])
         return len(reaped)
 

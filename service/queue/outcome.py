@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service import tables
 from service.db import Database
 from service.queue._sql import LEASE_CLEARED, clock, drop_checkpoints, jobs, lease_guard, rowcount
+from service.queue.attempts import end_attempt
 from service.repository.predictions import heads, insert_rows
 
 # A job points at the row it produced (the job object's `model_id`, `prediction_id`): for each
@@ -49,7 +50,10 @@ def finish(
     complete here, as the job succeeds."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None]
     rows += list(outputs)
-    produced = {RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
+    produced: dict[str, Any] = {
+        RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
+    if model is not None:  # the job reports what the model holds: its weights' epoch
+        produced.update(metrics=model.metrics, best_epoch=model.best_epoch)
     if prediction_id is not None:
         produced["prediction_id"] = prediction_id
 
@@ -62,6 +66,7 @@ def finish(
         )
         if rowcount(session, guarded) != 1:
             return False
+        end_attempt(session, c, lease_token=lease_token, outcome="succeeded")
         # Flushed a table at a time, in order: the tables have no ORM relationships from which
         # the session could order the inserts itself.
         for _, same_table in itertools.groupby(rows, key=type):
@@ -110,6 +115,11 @@ def fail(
         row = session.execute(stmt).first()
         if row is None:
             return None
+        if row[0] == "cancelled":
+            end_attempt(session, c, lease_token=lease_token, outcome="cancelled")
+        else:  # failed, whether the job is retried (queued) or not
+            end_attempt(session, c, lease_token=lease_token, outcome="failed", code=code,
+                        message=message)
         if row[0] != "queued":  # ended: it will never resume
             drop_checkpoints(session, [job_id])
         return str(row[0])
@@ -129,6 +139,7 @@ def cancelled(db: Database, *, job_id: str, lease_token: str) -> bool:
         )
         if rowcount(session, stmt) != 1:
             return False
+        end_attempt(session, c, lease_token=lease_token, outcome="cancelled")
         drop_checkpoints(session, [job_id])
         return True
 

@@ -53,6 +53,12 @@ def history(
     return session.scalars(query.order_by(tables.JobEpoch.epoch)).all()
 
 
+def attempts(session: Session, *, tenant_id: str, job_id: str) -> Sequence[tables.JobAttempt]:
+    get_job(session, tenant_id=tenant_id, job_id=job_id)
+    query = select(tables.JobAttempt).where(tables.JobAttempt.job_id == job_id)
+    return session.scalars(query.order_by(tables.JobAttempt.id)).all()
+
+
 def submit(
     db: Database,
     *,

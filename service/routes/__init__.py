@@ -1,10 +1,11 @@
-"""The HTTP routes, one module per resource; `router` includes them all (and the dashboard)."""
+"""The HTTP routes, one module per resource; `router` includes them all (and the dashboard and
+the ``/docs`` page)."""
 
 from fastapi import APIRouter
 
-from service import dashboard
+from service import apidocs, dashboard
 from service.routes import datasets, health, jobs, models, onnx, predict, predictions
 
 router = APIRouter()
-for module in (health, datasets, jobs, models, predict, onnx, predictions, dashboard):
+for module in (health, datasets, jobs, models, predict, onnx, predictions, dashboard, apidocs):
     router.include_router(module.router)

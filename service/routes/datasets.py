@@ -28,8 +28,14 @@ from service.problems import problem_responses
 from service.repository import datasets as store
 from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
-from service.schemas.datasets import DatasetCreate, DatasetRecordsCreate
+from service.schemas.datasets import (
+    DatasetCreate,
+    DatasetRecordsCreate,
+    DatasetUploaded,
+    dedupe_message,
+)
 from service.settings import Settings
+from service.specs.targets import upload_hint
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -42,7 +48,9 @@ MULTIPART_SCHEMA = {
             "type": "array", "items": {"type": "string"},
             "description": "CSV only: the target column (repeat for several)",
         },
-        "target_kind": {"type": "string", "enum": ["labels", "values"]},
+        "target_kind": {"type": "string", "enum": ["labels", "values"], "description": (
+            "Inferred when omitted (whole numbers and strings are labels); a job's task may "
+            "still read numeric labels as values, or whole-number values as labels")},
         "column_kinds": {
             "type": "string",
             "description": 'A JSON object naming columns and their kinds, "numeric" or '
@@ -97,8 +105,9 @@ async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
                                  "of rows of numbers.") from exc
             raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
         name = document.get("name") if isinstance(document, dict) else None
+        given = isinstance(document, dict) and document.get("target_kind") is not None
         return parsing.parse_json(document, max_columns=settings.max_dataset_columns,
-                                  limits=limits(settings)), name
+                                  limits=limits(settings)), name, given
 
     return parse, len(body)
 
@@ -145,7 +154,7 @@ async def _read_form(request: Request, settings: Settings) -> tuple[Parse, int]:
             )
         finally:
             upload.file.close()
-        return parsed, name
+        return parsed, name, isinstance(kind, str) and bool(kind)
 
     return parse, upload.size or 0
 
@@ -173,34 +182,43 @@ def parse_slots(request: Request) -> anyio.Semaphore:
 @router.post(
     "",
     status_code=HTTP_201_CREATED,
-    response_model=DatasetPublic,
+    response_model=DatasetUploaded,
     openapi_extra=UPLOAD_BODY,
     responses={
-        200: {"model": DatasetPublic, "description": "The same content was uploaded before"},
+        200: {"model": DatasetUploaded, "description": "The same content was uploaded before: "
+              "that dataset, with `deduplicated` true and a `message` naming it"},
         **problem_responses(400, 401, 413, 415, 422),
     },
     summary="Upload a dataset (JSON, or a CSV / .npz as multipart)",
 )
 async def upload_dataset(
     request: Request, response: Response, caller: CallerDep, db: DbDep, settings: SettingsDep
-) -> DatasetPublic:
+) -> DatasetUploaded:
     parse, size = await _reader(request, settings)
 
-    def store_it() -> tuple[Any, bool]:
-        parsed, name = parse()
+    given = False
+
+    def store_it() -> tuple[Any, bool, str | None]:
+        nonlocal given
+        parsed, name, given = parse()
         existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
         if existing is not None:
-            return existing, False
+            return existing, False, name
         row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size)
         del parsed  # the columns are encoded in the row now: let them go before the insert
-        return store.insert_dataset(db, row)
+        return *store.insert_dataset(db, row), name
 
     async with parse_slots(request):
-        row, created = await run_in_threadpool(store_it)
-    if not created:
-        response.status_code = 200
+        row, created, name = await run_in_threadpool(store_it)
     response.headers["Location"] = f"/v1/datasets/{row.id}"
-    return DatasetPublic.of(row)
+    answer = DatasetUploaded.of(row)
+    answer.target_kind_guessed = not given and row.target_kind is not None
+    answer.hint = upload_hint(row.target_kind, row.classes, given)
+    if created:
+        return answer
+    response.status_code = 200
+    answer.deduplicated, answer.message = True, dedupe_message(row, name)
+    return answer
 
 
 @router.get("", response_model=Page[DatasetSummary], responses=problem_responses(401, 422))

@@ -1,5 +1,5 @@
 """``/v1/jobs``: submit (validated against the data first), estimate, list, get, history,
-events (SSE) and cancel."""
+attempts, events (SSE) and cancel."""
 
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ from service.problems import problem_responses
 from service.repository import datasets as dataset_store
 from service.repository import jobs as store
 from service.repository import known_id
-from service.schemas import EstimatePublic, HistoryPublic, JobPublic, Page
+from service.schemas import (
+    AttemptPublic,
+    AttemptsPublic,
+    EstimatePublic,
+    HistoryPublic,
+    JobPublic,
+    Page,
+)
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.jobs import history_row
 from service.settings import Settings
@@ -56,12 +63,15 @@ StatusQuery = Annotated[
 
 def _resolve(
     db: Database, settings: Settings, tenant_id: str, submit: specs.JobSubmit
-) -> tuple[dict[str, Any], tables.Dataset]:
+) -> tuple[dict[str, Any], specs.TrainedAs]:
     with db.read() as session:
         dataset = dataset_store.get_dataset(
             session, tenant_id=tenant_id, dataset_id=submit.dataset_id
         )
-        return specs.resolve_spec(submit, dataset, settings=settings), dataset
+        targets = (specs.load_targets(session, dataset)
+                   if specs.needs_targets(submit.task, dataset) else None)
+        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets)
+        return spec, specs.trained_as(dataset, spec["task"], targets)
 
 
 @router.post(
@@ -145,6 +155,18 @@ def get_history(
         rows = store.history(session, tenant_id=caller.tenant_id, job_id=job_id, after=after)
         data = [history_row(r) for r in rows]
     return HistoryPublic.model_validate({"data": data})
+
+
+@router.get(
+    "/{job_id}/attempts", response_model=AttemptsPublic,
+    responses=problem_responses(401, 404, 422),
+    summary="A job's attempts: which worker ran each and how it ended (e.g. WORKER_LOST)",
+)
+def get_attempts(job_id: str, caller: CallerDep, db: DbDep) -> AttemptsPublic:
+    known_id(job_id, "job", "job")
+    with db.read() as session:
+        rows = store.attempts(session, tenant_id=caller.tenant_id, job_id=job_id)
+        return AttemptsPublic(data=[AttemptPublic.of(r) for r in rows])
 
 
 @router.get(

@@ -3,6 +3,8 @@
 from service.schemas.common import Page
 from service.schemas.datasets import DatasetPublic, DatasetSummary
 from service.schemas.jobs import (
+    AttemptPublic,
+    AttemptsPublic,
     EstimatePublic,
     HistoryPublic,
     HistoryRow,
@@ -14,6 +16,8 @@ from service.schemas.models import BatchPredictCreate, ModelPublic, PredictCreat
 from service.schemas.predictions import PredictionPublic
 
 __all__ = [
+    "AttemptPublic",
+    "AttemptsPublic",
     "BatchPredictCreate",
     "DatasetPublic",
     "DatasetSummary",

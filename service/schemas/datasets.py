@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
@@ -88,9 +88,36 @@ class DatasetPublic(DatasetSummary):
         default=None, description="Each feature column's name, kind and missing cells")
 
     @classmethod
-    def of(cls, row: tables.Dataset) -> DatasetPublic:
+    def of(cls, row: tables.Dataset) -> Self:
         return cls(**DatasetSummary.fields_of(row), feature_names=row.feature_names,
                    target_names=row.target_names, columns=_columns(row))
+
+
+class DatasetUploaded(DatasetPublic):
+    """The answer to an upload: the dataset, whether it was already there, and whether its
+    ``target_kind`` was guessed."""
+
+    deduplicated: bool = Field(
+        default=False, description="True when this content was uploaded before: the answer is "
+        "that dataset (its id and name; 200), and nothing new was stored")
+    message: str | None = Field(
+        default=None, description="On a deduplicated upload, a sentence naming the existing "
+        "dataset (and a new name that was not applied)")
+    target_kind_guessed: bool = Field(
+        default=False, description="True when target_kind was inferred from the targets")
+    hint: str | None = Field(default=None, description=(
+        "What was guessed about the targets and how to change it (a job's task, or "
+        "target_kind on upload)"))
+
+
+def dedupe_message(row: tables.Dataset, requested_name: str | None) -> str:
+    """``The same content was uploaded before as ds_… ('iris'); …``."""
+    named = f" ({row.name!r})" if row.name else ""
+    sentence = (f"The same content was uploaded before as {row.id}{named}: the upload was "
+                "deduplicated, that dataset is returned and nothing new was stored")
+    if requested_name and requested_name != row.name:
+        sentence += f"; the name {requested_name!r} was not applied"
+    return sentence + "."
 
 
 def _columns(row: tables.Dataset) -> list[ColumnPublic] | None:

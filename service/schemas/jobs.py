@@ -34,7 +34,12 @@ class JobPublic(BaseModel):
     dataset_id: str | None
     spec: dict[str, Any] = Field(description="The full spec, defaults filled in")
     progress: JobProgress
-    metrics: dict[str, float | None] | None
+    metrics: dict[str, float | None] | None = Field(description=(
+        "The latest epoch's metrics while running; once succeeded, those of the model's "
+        "weights (the history row of best_epoch)"))
+    best_epoch: int | None = Field(default=None, description=(
+        "Once succeeded: the epoch whose weights the model holds (the best validation epoch "
+        "under early_stopping.restore_best, else the last)"))
     attempts: int
     max_attempts: int
     model_id: str | None
@@ -53,7 +58,7 @@ class JobPublic(BaseModel):
         metrics = json_safe(row.metrics) if row.metrics else None
         return cls(
             id=row.id, kind=row.kind, status=row.status, dataset_id=row.dataset_id,
-            spec=json_safe(row.spec), metrics=metrics,
+            spec=json_safe(row.spec), metrics=metrics, best_epoch=row.best_epoch,
             progress=JobProgress(epoch=row.progress_epoch or 0, epochs=row.progress_epochs),
             attempts=row.attempts, max_attempts=row.max_attempts, model_id=row.model_id,
             prediction_id=row.prediction_id, error=error,
@@ -63,7 +68,8 @@ class JobPublic(BaseModel):
 
 
 class HistoryRow(BaseModel):
-    """One finished epoch: ``loss``, ``val_loss`` and accuracy (classification) or mae/r2."""
+    """One finished epoch: ``loss``, ``val_loss`` and accuracy (classification) or mae/r2, and
+    the epoch's ``learning_rate``."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -77,6 +83,36 @@ class HistoryPublic(BaseModel):
 
 def history_row(row: tables.JobEpoch) -> dict[str, Any]:
     return {"epoch": row.epoch, **json_safe(row.metrics or {}), "seconds": row.seconds}
+
+
+class AttemptPublic(BaseModel):
+    """One attempt at a job: the claim of a worker and how it ended."""
+
+    attempt: int = Field(description="The job's attempt count at this claim (a released "
+                         "attempt is not counted: the next claim has the same number)")
+    worker: str = Field(description="The worker process that claimed it (its lease owner)")
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    outcome: Literal["running", "succeeded", "failed", "cancelled", "released"] = Field(
+        description="`released`: given back at a graceful stop, resumed from its checkpoint"
+    )
+    error: JobError | None = Field(
+        description="Why a failed attempt failed; `WORKER_LOST` when its worker stopped "
+        "answering (the job is retried while attempts are left)"
+    )
+
+    @classmethod
+    def of(cls, row: tables.JobAttempt) -> AttemptPublic:
+        error = None
+        if row.error_code:
+            error = JobError(code=row.error_code, message=row.error_message or "")
+        return cls(attempt=row.attempt, worker=row.worker, started_at=row.started_at,
+                   ended_at=row.ended_at, outcome=row.outcome,
+                   error=error)
+
+
+class AttemptsPublic(BaseModel):
+    data: list[AttemptPublic]
 
 
 class EstimatePublic(BaseModel):

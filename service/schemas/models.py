@@ -31,8 +31,12 @@ class ModelPublic(BaseModel):
                     "columns had kinds takes n_features numbers by position)")
     classes: list[Label] | None
     n_targets: int
-    metrics: dict[str, float | None] | None
+    metrics: dict[str, float | None] | None = Field(
+        description="The history row of best_epoch: the metrics of these weights")
     epochs_trained: int
+    best_epoch: int | None = Field(default=None, description=(
+        "The epoch whose weights these are (the best under early_stopping.restore_best, "
+        "else the last); null for models from before it was recorded"))
     weights_sha256: str
     created_at: dt.datetime
 
@@ -44,7 +48,8 @@ class ModelPublic(BaseModel):
             columns=[ModelColumn.model_validate(c) for c in row.columns] if row.columns else None,
             classes=row.classes,
             n_targets=row.n_targets, metrics=json_safe(row.metrics) if row.metrics else None,
-            epochs_trained=row.epochs_trained, weights_sha256=row.weights_sha256,
+            epochs_trained=row.epochs_trained, best_epoch=row.best_epoch,
+            weights_sha256=row.weights_sha256,
             created_at=row.created_at,
         )
 

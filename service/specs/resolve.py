@@ -9,15 +9,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from service import tables
 from service.errors import InvalidInput, field_error
 from service.settings import Settings
+from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
+from service.specs.targets import TASK_OF_KIND, trained_as
 from worker.pipeline.preprocess import encoded_width
 from worker.spec import network_and_errors, parameter_count
 
 
-def output_units(dataset: tables.Dataset) -> int:
+def output_units(dataset: Any) -> int:
     """Output layer width: one unit per class (labels) or per target column (values)."""
     if dataset.target_kind == "labels":
         return len(dataset.classes or [])
@@ -30,7 +34,7 @@ def count_parameters(spec: dict[str, Any], n_features: int, n_outputs: int) -> i
     return parameter_count([n_features, *hidden, n_outputs])
 
 
-def input_width(spec: dict[str, Any], dataset: tables.Dataset) -> int:
+def input_width(spec: dict[str, Any], dataset: Any) -> int:
     """The network's input width on ``dataset`` under the spec's ``preprocessing`` (an upper
     bound: one-hot columns per category, indicators per column with missing cells)."""
     schema = dataset.columns or [{"kind": "numeric", "missing": 0}] * dataset.n_features
@@ -43,10 +47,16 @@ def validation_rows(n_rows: int, split: float | None) -> int:
 
 
 def resolve_spec(
-    submit: JobSubmit, dataset: tables.Dataset, *, settings: Settings
+    submit: JobSubmit, dataset: tables.Dataset, *, settings: Settings,
+    targets: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The full spec with defaults filled in, checked against ``dataset`` and ``settings``."""
+    """The full spec with defaults filled in, checked against ``dataset`` and ``settings``.
+
+    The task defaults to the dataset's kind of targets; a task given reads them as its own kind
+    when they allow it (``service.specs.targets``; ``targets``, the stored ``y``, is needed to
+    read values as labels)."""
     task = _task(submit.task, dataset)
+    view = trained_as(dataset, task, targets)
     network, errors = _network(submit, task)
     training = submit.training.model_dump(mode="json")
     errors += _validation(training, submit.training.model_fields_set, dataset)
@@ -63,13 +73,14 @@ def resolve_spec(
         "priority": submit.priority,
     }
     errors += _shape(network, settings)
+    errors += control_errors(training, network, task, view.classes)
     width = input_width(spec, dataset)
     if width > settings.max_encoded_width:
         errors.append(_error(["preprocessing"], (
             f"dataset {dataset.id} encodes to {width:,} input columns (one per category of each "
             f"categorical column); the limit is {settings.max_encoded_width:,} "
             "(DESCENT_MAX_ENCODED_WIDTH): set preprocessing.max_categories")))
-    parameters = count_parameters(spec, width, output_units(dataset))
+    parameters = count_parameters(spec, width, output_units(view))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (
             f"the network has {parameters:,} parameters; the limit is"
@@ -124,22 +135,7 @@ def _task(task: str | None, dataset: tables.Dataset) -> str:
     if dataset.target_kind is None or dataset.n_targets == 0:
         raise _invalid(["dataset_id"], f"dataset {dataset.id} has no targets; it can only be "
                                        "used for batch predictions")
-    task = task or ("classification" if dataset.target_kind == "labels" else "regression")
-    if task == "classification" and dataset.target_kind != "labels":
-        raise _invalid(["task"], (
-            f"classification needs labels, but dataset {dataset.id} has numeric target values:"
-            " use task 'regression', or upload the targets as labels (integers or strings, or"
-            " target_kind 'labels')"))
-    if task == "regression" and dataset.target_kind != "values":
-        raise _invalid(["task"], (
-            f"regression needs numeric target values, but dataset {dataset.id} has labels: use"
-            " task 'classification', or upload the targets with target_kind 'values'"))
-    classes = dataset.classes or []
-    if task == "classification" and len(classes) < 2:
-        raise _invalid(["dataset_id"], (
-            f"classification needs at least 2 classes; dataset {dataset.id} has only "
-            f"{classes[0] if classes else 'none'!r}"))
-    return task
+    return task or TASK_OF_KIND[dataset.target_kind]
 
 
 def _error(loc: list[str | int], msg: str) -> dict[str, Any]:

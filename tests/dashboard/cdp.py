@@ -2,7 +2,9 @@
 
 A minimal WebSocket client (RFC 6455: masked text frames out, any frames in) over a socket, so
 the tests need no extra package. ``Browser`` starts Chromium with ``--remote-debugging-port=0``,
-finds its page target and offers ``navigate``, ``evaluate``, ``wait_for`` and ``screenshot``.
+finds its page target and offers ``navigate``, ``evaluate``, ``wait_for`` and ``screenshot``;
+the events it sends (``Network.requestWillBeSent`` once ``Network.enable`` was called, say)
+collect in ``events``.
 """
 
 from __future__ import annotations
@@ -95,8 +97,8 @@ class WebSocket:
 
 
 class Browser:
-    def __init__(self, executable: str, profile: Path) -> None:
-        self.process = subprocess.Popen([executable, *FLAGS, f"--user-data-dir={profile}",
+    def __init__(self, executable: str, profile: Path, flags: tuple[str, ...] = ()) -> None:
+        self.process = subprocess.Popen([executable, *FLAGS, *flags, f"--user-data-dir={profile}",
                                          "about:blank"], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True)
         assert self.process.stderr is not None
@@ -117,6 +119,7 @@ class Browser:
                  if t["type"] == "page"]
         self.ws = WebSocket(pages[0]["webSocketDebuggerUrl"])
         self.next_id = 0
+        self.events: list[dict[str, Any]] = []  # what the browser told unasked (after X.enable)
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         self.next_id += 1
@@ -128,6 +131,8 @@ class Browser:
                     raise RuntimeError(f"{method}: {message['error']}")
                 result: dict[str, Any] = message["result"]
                 return result
+            if "method" in message:
+                self.events.append(message)
 
     def navigate(self, url: str) -> None:
         self.call("Page.navigate", url=url)

@@ -135,6 +135,9 @@ def test_dockerfile_runs_as_descent_with_a_healthcheck(dockerfile: list[Instruct
     ]  # fmt: skip
     assert "8000" in only(dockerfile, "EXPOSE").args.split()
     assert dockerfile_env(dockerfile)["PYTHONUNBUFFERED"] == "1"
+    # The database stays on the /data volume: the default (the user's data directory) would put
+    # it in the container's writable layer.
+    assert dockerfile_env(dockerfile)["DESCENT_DATABASE_URL"] == "sqlite:////data/descent.db"
 
 
 def test_dependencies_are_installed_before_the_sources_are_copied(

@@ -21,7 +21,7 @@ from service.inference import LoadedModel, predict
 from service.inference.records import read_inputs
 from service.onnx_export import NameClash, to_onnx
 from worker.nn import Network
-from worker.pipeline import Column, Pipeline, Table
+from worker.pipeline import Column, Pipeline, Table, TargetScaler
 
 CITIES = ["paris", "oslo", "lima", "rome", "kyiv"]
 
@@ -56,7 +56,8 @@ def table_of(rows: list[dict[str, Any]], kinds: dict[str, str]) -> Table:
 
 def loaded_model(task: str, rows: list[dict[str, Any]], kinds: dict[str, str], *,
                  dtype: str = "float32", standardize: bool = True, classes: list[Any] | None = None,
-                 seed: int = 0, **preprocessing: Any) -> LoadedModel:
+                 seed: int = 0, targets: TargetScaler | None = None,
+                 **preprocessing: Any) -> LoadedModel:
     pipeline = Pipeline.fit(table_of(rows, kinds), standardize=standardize, dtype=dtype,
                             preprocessing=preprocessing)
     n_outputs = len(classes) if classes else 2
@@ -67,7 +68,7 @@ def loaded_model(task: str, rows: list[dict[str, Any]], kinds: dict[str, str], *
     net.params = [rng.normal(scale=0.7, size=p.shape) for p in net.params]
     return LoadedModel(id="mdl_test", tenant_id="ten_test", task=task, classes=classes,
                        n_features=len(kinds), n_targets=1 if classes else n_outputs, net=net,
-                       pipeline=pipeline)
+                       pipeline=pipeline, targets=targets)
 
 
 def feeds(rows: list[dict[str, Any]], kinds: dict[str, str]) -> dict[str, np.ndarray]:
@@ -208,3 +209,15 @@ def test_small_shapes(kinds: dict[str, str]) -> None:
     train = records(80, seed=12)
     loaded = loaded_model("regression", train, kinds)
     assert_matches_predict(loaded, [*records(20, seed=13), dict(train[0], city="tokyo")], kinds)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_scaled_regression_targets_after_the_columns(dtype: str) -> None:
+    """Column steps in front, the targets' scaling (Mul/Add in double) behind the network."""
+    targets = TargetScaler(np.array([1e4, -50.0]), np.array([300.0, 2.5]))
+    loaded = loaded_model("regression", records(150, seed=14), MIXED, dtype=dtype,
+                          targets=targets)
+    ours = assert_matches_predict(loaded, records(40, seed=15), MIXED)
+    assert np.abs(ours["output"][:, 0]).mean() > 1000
+    nodes = [n.op_type for n in onnx.load_from_string(to_onnx(loaded)).graph.node]
+    assert nodes[-3:] == ["Cast", "Mul", "Add"]

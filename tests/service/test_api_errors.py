@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +26,8 @@ def _rejected(db: Database, send: Any, status: int, *needles: str) -> dict[str, 
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem: dict[str, Any] = response.json()
-    assert problem["status"] == status and problem["title"] and problem["type"]
+    assert problem["status"] == status and problem["title"]
+    assert problem["type"] == "about:blank"  # RFC 9457: the status is the kind of problem
     text = (problem["detail"] + " " + str(problem["errors"])).lower()
     for needle in needles:
         assert needle.lower() in text, problem
@@ -157,3 +159,13 @@ def test_datasets_json_unknown_field(db: Database, api: Any) -> None:
     client, headers, *_ = api
     _rejected(db, lambda: client.post("/v1/datasets", json={**XOR, "colour": 1},
                                       headers=headers), 422, "colour")
+
+
+def test_the_schema_documents_about_blank_problem_types(api: Any) -> None:
+    client = api[0]
+    schema = client.get("/openapi.json").json()
+    problem_type = schema["components"]["schemas"]["Problem"]["properties"]["type"]
+    assert problem_type["default"] == "about:blank" and problem_type["examples"] == ["about:blank"]
+    assert "descent.dev" not in json.dumps(schema)
+    missing = client.get("/no/such/path")
+    assert (missing.status_code, missing.json()["type"]) == (404, "about:blank")

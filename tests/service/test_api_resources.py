@@ -39,6 +39,32 @@ def test_upload_json_csv_npz_and_dedupe(db: Database) -> None:
     assert targetless.json()["target_kind"] is None
 
 
+def test_reuploading_the_same_content_under_a_new_name_says_it_was_deduplicated(
+    db: Database,
+) -> None:
+    client, headers = client_for(db), auth(db)
+    csv = b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n"
+    first = client.post("/v1/datasets", files={"file": ("d.csv", csv)},
+                        data={"target": "y", "name": "march"}, headers=headers)
+    assert first.status_code == 201, first.text
+    assert (first.json()["deduplicated"], first.json()["message"]) == (False, None)
+    dataset_id = first.json()["id"]
+
+    again = client.post("/v1/datasets", files={"file": ("other.csv", csv)},
+                        data={"target": "y", "name": "april"}, headers=headers)
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert (body["id"], body["name"], body["deduplicated"]) == (dataset_id, "march", True)
+    assert again.headers["location"] == f"/v1/datasets/{dataset_id}"
+    assert body["message"] == (f"The same content was uploaded before as {dataset_id} ('march'): "
+                               "the upload was deduplicated, that dataset is returned and nothing "
+                               "new was stored; the name 'april' was not applied.")
+    as_json = {"features": [[1, 2], [3, 4], [5, 6]], "targets": [0, 1, 0]}
+    json_again = client.post("/v1/datasets", json=as_json, headers=headers).json()
+    assert json_again["deduplicated"] is True and "'april'" not in json_again["message"]
+    assert "deduplicated" not in client.get(f"/v1/datasets/{dataset_id}", headers=headers).json()
+
+
 def test_lists_are_newest_first_with_cursors(db: Database) -> None:
     client, headers = client_for(db), auth(db)
     ids = [upload(client, headers, {"features": [[i], [i + 1.0]]}) for i in range(5)]

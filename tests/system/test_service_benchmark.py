@@ -4,6 +4,7 @@ this machine's load decides them)."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -30,3 +31,15 @@ def test_quick_service_benchmark_prints_its_table() -> None:
     ):
         assert row in table, table
     assert "| measure" in table.splitlines()[1], table
+
+
+def test_a_load_run_that_completes_no_request_reports_zero() -> None:
+    """A run over before its clients start (a busy machine) used to fail with IndexError."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.service_bench.load import Targets, run_load
+
+    targets = Targets(url="http://127.0.0.1:9", key="unused", job_ids=["job_x"],
+                      model_id="mdl_x", predict_body=b"{}")
+    load = run_load(targets, clients=2, seconds=0.0)
+    assert (load["requests"], load["errors"], load["rps"], load["p99_by_op"]) == (0, 0, 0.0, {})
+    assert math.isnan(load["p50"]) and math.isnan(load["p99"])

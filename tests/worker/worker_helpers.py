@@ -83,6 +83,14 @@ def train_spec(dataset_id: str, *, epochs: int = 100, **training: Any) -> dict[s
 def reference_run(spec: dict[str, Any], X: np.ndarray, y: np.ndarray) -> tuple[str, list[Any]]:
     """``(weights_sha256, history)`` of an uninterrupted run of ``spec``, straight through the
     engine."""
+    params, history = reference_params(spec, X, y)
+    return weights_sha256(params), history
+
+
+def reference_params(
+    spec: dict[str, Any], X: np.ndarray, y: np.ndarray
+) -> tuple[list[np.ndarray], list[Any]]:
+    """``(params, history)`` of an uninterrupted run of ``spec``, straight through the engine."""
     from worker.nn import Network, train
 
     Y = np.eye(len(CLASSES))[y]
@@ -98,7 +106,7 @@ def reference_run(spec: dict[str, Any], X: np.ndarray, y: np.ndarray) -> tuple[s
     # One BLAS thread, as in the workers (WORKER_ENV), so nothing but the resume can differ.
     with threadpool_limits(limits=1):
         history = train(net, X, Y, training, task=spec["task"])
-    return weights_sha256(net.params), history
+    return list(net.params), history
 
 
 def insert_dataset(

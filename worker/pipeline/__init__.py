@@ -3,7 +3,8 @@
 Everything a model does to raw data before its network sees it, in one home: the train/validation
 split (``split``), imputation (``impute``), one-hot encoding (``onehot``), the column steps
 together (``preprocess``), matching columns by name (``schema``), standardization
-(``standardize``), class labels (``labels``), and the
+(``standardize``), class labels (``labels``), regression targets (``targets``: scaling, and
+reading labels as values or values as labels), and the
 ``Pipeline`` that is fitted on the training rows, stored with the model and applied identically
 by training, online predict, batch predict and the ONNX export.
 """
@@ -17,9 +18,10 @@ from .schema import KindMismatch, MissingColumn, conform
 from .split import split_rows
 from .standardize import Standardizer
 from .table import Column, Table
+from .targets import TargetScaler, as_labels, as_values
 
 __all__ = [
     "Column", "KindMismatch", "MissingColumn", "NumericImputer", "OneHot", "Pipeline",
-    "Preprocessor", "Standardizer", "Table", "UnknownCategory", "conform", "decode", "encode",
-    "one_hot", "split_rows",
+    "Preprocessor", "Standardizer", "Table", "TargetScaler", "UnknownCategory", "as_labels",
+    "as_values", "conform", "decode", "encode", "one_hot", "split_rows",
 ]

@@ -4,8 +4,8 @@ A model trained on named columns imputes and encodes them itself (``worker.pipel
 column schema answers ``GET /v1/models/{id}`` and matches predict inputs by name. Models from
 before keep null: they take ``n_features`` numbers by position, as they always did.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
