@@ -78,6 +78,26 @@ def target_values(model: tables.Model, dataset: tables.Dataset, y: np.ndarray) -
     return Y
 
 
+def label_columns(model: tables.Model, dataset: tables.Dataset, y: np.ndarray) -> np.ndarray:
+    """A multi-label dataset's 0/1 target columns ``(n, L)`` in the model's label order: by
+    the target columns' names when they name every label, else by position."""
+    Y = np.asarray(y, dtype=np.float64)
+    Y = Y[:, None] if Y.ndim == 1 else Y
+    labels = [str(v) for v in (model.classes or [])]
+    names = [str(v) for v in (dataset.target_names or [])]
+    if dataset.target_kind == "values" and set(labels) <= set(names):
+        Y = Y[:, [names.index(label) for label in labels]]
+    elif Y.shape[1] != len(labels):
+        raise EvaluationProblem(f"dataset {dataset.id} has {Y.shape[1]} target columns; the "
+                                f"model has {len(labels)} labels ({', '.join(labels[:20])})")
+    bad = np.argwhere((Y != 0) & (Y != 1))
+    if bad.size:
+        row, column = (int(v) for v in bad[0])
+        raise EvaluationProblem(f"dataset {dataset.id}: multi-label targets are 0 or 1 (row "
+                                f"{row}, column {column}: {float(Y[row, column])!r})")
+    return Y
+
+
 def report_of(task: str, classes: list[Any] | None, Y: np.ndarray, out: np.ndarray,
               names: list[str] | None = None) -> dict[str, Any]:
     """The report of outputs ``out`` ``(n, k)`` against targets ``Y``: class indices ``(n,)``
@@ -113,7 +133,7 @@ def evaluate(model: tables.Model, dataset: tables.Dataset) -> dict[str, Any]:
     if model.task == "classification":
         return report_of(model.task, model.classes, class_indices(model, dataset, y), out)
     if model.task == "multilabel":
-        return report_of(model.task, model.classes, np.asarray(y), out)
+        return report_of(model.task, model.classes, label_columns(model, dataset, y), out)
     names = dataset.target_names
     return report_of(model.task, None, target_values(model, dataset, y), out,
                      names if names and len(names) == model.n_targets else None)

@@ -144,7 +144,9 @@ def test_multilabel_report_equals_sklearn() -> None:
     P = rng.uniform(size=(200, 4))
     P[:, 2] = 0.1  # a label never predicted
     report = multilabel_report(Y, P, ["a", "b", "c", "d"])
-    Y_hat = (P > 0.5).astype(int)
+    P[:5, 0] = 0.5  # exactly 0.5 is predicted, as predict answers
+    report = multilabel_report(Y, P, ["a", "b", "c", "d"])
+    Y_hat = (P >= 0.5).astype(int)
     assert report["hamming_accuracy"] == pytest.approx(1 - skm.hamming_loss(Y, Y_hat), abs=TOL)
     assert report["subset_accuracy"] == pytest.approx(skm.accuracy_score(Y, Y_hat), abs=TOL)
     assert report["micro_f1"] == pytest.approx(
@@ -153,3 +155,20 @@ def test_multilabel_report_equals_sklearn() -> None:
         skm.f1_score(Y, Y_hat, average="macro", zero_division=0), abs=TOL)
     f1 = skm.f1_score(Y, Y_hat, average=None, zero_division=0)
     assert [row["f1"] for row in report["per_label"]] == pytest.approx(list(f1), abs=TOL)
+
+
+def test_multilabel_targets_by_name_or_position() -> None:
+    from types import SimpleNamespace
+
+    from service.evaluation import EvaluationProblem, label_columns
+
+    model = SimpleNamespace(classes=["b", "a"])
+    y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    named = SimpleNamespace(id="ds_x", target_kind="values", target_names=["a", "b"])
+    assert label_columns(model, named, y).tolist() == [[0.0, 1.0], [1.0, 0.0]]  # b, a
+    unnamed = SimpleNamespace(id="ds_y", target_kind="values", target_names=None)
+    assert label_columns(model, unnamed, y).tolist() == y.tolist()
+    with pytest.raises(EvaluationProblem, match="3 target columns"):
+        label_columns(model, unnamed, np.zeros((2, 3)))
+    with pytest.raises(EvaluationProblem, match="0 or 1"):
+        label_columns(model, unnamed, np.array([[0.0, 2.0]]))
