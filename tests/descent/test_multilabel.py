@@ -5,12 +5,15 @@ predictions, and 422s naming the field for targets a multilabel task cannot read
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from descent import Client, DescentAPIError
+from descent.cli.models import predictions_csv
+from descent.types import Model
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 LABELS = ["a", "b", "c"]
@@ -121,3 +124,22 @@ def test_label_sets_refused_with_the_field(client: Client) -> None:
         client.upload_dataset(X, [["a"], ["b", 7], []])
     assert caught.value.status == 422
     assert caught.value.errors[0]["loc"] == ["body", "targets", 1, 1]
+
+
+def test_npz_y_of_0_1_columns_trains_as_multilabel(client: Client, tmp_path: Path) -> None:
+    X, Y = _data(rows=120)
+    path = tmp_path / "tags.npz"
+    np.savez(path, X=X, y=Y.astype(np.int64))  # (n, 3) of 0/1: stored as 3 value columns
+    dataset = client.upload_dataset(path)
+    assert dataset.target_kind == "values" and dataset.n_targets == 3
+    job = client.wait(client.submit_job(dataset_id=dataset.id, task="multilabel",
+                                        training={"epochs": 3}).id, timeout=240)
+    assert job.status == "succeeded", job.error
+    assert client.get_model(job.model_id).classes == ["0", "1", "2"]  # unnamed columns
+
+
+def test_descent_predict_prints_label_sets() -> None:
+    model = Model.from_dict({"id": "mdl_x", "task": "multilabel", "classes": LABELS})
+    text = predictions_csv(model, [["a", "c"], []],
+                           [{"a": 0.9, "b": 0.1, "c": 0.6}, {"a": 0.2, "b": 0.3, "c": 0.4}])
+    assert text.splitlines() == ["labels,p_a,p_b,p_c", "a;c,0.9,0.1,0.6", ",0.2,0.3,0.4"]
