@@ -76,8 +76,8 @@ def parse_json(body: Any, *, max_columns: int | None = None,
         if body.get("target_names") is not None:
             raise invalid(["body", "target_names"], "label sets name their own labels; omit "
                                                     "target_names")
-        values, names = label_set_values(targets, ["body", "targets"], target_kind)
-        return build(X, values=values, target_names=names, **common)
+        values, labels_named = label_set_values(targets, ["body", "targets"], target_kind)
+        return build(X, values=values, target_names=labels_named, **common)
     if isinstance(targets[0], list):
         values = _feature_like(targets, "targets")
         if target_kind == "labels" and values.shape[1] == 1:
