@@ -100,6 +100,7 @@ def test_evaluation_reports_equal_sklearn(tmp_path: Path) -> None:
         listed = client.get(f"/v1/models/{mid}/evaluations").json()["data"]
         assert len(listed) == 2 and all(e["report"] for e in listed)
         _regression(client)
+        _multilabel(client)
         _refusals(client, server.url, tmp_path, mid, X)
 
 
@@ -125,6 +126,35 @@ def _regression(client: httpx.Client) -> None:
         assert row["r2"] == pytest.approx(skm.r2_score(truth[:, j], P[:, j]), abs=TOL)
     assert report["r2"] == pytest.approx(skm.r2_score(truth, P), abs=TOL)
     assert report["rmse"] == pytest.approx(skm.root_mean_squared_error(truth, P), abs=TOL)
+
+
+def _multilabel(client: httpx.Client) -> None:
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(160, 3))
+    sets = [[name for name, on in (("spam", x[0] > 0), ("work", x[1] > 0), ("news", x[2] > 1.5))
+             if on] for x in X]
+    ds = client.post("/v1/datasets", json={"features": X.tolist(), "targets": sets}).json()["id"]
+    job = client.post("/v1/jobs", json={"dataset_id": ds, "task": "multilabel", "training": {
+        "epochs": 15, "validation_split": 0.25, "seed": 1}}).json()
+    job = _wait(client, f"/v1/jobs/{job['id']}", lambda j: j["status"] in
+                ("succeeded", "failed", "cancelled"))
+    assert job["status"] == "succeeded", job
+    model = client.get(f"/v1/models/{job['model_id']}").json()
+    assert model["evaluation"]["task"] == "multilabel"
+    X, sets = X[:90], sets[:90]  # inline: under the server's 100 rows
+    ds = client.post("/v1/datasets", json={"features": X.tolist(), "targets": sets}).json()["id"]
+    created = client.post(f"/v1/models/{model['id']}/evaluations", json={"dataset_id": ds})
+    assert created.status_code == 201, created.text
+    report = created.json()["report"]
+    labels = model["classes"]
+    answer = client.post(f"/v1/models/{model['id']}/predict", json={"inputs": X.tolist()}).json()
+    Y_hat = np.array([[int(label in row) for label in labels] for row in answer["predictions"]])
+    Y = np.array([[int(label in s) for label in labels] for s in sets])
+    assert report["hamming_accuracy"] == pytest.approx(1 - skm.hamming_loss(Y, Y_hat), abs=TOL)
+    assert report["subset_accuracy"] == pytest.approx(skm.accuracy_score(Y, Y_hat), abs=TOL)
+    for average in ("micro", "macro"):
+        assert report[f"{average}_f1"] == pytest.approx(
+            skm.f1_score(Y, Y_hat, average=average, zero_division=0), abs=TOL)
 
 
 def _refusals(client: httpx.Client, url: str, tmp: Path, mid: str, X: np.ndarray) -> None:

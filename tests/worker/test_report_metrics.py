@@ -166,6 +166,8 @@ def test_multilabel_targets_by_name_or_position() -> None:
     y = np.array([[1.0, 0.0], [0.0, 1.0]])
     named = SimpleNamespace(id="ds_x", target_kind="values", target_names=["a", "b"])
     assert label_columns(model, named, y).tolist() == [[0.0, 1.0], [1.0, 0.0]]  # b, a
+    only_a = SimpleNamespace(id="ds_z", target_kind="values", target_names=["a"])
+    assert label_columns(model, only_a, y[:, :1]).tolist() == [[0.0, 1.0], [0.0, 0.0]]
     unnamed = SimpleNamespace(id="ds_y", target_kind="values", target_names=None)
     assert label_columns(model, unnamed, y).tolist() == y.tolist()
     with pytest.raises(EvaluationProblem, match="3 target columns"):
