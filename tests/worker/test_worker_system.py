@@ -94,15 +94,17 @@ def test_killed_worker_job_resumes_from_checkpoint(
     spec = case.spec()
     job_id = case.enqueue(spec)
     first = start_worker()
-    wait_progress(case.db, job_id, 30)
+    # A checkpoint is queued every 0.3 s of training and written behind the epoch rows before
+    # it, so no epoch count guarantees one: wait for the row itself.
+    checkpointed = wait_for(lambda: checkpoint_epoch(case.db, job_id), timeout=TAKEOVER_SECONDS,
+                            what="a checkpoint", interval=0.01)
     children = first.children()
-    checkpointed = checkpoint_epoch(case.db, job_id)
-    assert checkpointed, logs(first)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
     killed_at = time.time()
+    assert job_row(case.db, job_id).status == "running", logs(first)  # killed mid-job
     # Its training process dies with it (PR_SET_PDEATHSIG): nothing keeps writing.
-    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=5, what="child to die")
+    wait_for(lambda: not any(_alive(pid) for pid in children), timeout=30, what="child to die")
 
     second = start_worker()
     job = assert_finished_like_an_uninterrupted_run(case, job_id, spec, first, second)
