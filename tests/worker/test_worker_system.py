@@ -241,8 +241,9 @@ def test_job_whose_process_always_dies_fails_worker_lost_after_retries(
     case: TrainCase, start_worker: StartWorker
 ) -> None:
     """The test plays the kernel's OOM killer: every training process of this worker gets
-    SIGKILL shortly after it starts. Retries wait out the queue's backoff (2 s, then 4 s, ±25 %)."""
-    job_id = case.enqueue(max_attempts=3)
+    SIGKILL shortly after it starts. Retries wait out the queue's backoff (2 s, then 4 s, ±25 %).
+    The job is far too long to finish first, however slowly the killer gets to it."""
+    job_id = case.enqueue(case.spec(epochs=100_000), max_attempts=3)
     worker = start_worker()
     kills: list[tuple[float, float]] = []  # (first seen, killed) per training process
     done = threading.Event()
@@ -261,7 +262,7 @@ def test_job_whose_process_always_dies_fails_worker_lost_after_retries(
     killer = threading.Thread(target=oom_killer, daemon=True)
     killer.start()
     try:
-        job = wait_status(case.db, job_id, "failed", "succeeded", timeout=60)
+        job = wait_status(case.db, job_id, "failed", "succeeded", timeout=TAKEOVER_SECONDS)
     finally:
         done.set()
         killer.join()
