@@ -52,14 +52,18 @@ class Client:
         *,
         name: str | None = None,
         target: str | list[str] | None = None,
+        target_kind: str | None = None,
     ) -> Dataset:
         """Upload features (and targets) from arrays/lists, or a ``.csv`` / ``.npz`` file path.
 
         For a CSV, ``target`` names the target column(s); an ``.npz`` holds ``X`` and ``y``.
-        Uploading the same content again returns the existing dataset (its id and name), with
-        ``deduplicated`` true and a ``message`` saying so.
+        ``target_kind`` (``"labels"`` or ``"values"``) says what the targets are; without it
+        the server guesses (whole numbers and strings are labels) and the answer's ``hint``
+        says what it guessed. Uploading the same content again returns the existing dataset
+        (its id and name), with ``deduplicated`` true and a ``message`` saying so.
         """
-        kwargs = uploads.dataset_request(data, targets, name=name, target=target)
+        kwargs = uploads.dataset_request(data, targets, name=name, target=target,
+                                         target_kind=target_kind)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))
 
     def list_datasets(self, *, page_size: int | None = None) -> Iterator[Dataset]:
@@ -148,11 +152,13 @@ class Client:
         return Model.from_dict(self._t.json("GET", f"/v1/models/{model_id}"))
 
     def download_weights(self, model_id: str, path: str | Path | None = None) -> bytes:
-        """The weights ``.npz`` (``W0, b0, …`` and ``mean``/``scale``); written to ``path`` too."""
+        """The weights ``.npz`` (``W0, b0, …``, ``mean``/``scale``, ``target_mean``/
+        ``target_scale``); written to ``path`` too."""
         return self._download(f"/v1/models/{model_id}/weights", path)
 
     def download_onnx(self, model_id: str, path: str | Path | None = None) -> bytes:
-        """The model as ONNX (standardization included); written to ``path`` too."""
+        """The model as ONNX (float64 in and out, its scaling included); written to ``path``
+        too."""
         return self._download(f"/v1/models/{model_id}/onnx", path)
 
     def _download(self, url: str, path: str | Path | None) -> bytes:

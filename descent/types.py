@@ -40,10 +40,12 @@ class Dataset(_APIObject):
     sha256: str = ""
     bytes: int = 0
     created_at: str | None = None
-    # Upload answers only: the same content was there already (``message`` names that dataset).
+    # Upload answers only: the same content was there already (``message`` names that dataset);
+    # what the server guessed about the targets and how to change it (``hint``).
     # Not compared: the dataset is the same however it was obtained.
     deduplicated: bool = dataclasses.field(default=False, compare=False)
     message: str | None = dataclasses.field(default=None, compare=False)
+    hint: str | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Job(_APIObject):
     spec: dict[str, Any] = dataclasses.field(default_factory=dict)
     progress: dict[str, Any] = dataclasses.field(default_factory=dict)
     metrics: dict[str, Any] | None = None
+    best_epoch: int | None = None
     attempts: int = 0
     max_attempts: int = 0
     model_id: str | None = None
@@ -114,6 +117,7 @@ class Model(_APIObject):
     n_targets: int = 0
     metrics: dict[str, Any] | None = None
     epochs_trained: int = 0
+    best_epoch: int | None = None
     weights_sha256: str = ""
     created_at: str | None = None
 

@@ -21,8 +21,11 @@ def dataset_request(
     *,
     name: str | None = None,
     target: str | list[str] | None = None,
+    target_kind: str | None = None,
 ) -> dict[str, Any]:
     """The ``httpx`` keyword arguments (``json=`` or ``files=``/``data=``) for one upload."""
+    if target_kind not in (None, "labels", "values"):
+        raise ValueError(f"target_kind must be 'labels' or 'values', not {target_kind!r}")
     if isinstance(data, str | Path):
         path = Path(data)
         suffix = path.suffix.lower()
@@ -34,6 +37,8 @@ def dataset_request(
         form: dict[str, Any] = {}
         if name is not None:
             form["name"] = name
+        if target_kind is not None:
+            form["target_kind"] = target_kind
         if target is not None:
             if suffix == ".npz":
                 raise ValueError("an .npz holds its targets as y; target= is for CSV files")
@@ -46,4 +51,6 @@ def dataset_request(
         body["targets"] = to_list(targets)
     if name is not None:
         body["name"] = name
+    if target_kind is not None:
+        body["target_kind"] = target_kind
     return {"json": body}

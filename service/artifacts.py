@@ -8,9 +8,11 @@ targets, ``y``: class indices (int64, n) into the dataset's sorted ``classes`` f
 float64 (n × k) for values. Format 1 (``X`` float64 n × d and ``y``) is still read.
 
 A model's weights are the ``.npz`` that ``GET /v1/models/{id}/weights`` serves: ``W0, b0, W1,
-b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus ``mean`` and ``scale``
-when inputs were standardized. ``weights_sha256`` is the SHA-256 of the raw bytes of ``W0, b0,
-W1, b1, …`` concatenated in that order (docs/api.md).
+b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus the fitted
+preprocessing's arrays, float64: ``mean`` and ``scale`` when inputs were standardized
+(``(x - mean) / scale`` before the network), ``target_mean`` and ``target_scale`` when regression
+targets were (``outputs · target_scale + target_mean`` after it). ``weights_sha256`` is the
+SHA-256 of the raw bytes of ``W0, b0, W1, b1, …`` concatenated in that order (docs/api.md).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,15 +114,18 @@ def weights_sha256(params: Sequence[np.ndarray]) -> str:
 
 
 def encode_weights(
-    params: Sequence[np.ndarray], standardization: tuple[np.ndarray, np.ndarray] | None
+    params: Sequence[np.ndarray],
+    fitted: Mapping[str, np.ndarray] | tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[bytes, str]:
-    """The weights ``.npz`` and its ``weights_sha256``; ``params`` is ``[W0, b0, W1, b1, …]``."""
+    """The weights ``.npz`` and its ``weights_sha256``; ``params`` is ``[W0, b0, W1, b1, …]``
+    and ``fitted`` the preprocessing's named arrays (or a ``(mean, scale)`` pair)."""
     arrays: dict[str, np.ndarray] = {}
     for i in range(0, len(params), 2):
         arrays[f"W{i // 2}"] = np.ascontiguousarray(params[i])
         arrays[f"b{i // 2}"] = np.ascontiguousarray(params[i + 1])
-    if standardization is not None:
-        arrays["mean"], arrays["scale"] = standardization
+    if isinstance(fitted, tuple):
+        fitted = dict(zip(("mean", "scale"), fitted, strict=True))
+    arrays.update(fitted or {})
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
     return buffer.getvalue(), weights_sha256(list(params))
@@ -130,10 +135,17 @@ def decode_weights(
     content: bytes,
 ) -> tuple[list[np.ndarray], tuple[np.ndarray, np.ndarray] | None]:
     """``([W0, b0, W1, b1, …], (mean, scale) | None)`` from a weights ``.npz``."""
+    params, fitted = decode_weights_file(content)
+    return params, (fitted["mean"], fitted["scale"]) if "mean" in fitted else None
+
+
+def decode_weights_file(content: bytes) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """``([W0, b0, W1, b1, …], {name: array})``: the layers and the preprocessing's arrays."""
     with np.load(io.BytesIO(content), allow_pickle=False) as npz:
         n_layers = sum(1 for name in npz.files if name.startswith("W"))
+        layers = {f"{p}{i}" for i in range(n_layers) for p in "Wb"}
         params: list[np.ndarray] = []
         for i in range(n_layers):
             params += [npz[f"W{i}"], npz[f"b{i}"]]
-        standardization = (npz["mean"], npz["scale"]) if "mean" in npz.files else None
-    return params, standardization
+        fitted = {name: npz[name] for name in npz.files if name not in layers}
+    return params, fitted

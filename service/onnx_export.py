@@ -1,12 +1,16 @@
 """A trained model as an ONNX graph: the same numbers as ``service.inference.predict``.
 
-Graph, for inputs ``input`` ``(N, n_features)`` in the model's dtype (float32 or float64)::
+Graph, for inputs ``input`` ``(N, n_features)`` float64 (raw rows, as ``/predict`` takes them)::
 
-    the pipeline's steps            ``Pipeline.onnx_graph``: Sub(mean) → Div(scale) when the
-                                    model standardizes its inputs
+    the pipeline's steps            ``Pipeline.onnx_graph``: Sub(mean) → Div(scale) in double
+                                    when the model standardizes its inputs, then Cast to the
+                                    model's dtype (float32 or float64)
     Gemm(W0, b0) → activation0      one Gemm per dense layer: X·W + b, W is (fan_in, fan_out)
     …
-    Gemm(Wk, bk) → output activation → ``output`` (N, n_outputs)
+    Gemm(Wk, bk) → output activation
+    the target scaling              Cast to double → Mul(target_scale) → Add(target_mean) when
+                                    the model scaled its regression targets (else a Cast to
+                                    double) → ``output`` (N, n_outputs) float64
 
 Activations map one to one: Identity, Sigmoid, Tanh, Relu, LeakyRelu (alpha = the engine's
 ``LEAKY_SLOPE``), Elu (alpha 1),
@@ -31,7 +35,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from worker.nn.activations import LEAKY_SLOPE
-from worker.pipeline.onnx import Graph
+from worker.pipeline.onnx import Graph, Node
 
 OPSET = 17  # Softmax's per-axis semantics (opset ≥ 13); every runtime since 2022 reads it
 IR_VERSION = 8  # the IR that goes with opset 17; onnxruntime ≥ 1.11 loads it
@@ -60,6 +64,9 @@ class _Loaded(Protocol):
 
     @property
     def steps(self) -> Any: ...
+
+    @property
+    def targets(self) -> Any: ...
 
 
 # --- protobuf wire format (https://protobuf.dev/programming-guides/encoding/) ----------------
@@ -148,14 +155,20 @@ def _activation(
 
 
 def build_graph(
-    params: list[np.ndarray], activations: list[str], pipeline: Graph, dtype: np.dtype
+    params: list[np.ndarray], activations: list[str], pipeline: Graph, dtype: np.dtype,
+    after: Graph | None = None,
 ) -> bytes:
-    """The ``ModelProto`` bytes for the ``pipeline``'s steps (reading ``input``) followed by
-    dense layers ``params`` = ``[W0, b0, W1, b1, …]``."""
+    """The ``ModelProto`` bytes for the ``pipeline``'s steps (reading ``input``, float64),
+    dense layers ``params`` = ``[W0, b0, W1, b1, …]`` in ``dtype``, and the ``after`` steps
+    (reading ``network_output``, writing ``output``, float64); without them the network's
+    output is cast to double."""
     if len(params) != 2 * len(activations):
         raise ValueError(f"{len(params)} parameter arrays for {len(activations)} layers")
-    initializers = [_tensor(name, np.asarray(array, dtype).reshape(-1))
-                    for name, array in pipeline.initializers.items()]
+    if after is None:
+        after = Graph(nodes=[Node("Cast", ["network_output"], "output", {"to": 11})])
+    # The steps' constants keep their own dtype (float64 statistics).
+    initializers = [_tensor(name, np.asarray(array).reshape(-1))
+                    for name, array in {**pipeline.initializers, **after.initializers}.items()]
     nodes = [_node(n.op, n.inputs, n.output, n.attributes) for n in pipeline.nodes]
     current = pipeline.output
     last = len(activations) - 1
@@ -163,13 +176,14 @@ def build_graph(
         W, b = np.asarray(params[2 * i], dtype), np.asarray(params[2 * i + 1], dtype).reshape(-1)
         initializers += [_tensor(f"W{i}", W), _tensor(f"b{i}", b)]
         nodes.append(_node("Gemm", [current, f"W{i}", f"b{i}"], f"z{i}", {}))
-        current = "output" if i == last else f"a{i}"
+        current = "network_output" if i == last else f"a{i}"
         nodes += _activation(activation, f"z{i}", current, dtype, initializers)
+    nodes += [_node(n.op, n.inputs, n.output, n.attributes) for n in after.nodes]
     n_features, n_outputs = int(params[0].shape[0]), int(params[-1].shape[0])
     graph = b"".join(_bytes(1, node) for node in nodes) + _bytes(2, "descent_model")
     graph += b"".join(_bytes(5, tensor) for tensor in initializers)
-    graph += _bytes(11, _value_info("input", dtype, n_features))
-    graph += _bytes(12, _value_info("output", dtype, n_outputs))
+    graph += _bytes(11, _value_info("input", np.dtype(np.float64), n_features))
+    graph += _bytes(12, _value_info("output", np.dtype(np.float64), n_outputs))
     # ModelProto: ir_version=1, producer_name=2, producer_version=3, graph=7, opset_import=8.
     return (_int(1, IR_VERSION) + _bytes(2, PRODUCER[0]) + _bytes(3, PRODUCER[1])
             + _bytes(7, graph) + _bytes(8, _bytes(1, "") + _int(2, OPSET)))
@@ -183,4 +197,9 @@ def to_onnx(loaded_model: _Loaded) -> bytes:
         raise ValueError(f"cannot export a {dtype} model; expected float32 or float64")
     params = [np.asarray(p) for p in net.params]
     activations = list(net.activations)
-    return build_graph(params, activations, loaded_model.steps.onnx_graph("input"), dtype)
+    after = None
+    targets = getattr(loaded_model, "targets", None)
+    if targets is not None:
+        nodes, initializers = targets.onnx_nodes("network_output", "output")
+        after = Graph(nodes=nodes, initializers=initializers)
+    return build_graph(params, activations, loaded_model.steps.onnx_graph("input"), dtype, after)

@@ -164,7 +164,10 @@ class Job(Base):
 
     progress_epoch: Mapped[int] = mapped_column(Integer, default=0)
     progress_epochs: Mapped[int | None] = mapped_column(Integer)
+    # The latest epoch's metrics while running; once succeeded, those of the model's weights
+    # (the epoch `best_epoch`, the best one under early stopping's restore_best).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
 
@@ -231,9 +234,13 @@ class Model(Base):
     n_features: Mapped[int] = mapped_column(Integer)
     n_targets: Mapped[int] = mapped_column(Integer)
     classes: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The history row of `best_epoch`, the epoch whose weights these are (epochs_trained counts
+    # every epoch run; null best_epoch: a model from before it was recorded).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     epochs_trained: Mapped[int] = mapped_column(Integer)
-    # The .npz served by GET /v1/models/{id}/weights: W0, b0, … and mean/scale if standardized.
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
+    # The .npz served by GET /v1/models/{id}/weights: W0, b0, … and mean/scale if standardized,
+    # target_mean/target_scale if regression targets were.
     weights: Mapped[bytes] = mapped_column(LargeBinary)
     weights_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

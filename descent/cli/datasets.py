@@ -19,6 +19,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     upload.add_argument("file", type=Path, help="a CSV with a header row, or an .npz with X and y")
     upload.add_argument("--target", action="extend", nargs="+", metavar="COL", default=None,
                         help="target column(s) of a CSV (none: a dataset for predictions only)")
+    upload.add_argument("--target-kind", choices=("labels", "values"), default=None,
+                        help="what the targets are (default: guessed; whole numbers and "
+                             "strings are labels)")
     upload.add_argument("--name", help="a name to recognise it by")
     upload.set_defaults(handler=upload_dataset)
 
@@ -43,9 +46,12 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
         raise UsageError(f"{path}: expected a .csv or .npz file")
     if args.target and path.suffix.lower() == ".npz":
         raise UsageError("--target names CSV columns; an .npz holds its targets as y")
-    dataset = client.upload_dataset(path, name=args.name, target=args.target)
+    dataset = client.upload_dataset(path, name=args.name, target=args.target,
+                                    target_kind=args.target_kind)
     if dataset.deduplicated:
         say(dataset.message or f"the same content was uploaded before as {dataset.id}")
+    if dataset.hint and not args.json:  # with --json the answer carries it
+        say(f"note: {dataset.hint}")
     if args.json:
         emit_json(dataset.to_dict())
     else:

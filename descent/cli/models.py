@@ -64,7 +64,8 @@ def show_model(args: argparse.Namespace, client: Client) -> int:
     fields([("id", model.id), ("task", model.task), ("job", model.job_id),
             ("dataset", model.dataset_id), ("features", model.n_features),
             ("classes", model.classes), ("targets", model.n_targets),
-            ("epochs trained", model.epochs_trained), ("metrics", model.metrics),
+            ("epochs trained", model.epochs_trained), ("best epoch", model.best_epoch),
+            ("metrics", model.metrics),
             ("weights sha256", model.weights_sha256), ("created", when(model.created_at)),
             ("network", model.spec.get("network"))])
     return 0

@@ -19,8 +19,8 @@ _NUMBER_TYPES = {int, float}
 
 
 def validate_inputs(loaded: Any, inputs: Any) -> np.ndarray:
-    """``inputs`` (a list of rows of numbers) as a finite ``(n, n_features)`` array in the
-    model's dtype (``loaded`` is a ``LoadedModel``)."""
+    """``inputs`` (a list of rows of numbers) as a finite ``(n, n_features)`` float64 array
+    (``loaded`` is a ``LoadedModel``)."""
     if not isinstance(inputs, list) or not inputs:
         raise _invalid(_LOC, "inputs must be a non-empty list of rows (one list of numbers each)")
     X = None
@@ -38,9 +38,12 @@ def validate_inputs(loaded: Any, inputs: Any) -> np.ndarray:
             [*_LOC, 0],
             f"row 0 has {X.shape[1]} values; this model takes {loaded.n_features} features",
         )
-    with np.errstate(over="ignore"):  # beyond float32's range: reported as not finite below
-        X = X.astype(loaded.dtype, copy=False)
+    # Kept in float64: the pipeline centers before casting to the model's dtype (a float32
+    # cast first would round 1.7e9 to steps of 128). Cells beyond the dtype's range are refused.
     bad = ~np.isfinite(X)
+    if loaded.dtype != np.float64:
+        with np.errstate(over="ignore"):
+            bad |= ~np.isfinite(X.astype(loaded.dtype))
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
         raise _invalid(

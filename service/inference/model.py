@@ -1,10 +1,11 @@
 """A stored model ready to predict: its fitted pipeline and network, loaded once and cached.
 
-``load_model`` rebuilds the engine's ``Network`` from the model's spec and weights and the
-``Pipeline`` from the weights file's fitted state (``mean``/``scale``); ``outputs`` applies the
-pipeline and then the network, exactly once each, in chunks of rows whose hidden activations
-stay within a fixed budget (``Network.logits_and_outputs``), so a request's memory does not grow
-with its row count.
+``load_model`` rebuilds the engine's ``Network`` from the model's spec and weights, the
+``Pipeline`` from the weights file's fitted state (``mean``/``scale``) and the target scaling
+(``target_mean``/``target_scale``, regression); ``outputs`` applies the pipeline, the network
+and the scaling back to target units, exactly once each, in chunks of rows whose hidden
+activations stay within a fixed budget (``Network.logits_and_outputs``), so a request's memory
+does not grow with its row count. Inputs stay float64 until the pipeline has centered them.
 
 ``predict`` answers as docs/api.md says. Classification: ``probabilities`` are the outputs,
 one column per class in the order of ``classes`` (softmax rows sum to 1; a sigmoid output layer
@@ -26,7 +27,7 @@ import numpy as np
 from service import artifacts, tables
 from service.errors import InvalidInput, NotFound, field_error
 from worker.nn import Network
-from worker.pipeline import Pipeline, decode
+from worker.pipeline import Pipeline, TargetScaler, decode
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +44,7 @@ class LoadedModel:
     net: Network
     standardization: tuple[np.ndarray, np.ndarray] | None = None
     pipeline: Pipeline | None = None
+    targets: TargetScaler | None = None  # regression targets' scaling, undone on outputs
 
     def __post_init__(self) -> None:
         if self.pipeline is None:
@@ -64,7 +66,7 @@ class LoadedModel:
 
 def load_model(model: tables.Model) -> LoadedModel:
     """The model ready to predict: its network (weights set) and its fitted pipeline."""
-    params, standardization = artifacts.decode_weights(model.weights)
+    params, fitted = artifacts.decode_weights_file(model.weights)
     dtype = model.spec.get("training", {}).get("dtype") or params[0].dtype.name
     n_outputs = int(params[-1].shape[0])
     # The stored spec is complete; no initial weights are drawn, the trained ones are set.
@@ -74,7 +76,9 @@ def load_model(model: tables.Model) -> LoadedModel:
         id=model.id, tenant_id=model.tenant_id, task=model.task,
         classes=list(model.classes) if model.classes is not None else None,
         n_features=model.n_features, n_targets=model.n_targets, net=net,
-        standardization=standardization,
+        standardization=(fitted["mean"], fitted["scale"]) if "mean" in fitted else None,
+        pipeline=Pipeline.from_arrays(fitted, n_features=model.n_features, dtype=net.dtype),
+        targets=TargetScaler.from_arrays(fitted),
     )
 
 
@@ -87,7 +91,8 @@ class PredictionError(ValueError):
 
 
 def outputs(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
-    """The network's outputs ``(n, n_outputs)`` for raw rows ``X`` ``(n, n_features)``."""
+    """The model's outputs ``(n, n_outputs)`` for raw rows ``X`` ``(n, n_features)``: the
+    network's, in target units (float64) when the model scaled its targets."""
     with np.errstate(over="ignore", invalid="ignore"):
         out = loaded.net.logits_and_outputs(loaded.steps.transform(X))[1]
     finite = np.isfinite(out).all(axis=1)
@@ -96,7 +101,7 @@ def outputs(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
         raise PredictionError(row, (
             f"row {row}: the model's outputs overflow ({loaded.dtype}) for these inputs; they "
             "are far outside the range it was trained on"))
-    return out
+    return out if loaded.targets is None else loaded.targets.inverse(out)
 
 
 def to_answers(loaded: LoadedModel, out: np.ndarray) -> tuple[list[Any], list[Any] | None]:

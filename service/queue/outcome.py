@@ -50,7 +50,10 @@ def finish(
     complete here, as the job succeeds."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None]
     rows += list(outputs)
-    produced = {RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
+    produced: dict[str, Any] = {
+        RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
+    if model is not None:  # the job reports what the model holds: its weights' epoch
+        produced.update(metrics=model.metrics, best_epoch=model.best_epoch)
     if prediction_id is not None:
         produced["prediction_id"] = prediction_id
 

@@ -30,6 +30,7 @@ from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.datasets import DatasetCreate, DatasetUploaded, dedupe_message
 from service.settings import Settings
+from service.specs.targets import upload_hint
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -42,7 +43,9 @@ MULTIPART_SCHEMA = {
             "type": "array", "items": {"type": "string"},
             "description": "CSV only: the target column (repeat for several)",
         },
-        "target_kind": {"type": "string", "enum": ["labels", "values"]},
+        "target_kind": {"type": "string", "enum": ["labels", "values"], "description": (
+            "Inferred when omitted (whole numbers and strings are labels); a job's task may "
+            "still read numeric labels as values, or whole-number values as labels")},
         "name": {
             "type": "string", "maxLength": parsing.MAX_NAME_CHARS,
             "description": "At most 200 characters, no control characters",
@@ -91,7 +94,8 @@ async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
                                  "of rows of numbers.") from exc
             raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
         name = document.get("name") if isinstance(document, dict) else None
-        return parsing.parse_json(document, max_columns=settings.max_dataset_columns), name
+        given = isinstance(document, dict) and document.get("target_kind") is not None
+        return parsing.parse_json(document, max_columns=settings.max_dataset_columns), name, given
 
     return parse, len(body)
 
@@ -132,7 +136,7 @@ async def _read_form(request: Request, settings: Settings) -> tuple[Parse, int]:
             )
         finally:
             upload.file.close()
-        return parsed, name
+        return parsed, name, isinstance(kind, str) and bool(kind)
 
     return parse, upload.size or 0
 
@@ -174,8 +178,11 @@ async def upload_dataset(
 ) -> DatasetUploaded:
     parse, size = await _reader(request, settings)
 
+    given = False
+
     def store_it() -> tuple[Any, bool, str | None]:
-        parsed, name = parse()
+        nonlocal given
+        parsed, name, given = parse()
         existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
         if existing is not None:
             return existing, False, name
@@ -187,6 +194,8 @@ async def upload_dataset(
         row, created, name = await run_in_threadpool(store_it)
     response.headers["Location"] = f"/v1/datasets/{row.id}"
     answer = DatasetUploaded.of(row)
+    answer.target_kind_guessed = not given and row.target_kind is not None
+    answer.hint = upload_hint(row.target_kind, row.classes, given)
     if created:
         return answer
     response.status_code = 200

@@ -63,12 +63,15 @@ StatusQuery = Annotated[
 
 def _resolve(
     db: Database, settings: Settings, tenant_id: str, submit: specs.JobSubmit
-) -> tuple[dict[str, Any], tables.Dataset]:
+) -> tuple[dict[str, Any], specs.TrainedAs]:
     with db.read() as session:
         dataset = dataset_store.get_dataset(
             session, tenant_id=tenant_id, dataset_id=submit.dataset_id
         )
-        return specs.resolve_spec(submit, dataset, settings=settings), dataset
+        targets = (specs.load_targets(session, dataset)
+                   if specs.needs_targets(submit.task, dataset) else None)
+        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets)
+        return spec, specs.trained_as(dataset, spec["task"], targets)
 
 
 @router.post(

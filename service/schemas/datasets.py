@@ -77,7 +77,8 @@ class DatasetPublic(DatasetSummary):
 
 
 class DatasetUploaded(DatasetPublic):
-    """The answer to an upload: the dataset, and whether it was already there."""
+    """The answer to an upload: the dataset, whether it was already there, and whether its
+    ``target_kind`` was guessed."""
 
     deduplicated: bool = Field(
         default=False, description="True when this content was uploaded before: the answer is "
@@ -85,6 +86,11 @@ class DatasetUploaded(DatasetPublic):
     message: str | None = Field(
         default=None, description="On a deduplicated upload, a sentence naming the existing "
         "dataset (and a new name that was not applied)")
+    target_kind_guessed: bool = Field(
+        default=False, description="True when target_kind was inferred from the targets")
+    hint: str | None = Field(default=None, description=(
+        "What was guessed about the targets and how to change it (a job's task, or "
+        "target_kind on upload)"))
 
 
 def dedupe_message(row: tables.Dataset, requested_name: str | None) -> str:

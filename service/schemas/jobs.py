@@ -34,7 +34,12 @@ class JobPublic(BaseModel):
     dataset_id: str | None
     spec: dict[str, Any] = Field(description="The full spec, defaults filled in")
     progress: JobProgress
-    metrics: dict[str, float | None] | None
+    metrics: dict[str, float | None] | None = Field(description=(
+        "The latest epoch's metrics while running; once succeeded, those of the model's "
+        "weights (the history row of best_epoch)"))
+    best_epoch: int | None = Field(default=None, description=(
+        "Once succeeded: the epoch whose weights the model holds (the best validation epoch "
+        "under early_stopping.restore_best, else the last)"))
     attempts: int
     max_attempts: int
     model_id: str | None
@@ -53,7 +58,7 @@ class JobPublic(BaseModel):
         metrics = json_safe(row.metrics) if row.metrics else None
         return cls(
             id=row.id, kind=row.kind, status=row.status, dataset_id=row.dataset_id,
-            spec=json_safe(row.spec), metrics=metrics,
+            spec=json_safe(row.spec), metrics=metrics, best_epoch=row.best_epoch,
             progress=JobProgress(epoch=row.progress_epoch or 0, epochs=row.progress_epochs),
             attempts=row.attempts, max_attempts=row.max_attempts, model_id=row.model_id,
             prediction_id=row.prediction_id, error=error,

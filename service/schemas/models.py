@@ -21,8 +21,12 @@ class ModelPublic(BaseModel):
     n_features: int
     classes: list[Label] | None
     n_targets: int
-    metrics: dict[str, float | None] | None
+    metrics: dict[str, float | None] | None = Field(
+        description="The history row of best_epoch: the metrics of these weights")
     epochs_trained: int
+    best_epoch: int | None = Field(default=None, description=(
+        "The epoch whose weights these are (the best under early_stopping.restore_best, "
+        "else the last); null for models from before it was recorded"))
     weights_sha256: str
     created_at: dt.datetime
 
@@ -32,7 +36,8 @@ class ModelPublic(BaseModel):
             id=row.id, job_id=row.job_id, dataset_id=row.dataset_id, task=row.task,
             spec=json_safe(row.spec), n_features=row.n_features, classes=row.classes,
             n_targets=row.n_targets, metrics=json_safe(row.metrics) if row.metrics else None,
-            epochs_trained=row.epochs_trained, weights_sha256=row.weights_sha256,
+            epochs_trained=row.epochs_trained, best_epoch=row.best_epoch,
+            weights_sha256=row.weights_sha256,
             created_at=row.created_at,
         )
 

@@ -23,6 +23,7 @@ from service.errors import InvalidInput, field_error
 from service.settings import Settings
 from service.specs.costs import memory_terms, time_terms
 from service.specs.resolve import count_parameters, output_units, validation_rows
+from service.specs.targets import TrainedAs
 
 _OPTIMIZER_MOMENTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
 
@@ -87,7 +88,7 @@ class JobShape:
 
 
 def job_shape(
-    spec: dict[str, Any], dataset: tables.Dataset, *, postgres: bool = False
+    spec: dict[str, Any], dataset: tables.Dataset | TrainedAs, *, postgres: bool = False
 ) -> JobShape:
     """``postgres``: the job's worker reads and writes PostgreSQL (else SQLite)."""
     training, network = spec["training"], spec["network"]
@@ -120,7 +121,8 @@ def job_shape(
 
 
 def estimate(
-    spec: dict[str, Any], dataset: tables.Dataset, *, settings: Settings | None = None
+    spec: dict[str, Any], dataset: tables.Dataset | TrainedAs, *,
+    settings: Settings | None = None
 ) -> dict[str, Any]:
     """What a resolved spec will cost on ``dataset``; a worst case (early stopping may end sooner).
 

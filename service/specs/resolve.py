@@ -9,14 +9,17 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from service import tables
 from service.errors import InvalidInput, field_error
 from service.settings import Settings
 from service.specs.models import JobSubmit
+from service.specs.targets import TASK_OF_KIND, trained_as
 from worker.spec import network_and_errors, parameter_count
 
 
-def output_units(dataset: tables.Dataset) -> int:
+def output_units(dataset: Any) -> int:
     """Output layer width: one unit per class (labels) or per target column (values)."""
     if dataset.target_kind == "labels":
         return len(dataset.classes or [])
@@ -35,10 +38,16 @@ def validation_rows(n_rows: int, split: float | None) -> int:
 
 
 def resolve_spec(
-    submit: JobSubmit, dataset: tables.Dataset, *, settings: Settings
+    submit: JobSubmit, dataset: tables.Dataset, *, settings: Settings,
+    targets: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The full spec with defaults filled in, checked against ``dataset`` and ``settings``."""
+    """The full spec with defaults filled in, checked against ``dataset`` and ``settings``.
+
+    The task defaults to the dataset's kind of targets; a task given reads them as its own kind
+    when they allow it (``service.specs.targets``; ``targets``, the stored ``y``, is needed to
+    read values as labels)."""
     task = _task(submit.task, dataset)
+    view = trained_as(dataset, task, targets)
     network, errors = _network(submit, task)
     training = submit.training.model_dump(mode="json")
     errors += _validation(training, submit.training.model_fields_set, dataset)
@@ -54,7 +63,7 @@ def resolve_spec(
         "priority": submit.priority,
     }
     errors += _shape(network, settings)
-    parameters = count_parameters(spec, dataset.n_features, output_units(dataset))
+    parameters = count_parameters(spec, dataset.n_features, output_units(view))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (
             f"the network has {parameters:,} parameters; the limit is"
@@ -109,22 +118,7 @@ def _task(task: str | None, dataset: tables.Dataset) -> str:
     if dataset.target_kind is None or dataset.n_targets == 0:
         raise _invalid(["dataset_id"], f"dataset {dataset.id} has no targets; it can only be "
                                        "used for batch predictions")
-    task = task or ("classification" if dataset.target_kind == "labels" else "regression")
-    if task == "classification" and dataset.target_kind != "labels":
-        raise _invalid(["task"], (
-            f"classification needs labels, but dataset {dataset.id} has numeric target values:"
-            " use task 'regression', or upload the targets as labels (integers or strings, or"
-            " target_kind 'labels')"))
-    if task == "regression" and dataset.target_kind != "values":
-        raise _invalid(["task"], (
-            f"regression needs numeric target values, but dataset {dataset.id} has labels: use"
-            " task 'classification', or upload the targets with target_kind 'values'"))
-    classes = dataset.classes or []
-    if task == "classification" and len(classes) < 2:
-        raise _invalid(["dataset_id"], (
-            f"classification needs at least 2 classes; dataset {dataset.id} has only "
-            f"{classes[0] if classes else 'none'!r}"))
-    return task
+    return task or TASK_OF_KIND[dataset.target_kind]
 
 
 def _error(loc: list[str | int], msg: str) -> dict[str, Any]:

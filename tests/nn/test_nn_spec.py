@@ -15,6 +15,7 @@ API_TRAINING_EXAMPLE = {
     "weight_decay": 0.0,
     "validation_split": 0.1,
     "standardize": True,
+    "standardize_targets": True,  # docs/api.md: scaled regression targets
     "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
 }
 
@@ -47,9 +48,10 @@ def test_partial_objects_are_completed() -> None:
 
 
 def test_network_defaults_by_task() -> None:
+    # One default network, the engine's and the service's (API.md's example).
     assert fill_network_defaults({}, "classification") == {
-        "hidden_layers": [], "output_activation": "softmax", "loss": "cross_entropy",
-        "init": "auto"}
+        "hidden_layers": [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}],
+        "output_activation": "softmax", "loss": "cross_entropy", "init": "auto"}
     regression = fill_network_defaults({"hidden_layers": [{"units": 3}]}, "regression")
     assert regression == {"hidden_layers": [{"units": 3, "activation": "relu"}],
                           "output_activation": "identity", "loss": "mse", "init": "auto"}

@@ -156,8 +156,8 @@ def test_regression_metrics_and_standardization() -> None:
                             task="regression", dtype="float64")
     history = train(net, X, Y, {"epochs": 30, "batch_size": 16,
                                 "optimizer": {"learning_rate": 0.01}})
-    assert set(history[0]) == {"epoch", "loss", "mae", "r2", "val_loss", "val_mae", "val_r2",
-                               "seconds"}
+    assert set(history[0]) == {"epoch", "loss", "mae", "rmse", "r2", "val_loss", "val_mae",
+                               "val_rmse", "val_r2", "seconds"}
     assert history[-1]["r2"] > 0.5
     assert net.standardization is not None
     mean, scale = net.standardization

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -17,6 +18,7 @@ from service.specs import (
     output_units,
     request_sha256,
     resolve_spec,
+    trained_as,
 )
 
 API_EXAMPLE_SPEC = {
@@ -44,6 +46,7 @@ API_EXAMPLE_SPEC = {
         "weight_decay": 0.0,
         "validation_split": 0.1,
         "standardize": True,
+        "standardize_targets": True,
         "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
     },
     "max_attempts": 3,
@@ -150,11 +153,29 @@ def test_dataset_without_targets() -> None:
     assert error.errors[0]["loc"] == ["body", "dataset_id"]
 
 
-def test_task_must_match_targets() -> None:
-    error = refused({"task": "regression"})
-    assert error.errors[0]["loc"] == ["body", "task"] and "classification" in error.detail
-    error = refused({"task": "classification"}, values_dataset())
-    assert error.errors[0]["loc"] == ["body", "task"] and "regression" in error.detail
+def test_task_reads_targets_as_its_kind_when_they_allow() -> None:
+    """Numeric labels train as values; whole-number values train as labels."""
+    spec = resolve({"task": "regression"})
+    assert spec["task"] == "regression" and spec["network"]["loss"] == "mse"
+    assert output_units(trained_as(labels_dataset(), "regression")) == 1
+    whole = np.array([[3.0], [1.0], [2.0], [3.0]])
+    spec = resolve_spec(JobSubmit.model_validate({"dataset_id": "ds_2", "task": "classification"}),
+                        values_dataset(), settings=Settings(), targets=whole)
+    assert spec["task"] == "classification" and spec["network"]["loss"] == "cross_entropy"
+    view = trained_as(values_dataset(), "classification", whole)
+    assert (view.target_kind, view.classes, output_units(view)) == ("labels", [1, 2, 3], 3)
+
+
+def test_task_refuses_targets_it_cannot_read() -> None:
+    error = refused({"task": "regression"}, labels_dataset(classes=["cat", "dog"]))
+    assert error.errors[0]["loc"] == ["body", "task"]
+    assert "regression needs numeric target values" in error.detail and "'cat'" in error.detail
+    with pytest.raises(InvalidInput) as info:
+        trained_as(values_dataset(), "classification", np.array([[1.0], [2.5]]))
+    assert info.value.errors[0]["loc"] == ["body", "task"]
+    assert "not all whole numbers (row 1: 2.5)" in info.value.detail
+    with pytest.raises(InvalidInput, match="3 target columns"):
+        trained_as(values_dataset(n_targets=3), "classification", np.ones((4, 3)))
 
 
 def test_classification_needs_two_classes() -> None:

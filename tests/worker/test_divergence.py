@@ -20,7 +20,7 @@ def test_large_regression_targets_are_named_with_their_size() -> None:
                            standardized=True)
     assert len(causes) == 1
     assert "regression targets are large" in causes[0] and "mean 999" in causes[0]
-    assert "standardize the targets" in causes[0]
+    assert "training.standardize_targets to true" in causes[0]
 
 
 def test_a_large_spread_counts_as_well_as_a_large_mean() -> None:

@@ -45,13 +45,11 @@ def load_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> tables.Dat
     return dataset
 
 
-def last_epoch(db: Database, *, job_id: str) -> tuple[int, dict[str, Any]] | None:
-    """``(epoch, metrics)`` of the job's latest history row, or None before its first epoch."""
+def epoch_metrics(db: Database, *, job_id: str, epoch: int) -> dict[str, Any] | None:
+    """The metrics of the job's history row for ``epoch``, or None without one."""
     with db.read() as session:
-        row = session.execute(
-            select(tables.JobEpoch.epoch, tables.JobEpoch.metrics)
-            .where(tables.JobEpoch.job_id == job_id)
-            .order_by(tables.JobEpoch.epoch.desc())
-            .limit(1)
-        ).first()
-    return None if row is None else (int(row[0]), dict(row[1]))
+        row = session.scalar(
+            select(tables.JobEpoch.metrics)
+            .where(tables.JobEpoch.job_id == job_id, tables.JobEpoch.epoch == epoch)
+        )
+    return None if row is None else dict(row)

@@ -61,7 +61,8 @@ def likely_causes(
             column = f" (column {j})" if np.ndim(Y) == 2 and Y.shape[1] > 1 else ""
             causes.append(
                 f"the regression targets{column} are large and unscaled (mean {mean:.4g}, std "
-                f"{std:.4g}; the loss grows with their square): standardize the targets, or "
+                f"{std:.4g}; the loss grows with their square): set "
+                f"training.standardize_targets to true, or "
                 f"divide them by about {size:.2g} before uploading"
             )
     if not standardized and len(X):

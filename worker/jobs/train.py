@@ -3,12 +3,16 @@ engine's run, and the model at the end. A resumed job continues from its checkpo
 
 The steps, in order (``run_train``):
 
-1. ``training_arrays``: the dataset's raw feature matrix and its targets (one-hot for classes);
+1. ``training_arrays``: the dataset's raw feature matrix and its targets (one-hot for classes),
+   read as the task's kind (``worker.pipeline.targets``: numeric labels as values, whole-number
+   values as labels);
 2. ``prepare``: the train/validation split (the run's ``split`` random stream), the pipeline
-   fitted on the training rows only, both parts transformed by it;
-3. the engine's loop (``worker.nn.fit``), recording each epoch and checkpointing
+   and, for regression with ``standardize_targets``, the target scaling fitted on the training
+   rows only, both parts transformed by them;
+3. the engine's loop (``worker.nn.run_fit``), recording each epoch and checkpointing
    (``EpochRecorder``);
-4. the model: the weights with the pipeline's state, the last epoch's metrics.
+4. the model: the weights with the pipeline's state and target scaling, and the metrics of the
+   epoch whose weights it holds (``best_epoch``: the best one under ``restore_best``).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import numpy as np
 from service import queue, tables
 from service.artifacts import decode_dataset, encode_weights
 from service.ids import new_id
-from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, last_epoch, load_dataset
+from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.recorder import EpochRecorder, history_row
-from worker.pipeline import Pipeline, one_hot, split_rows
+from worker.pipeline import Pipeline, TargetScaler, as_labels, as_values, one_hot, split_rows
+from worker.pipeline.targets import TASK_NEEDS
 
 
 def training_arrays(
@@ -36,21 +41,21 @@ def training_arrays(
         raise InvalidJob(
             f"dataset {dataset.id} has no targets, so it can only be used for predictions"
         )
-    if task == "classification":
-        if dataset.target_kind != "labels" or not dataset.classes:
-            raise InvalidJob(f"classification needs a dataset of labels; dataset {dataset.id} "
-                             "has numeric target values (use task 'regression')")
-        if len(dataset.classes) < 2:
-            raise InvalidJob(f"classification needs at least 2 classes; dataset {dataset.id} "
-                             f"has only {dataset.classes[0]!r}")
-        return X, one_hot(y, len(dataset.classes)), len(dataset.classes), list(dataset.classes)
-    if task == "regression":
-        if dataset.target_kind != "values":
-            raise InvalidJob(f"regression needs numeric target values; dataset {dataset.id} "
-                             "has labels (use task 'classification')")
-        Y = np.asarray(y, dtype=np.float64)
-        Y = Y[:, None] if Y.ndim == 1 else Y
-        return X, Y, int(Y.shape[1]), None
+    try:
+        if task == "classification":
+            classes = list(dataset.classes or [])
+            if dataset.target_kind != "labels":
+                y, classes = as_labels(y)
+            if len(classes) < 2:
+                raise ValueError(f"it has only {classes[0] if classes else 'no'!r} class")
+            return X, one_hot(y, len(classes)), len(classes), classes
+        if task == "regression":
+            Y = (as_values(y, dataset.classes or []) if dataset.target_kind == "labels"
+                 else np.asarray(y, dtype=np.float64))
+            Y = Y[:, None] if Y.ndim == 1 else Y
+            return X, Y, int(Y.shape[1]), None
+    except ValueError as exc:
+        raise InvalidJob(f"{TASK_NEEDS.get(task, task)}; dataset {dataset.id}: {exc}") from None
     raise InvalidJob(f"task: unknown task {task!r}; expected classification or regression")
 
 
@@ -62,22 +67,29 @@ class Prepared:
     X: np.ndarray
     Y: np.ndarray
     validation: tuple[np.ndarray, np.ndarray] | None
+    targets: TargetScaler | None = None
 
 
 def prepare(
     X: np.ndarray, Y: np.ndarray, config: dict[str, Any], split: np.random.Generator,
-    dtype: Any,
+    dtype: Any, *, task: str = "classification",
 ) -> Prepared:
-    """Split with the run's ``split`` stream, fit the pipeline on the training rows only, and
-    transform both parts."""
+    """Split with the run's ``split`` stream, fit the pipeline (and, for regression with
+    ``standardize_targets``, the target scaling) on the training rows only, and transform both
+    parts."""
     train_rows, val_rows = split_rows(X.shape[0], config["validation_split"], split)
     X_train, Y_train = (X, Y) if train_rows is None else (X[train_rows], Y[train_rows])
     pipeline = Pipeline.fit(X_train, standardize=config["standardize"], dtype=dtype)
+    targets = None
+    if task == "regression" and config.get("standardize_targets", True):
+        targets = TargetScaler.fit(Y_train)
+        Y_train = targets.transform(Y_train)
     validation = None
     if val_rows is not None:
-        validation = (pipeline.transform(X[val_rows]), Y[val_rows])
+        Y_val = Y[val_rows] if targets is None else targets.transform(Y[val_rows])
+        validation = (pipeline.transform(X[val_rows]), Y_val)
     return Prepared(pipeline, pipeline.transform(X_train), np.ascontiguousarray(Y_train),
-                    validation)
+                    validation, targets)
 
 
 def run_train(ctx: JobContext) -> None:
@@ -88,7 +100,7 @@ def run_train(ctx: JobContext) -> None:
         RandomStreams,
         TrainingState,
         fill_training_defaults,
-        fit,
+        run_fit,
     )
 
     db, job, spec = ctx.db, ctx.job, ctx.job.spec
@@ -101,7 +113,7 @@ def run_train(ctx: JobContext) -> None:
     net = Network.from_spec(spec.get("network") or {}, X.shape[1], n_outputs,
                             seed=config["seed"], dtype=config["dtype"], task=task)
     streams = RandomStreams(config["seed"])
-    data = prepare(X, Y, config, streams.generator("split"), net.dtype)
+    data = prepare(X, Y, config, streams.generator("split"), net.dtype, task=task)
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
     recorder = EpochRecorder(ctx)
     if checkpoint is not None:
@@ -114,10 +126,11 @@ def run_train(ctx: JobContext) -> None:
         return stop_seen
 
     try:
-        history = fit(
+        run = run_fit(
             net, data.X, data.Y, config, task=task, streams=streams,
             validation=data.validation, on_epoch=recorder.on_epoch, should_stop=should_stop,
             state=None if checkpoint is None else TrainingState.from_bytes(checkpoint[1]),
+            target_scale=None if data.targets is None else data.targets.scale,
         )
         if stop_seen:
             # The engine stopped because we asked: keep the last finished epoch. (When that
@@ -132,25 +145,28 @@ def run_train(ctx: JobContext) -> None:
         raise Diverged(exc.epoch, explain(str(exc), causes)) from exc
     finally:
         recorder.writer.close()
-    _finish(ctx, dataset, task, net, data.pipeline, classes, n_outputs, history)
+    _finish(ctx, dataset, task, net, data, classes, n_outputs, run)
 
 
-def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, pipeline: Pipeline,
-            classes: list[Any] | None, n_outputs: int, history: list[dict[str, Any]]) -> None:
-    """Store the model: the weights (with the pipeline's state) and the last epoch's metrics
-    (from this attempt's history, or the epoch rows when the run resumed with nothing left)."""
-    job = ctx.job
-    last = (int(history[-1]["epoch"]), history_row(history[-1])[0]) if history else None
-    last = last or last_epoch(ctx.db, job_id=job.id)
-    standardization = pipeline.standardizer
-    weights, sha256 = encode_weights(
-        net.params, None if standardization is None
-        else (standardization.mean, standardization.scale))
+def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data: Prepared,
+            classes: list[Any] | None, n_outputs: int, run: Any) -> None:
+    """Store the model: the weights (with the pipeline's state and the target scaling) and the
+    metrics of the epoch whose weights they are (``run.kept_epoch``: from this attempt's
+    history, or the epoch rows when it ran before a resume)."""
+    job, pipeline = ctx.job, data.pipeline
+    kept = run.kept_epoch
+    row = next((r for r in run.history if int(r["epoch"]) == kept), None)
+    metrics = history_row(row)[0] if row is not None else (
+        epoch_metrics(ctx.db, job_id=job.id, epoch=kept) if kept else None)
+    arrays = pipeline.to_arrays()
+    if data.targets is not None:
+        arrays.update(data.targets.to_arrays())
+    weights, sha256 = encode_weights(net.params, arrays)
     model = tables.Model(
         id=new_id("mdl"), tenant_id=job.tenant_id, job_id=job.id, dataset_id=dataset.id,
         task=task, spec=job.spec, n_features=pipeline.n_features,
         n_targets=1 if task == "classification" else n_outputs, classes=classes,
-        metrics=None if last is None else last[1], epochs_trained=0 if last is None else last[0],
+        metrics=metrics, epochs_trained=run.last_epoch, best_epoch=kept or None,
         weights=weights, weights_sha256=sha256,
     )
     if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model):

@@ -7,7 +7,7 @@ engine"), docs/architecture.md and docs/api.md ("Jobs", "Optimizer updates", "Lo
 from .defaults import fill_network_defaults, fill_training_defaults
 from .errors import DataError, DivergedError, SpecError
 from .gradcheck import gradcheck
-from .loop import fit
+from .loop import fit, run_fit
 from .network import Network
 from .random import RandomStreams
 from .state import TrainingState
@@ -23,6 +23,7 @@ __all__ = [
     "fill_network_defaults",
     "fill_training_defaults",
     "fit",
+    "run_fit",
     "gradcheck",
     "train",
 ]

@@ -14,9 +14,6 @@ from typing import Any
 
 from worker.spec import fill_network, fill_training
 
-# A network object without hidden layers is a linear model when the engine is used on its own.
-ENGINE_HIDDEN_LAYERS: list[dict[str, Any]] = []
-
 
 def fill_network_defaults(network: Mapping[str, Any], task: str | None = None) -> dict[str, Any]:
     """Return a complete, checked copy of the spec's ``network`` object.
@@ -25,14 +22,16 @@ def fill_network_defaults(network: Mapping[str, Any], task: str | None = None) -
     ----------
     network : mapping
         ``{"hidden_layers": [{"units", "activation"}], "output_activation", "loss", "init"}``,
-        any field optional.
+        any field optional. Without ``hidden_layers``, the one default network
+        (``worker.spec.DEFAULT_HIDDEN_LAYERS``, 64 relu then 32 tanh) — the service's too;
+        ``"hidden_layers": []`` is a linear model.
     task : {"classification", "regression"} or None
         Chooses the output defaults (classification → softmax + cross_entropy, regression →
         identity + mse) when neither ``output_activation`` nor ``loss`` is given. With only one
         given, the other is its canonical partner (softmax ↔ cross_entropy, sigmoid ↔
         binary_cross_entropy for classification, anything else → mse).
     """
-    return fill_network(network, task, hidden_default=ENGINE_HIDDEN_LAYERS)
+    return fill_network(network, task)
 
 
 def fill_training_defaults(training: Mapping[str, Any] | None) -> dict[str, Any]:

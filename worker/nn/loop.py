@@ -44,8 +44,20 @@ class Run:
     optimizer: Optimizer
     stopper: EarlyStopping | None
     streams: RandomStreams
+    target_scale: np.ndarray | None = None  # (n_outputs,): metrics in target units
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
+    last_epoch: int = 0
+
+    @property
+    def kept_epoch(self) -> int:
+        """The epoch whose weights the network ends with: the best one when early stopping
+        restores it, else the last one run (0 before any)."""
+        stopper = self.stopper
+        if stopper is not None and stopper.best_params is not None \
+                and stopper.best_epoch is not None:
+            return int(stopper.best_epoch)
+        return self.last_epoch
 
     def snapshot(self, epoch: int) -> TrainingState:
         components: dict[str, Any] = {
@@ -72,7 +84,13 @@ class Run:
         return state.epoch + 1
 
 
-def fit(
+def fit(net: Network, X: np.ndarray, Y: np.ndarray, config: Mapping[str, Any], **kwargs: Any
+        ) -> list[dict[str, Any]]:
+    """Train ``net`` in place on prepared ``X`` and ``Y``; the history (see ``run_fit``)."""
+    return run_fit(net, X, Y, config, **kwargs).history
+
+
+def run_fit(
     net: Network,
     X: np.ndarray,
     Y: np.ndarray,
@@ -84,12 +102,15 @@ def fit(
     state: TrainingState | None = None,
     on_epoch: OnEpoch | None = None,
     should_stop: ShouldStop | None = None,
-) -> list[dict[str, Any]]:
-    """Train ``net`` in place on prepared ``X`` and ``Y`` with a filled ``training`` ``config``.
+    target_scale: np.ndarray | None = None,
+) -> Run:
+    """Train ``net`` in place on prepared ``X`` and ``Y`` with a filled ``training`` ``config``;
+    the finished ``Run`` (its ``history``, and ``kept_epoch``: whose weights ``net`` ends with).
 
     ``validation`` is the prepared held-out part; ``streams`` the run's random streams (the
-    ``shuffle`` stream orders each epoch). See ``training.train`` for ``state``, ``on_epoch``,
-    ``should_stop`` and the history returned.
+    ``shuffle`` stream orders each epoch); ``target_scale`` ``(n_outputs,)``, when ``Y`` is
+    scaled regression targets, puts ``mae``/``rmse`` in target units. See ``training.train``
+    for ``state``, ``on_epoch``, ``should_stop`` and the history.
     """
     if validation is not None:
         validation = (validation[0], net.prepare_targets(validation[1], validation[0].shape[0]))
@@ -99,9 +120,10 @@ def fit(
         optimizer=make_optimizer(config["optimizer"], net.flat_params, net.flat_grads,
                                  net.n_weights, config["weight_decay"]),
         stopper=EarlyStopping.from_spec(config["early_stopping"], net.n_parameters, net.dtype),
-        streams=streams,
+        streams=streams, target_scale=target_scale,
     )
     first_epoch = 1 if state is None else run.restore(state)
+    run.last_epoch = first_epoch - 1
     run.stopped = run.stopper is not None and run.stopper.exhausted
     epoch_data = _epoch_buffers(run)
     with np.errstate(all="ignore"):  # overflow shows up as a non-finite loss: DivergedError
@@ -112,11 +134,12 @@ def fit(
             if not _train_epoch(run, epoch_data, should_stop):
                 break
             _end_epoch(run, epoch_data, epoch, started, on_epoch)
+            run.last_epoch = epoch
             run.stopped = run.stopped or (should_stop is not None and bool(should_stop()))
     if run.stopper is not None and run.stopper.best_flat is not None \
             and run.stopper.best_epoch is not None:
         np.copyto(net.flat_params, run.stopper.best_flat)
-    return run.history
+    return run
 
 
 @dataclass
@@ -140,7 +163,8 @@ def _epoch_buffers(run: Run) -> EpochData:
          full if i + batch_size <= n_train else Workspace(net.sizes, n_train - i, net.dtype))
         for i in range(0, n_train, batch_size)
     ]
-    return EpochData(X_epoch, Y_epoch, batches, RunningMetrics(net.loss_name, run.task, run.Y))
+    return EpochData(X_epoch, Y_epoch, batches, RunningMetrics(net.loss_name, run.task, run.Y,
+                                                          run.target_scale))
 
 
 def _train_epoch(run: Run, data: EpochData, should_stop: ShouldStop | None) -> bool:
@@ -165,7 +189,8 @@ def _end_epoch(
     """The epoch's metrics row, the divergence check, early stopping and the snapshot."""
     metrics = data.running.result()
     if run.validation is not None:
-        for key, value in evaluate(run.net, *run.validation, run.task).items():
+        for key, value in evaluate(run.net, *run.validation, run.task,
+                                          run.target_scale).items():
             metrics[f"val_{key}"] = value
     for key in ("loss", "val_loss"):
         if key in metrics and not np.isfinite(metrics[key]):

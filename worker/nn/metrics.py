@@ -1,4 +1,9 @@
-"""Per-epoch metrics: the loss, plus accuracy (classification) or MAE and R² (regression).
+"""Per-epoch metrics: the loss, plus accuracy (classification) or MAE, RMSE and R² (regression).
+
+Target units. When the network learns scaled targets (``(Y - mean) / scale`` per column), the
+loss stays on the scaled values, the quantity the optimizer minimizes, while ``mae`` and
+``rmse`` are reported in the targets' own units: both take ``target_scale`` ``(k,)`` and
+multiply each column's errors by it. (R² is the same in either unit.)
 
 Two ways to get them. ``evaluate`` makes a full pass with fixed weights (the validation part at
 the end of each epoch; losses from logits, exact). ``RunningMetrics`` accumulates the training
@@ -44,8 +49,10 @@ def total_sum_of_squares(Y: np.ndarray) -> np.ndarray:
     return np.sum((Y64 - Y64.mean(axis=0)) ** 2, axis=0)
 
 
-def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str) -> dict[str, float]:
-    """``{"loss", "accuracy"}`` or ``{"loss", "mae", "r2"}`` for prepared inputs ``Xs``."""
+def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str,
+             target_scale: np.ndarray | None = None) -> dict[str, float]:
+    """``{"loss", "accuracy"}`` or ``{"loss", "mae", "rmse", "r2"}`` for prepared inputs
+    ``Xs`` (errors in target units, see the module docstring)."""
     Z, A = net.logits_and_outputs(Xs)
     with np.errstate(all="ignore"):
         metrics = {"loss": LOSS_FUNCTIONS[net.loss_name](Ys, Z, A)}
@@ -55,8 +62,12 @@ def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str) -> dict[st
             metrics["accuracy"] = accuracy(Ys, A)
         else:
             diff = A.astype(np.float64) - Ys
+            Y64 = Ys.astype(np.float64)
+            if target_scale is not None:
+                diff, Y64 = diff * target_scale, Y64 * target_scale
             metrics["mae"] = float(np.mean(np.abs(diff)))
-            metrics["r2"] = r2_from_sums(np.sum(diff**2, axis=0), total_sum_of_squares(Ys))
+            metrics["rmse"] = float(np.sqrt(np.mean(diff**2)))
+            metrics["r2"] = r2_from_sums(np.sum(diff**2, axis=0), total_sum_of_squares(Y64))
     return metrics
 
 
@@ -70,10 +81,15 @@ class RunningMetrics:
     becoming infinite when a probability underflows. NaN still propagates (divergence).
     """
 
-    def __init__(self, loss: str, task: str, Y_train: np.ndarray) -> None:
+    def __init__(self, loss: str, task: str, Y_train: np.ndarray,
+                 target_scale: np.ndarray | None = None) -> None:
         self.loss, self.task, self.width = loss, task, Y_train.shape[1]
         self.tiny = float(np.finfo(Y_train.dtype).tiny)
-        self.ss_tot = total_sum_of_squares(Y_train) if task == "regression" else None
+        self.scale = None if target_scale is None else np.asarray(target_scale, np.float64)
+        self.ss_tot = None
+        if task == "regression":
+            Y64 = Y_train.astype(np.float64)
+            self.ss_tot = total_sum_of_squares(Y64 if self.scale is None else Y64 * self.scale)
         self._reset()
 
     def _reset(self) -> None:
@@ -96,6 +112,8 @@ class RunningMetrics:
             if self.loss == "mse":
                 self.loss_sum += float(np.vdot(diff, diff))
             if self.task == "regression":
+                if self.scale is not None:
+                    diff = diff * self.scale  # in target units (a float64 copy)
                 self.abs_sum += float(np.abs(diff).sum(dtype=np.float64))
                 self.ss_res = self.ss_res + np.square(diff).sum(axis=0, dtype=np.float64)
 
@@ -106,6 +124,7 @@ class RunningMetrics:
             metrics["accuracy"] = self.correct / rows
         else:
             metrics["mae"] = self.abs_sum / (rows * k)
+            metrics["rmse"] = float(np.sqrt(np.sum(self.ss_res) / (rows * k)))
             metrics["r2"] = r2_from_sums(np.asarray(self.ss_res), self.ss_tot)
         self._reset()
         return metrics

@@ -198,13 +198,14 @@ class Network:
     # -- computation ------------------------------------------------------------------------
 
     def prepare_inputs(self, X: Any) -> np.ndarray:
-        """Check ``X`` ``(n, n_inputs)``, cast to the dtype, standardize; C-contiguous."""
-        X = np.asarray(X, dtype=self.dtype)
+        """Check ``X`` ``(n, n_inputs)``, standardize (in float64, then cast: see
+        ``worker.pipeline.standardize``) or cast to the dtype; C-contiguous."""
+        X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
             raise ValueError(f"X: expected shape (n, {self.sizes[0]}), got {X.shape}")
         if self._standardizer is not None:
             return self._standardizer.transform(X)
-        return np.ascontiguousarray(X)
+        return np.ascontiguousarray(X, dtype=self.dtype)
 
     def prepare_targets(self, Y: Any, n: int) -> np.ndarray:
         """Check ``Y`` ``(n, n_outputs)`` (1-D allowed for one output) and cast to the dtype."""

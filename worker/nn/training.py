@@ -73,7 +73,8 @@ def train(
         One-hot rows for classes, values for regression.
     training : mapping or None
         The job spec's ``training`` object, partial or complete (defaults are filled here).
-        ``training.dtype``, when given, must match ``net.dtype``.
+        ``training.dtype``, when given, must match ``net.dtype``. ``standardize_targets`` is
+        the train job's (``worker.jobs.train``): the engine on its own trains on ``Y`` as given.
     on_epoch : callable ``(epoch, metrics, state)``, optional
         Called after every epoch (1-based) with that epoch's metrics row and a snapshot
         ``TrainingState`` to checkpoint from.

@@ -1,7 +1,8 @@
 """Fitted preprocessing, beside the engine (pure NumPy, nothing else of ours imported).
 
 Everything a model does to raw data before its network sees it, in one home: the train/validation
-split (``split``), standardization (``standardize``), class labels (``labels``), and the
+split (``split``), standardization (``standardize``), class labels (``labels``), regression targets
+(``targets``: scaling, and reading labels as values or values as labels), and the
 ``Pipeline`` that is fitted on the training rows, stored with the model and applied identically
 by training, online predict, batch predict and the ONNX export.
 """
@@ -11,7 +12,9 @@ from .pipeline import Pipeline
 from .split import split_rows
 from .standardize import Standardizer
 from .table import Column, Table
+from .targets import TargetScaler, as_labels, as_values
 
 __all__ = [
-    "Column", "Pipeline", "Standardizer", "Table", "decode", "encode", "one_hot", "split_rows",
+    "Column", "Pipeline", "Standardizer", "Table", "TargetScaler", "as_labels", "as_values",
+    "decode", "encode", "one_hot", "split_rows",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+ONNX_FLOAT, ONNX_DOUBLE = 1, 11  # TensorProto.DataType of float32 and float64 (``Cast``'s ``to``)
 
 @dataclass(frozen=True)
 class Node:

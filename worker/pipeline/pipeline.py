@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .onnx import Graph, Node
+from .onnx import ONNX_FLOAT, Graph, Node
 from .standardize import Standardizer
 
 
@@ -62,11 +62,14 @@ class Pipeline:
         return cls(n_features, np.dtype(dtype), scaler)
 
     def onnx_graph(self, input_name: str = "input") -> Graph:
-        """The steps as ONNX nodes reading ``input_name`` (``(N, n_features)`` in the dtype)."""
+        """The steps as ONNX nodes reading ``input_name`` (``(N, n_features)`` float64, raw rows
+        as ``transform`` takes them) and ending in the network's dtype."""
         graph = Graph(output=input_name)
         if self.standardizer is not None:
-            graph.initializers.update(self.standardizer.to_arrays())
-            graph.nodes += [Node("Sub", [input_name, "mean"], "centered"),
-                            Node("Div", ["centered", "scale"], "standardized")]
-            graph.output = "standardized"
+            nodes, initializers, graph.output = self.standardizer.onnx_nodes(input_name)
+            graph.nodes += nodes
+            graph.initializers.update(initializers)
+        elif self.dtype != np.float64:
+            graph.nodes.append(Node("Cast", [input_name], "input_cast", {"to": ONNX_FLOAT}))
+            graph.output = "input_cast"
         return graph

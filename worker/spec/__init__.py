@@ -7,6 +7,7 @@ output/loss pairing.
 """
 
 from .job import (
+    DEFAULT_HIDDEN_LAYERS,
     DTYPES,
     EARLY_STOPPING,
     HIDDEN_ACTIVATIONS,
@@ -28,6 +29,7 @@ from .rules import fill_network, fill_training, network_and_errors, output_and_l
 from .schema import SpecError, loc_text
 
 __all__ = [
+    "DEFAULT_HIDDEN_LAYERS",
     "DTYPES",
     "EARLY_STOPPING",
     "HIDDEN_ACTIVATIONS",

@@ -38,8 +38,7 @@ LAYER = Object(name="LayerSpec", fields={
         refused={"softmax": "softmax is only allowed as network.output_activation"},
     ),
 })
-# docs/api.md's example network. (The engine on its own still builds a linear model from a network
-# object without hidden_layers: worker.nn.fill_network_defaults.)
+# docs/api.md's example network: the one default, the engine's and the service's alike.
 DEFAULT_HIDDEN_LAYERS = [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}]
 
 NETWORK = Object(name="NetworkSpec", default={}, fields={
@@ -97,6 +96,9 @@ TRAINING = Object(name="TrainingSpec", default={}, fields={
     "validation_split": Number(0.1, nullable=True, ge=0, lt=0.9,
                                doc="Fraction of rows held out for validation (null = none)"),
     "standardize": Boolean(True, doc="Scale each input column to mean 0 and variance 1"),
+    "standardize_targets": Boolean(True, doc=(
+        "Regression: train on targets scaled to mean 0 and variance 1 (fitted on the "
+        "training rows); predictions are scaled back. Ignored for classification")),
     "early_stopping": EARLY_STOPPING,
 })
 

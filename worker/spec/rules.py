@@ -55,33 +55,27 @@ def output_and_loss(
     return output, loss, errors
 
 
-def fill_network(
-    network: Mapping[str, Any], task: str | None = None, *, hidden_default: Any = None
-) -> dict[str, Any]:
+def fill_network(network: Mapping[str, Any], task: str | None = None) -> dict[str, Any]:
     """A complete, checked copy of the spec's ``network`` object; ``SpecError`` names the field.
 
-    ``hidden_default`` replaces the declared default of ``hidden_layers`` (the engine's own is a
-    linear model). ``task`` chooses the output defaults when neither ``output_activation`` nor
-    ``loss`` is given, and refuses classification-only choices for regression.
+    ``task`` chooses the output defaults when neither ``output_activation`` nor ``loss`` is
+    given, and refuses classification-only choices for regression.
     """
-    filled, errors = network_and_errors(network, task, hidden_default=hidden_default)
+    filled, errors = network_and_errors(network, task)
     if errors:
         raise errors[0]
     return filled
 
 
 def network_and_errors(
-    network: Mapping[str, Any], task: str | None = None, *, hidden_default: Any = None
+    network: Mapping[str, Any], task: str | None = None
 ) -> tuple[dict[str, Any], list[SpecError]]:
     """Like ``fill_network``, but every pairing error is returned (the API reports them all)
     rather than the first raised; errors in single fields still raise."""
     NETWORK.check_keys(network, ("network",))
     if task is not None:
         Choice(choices=TASKS, what="task").fill(task, ("task",))
-    values = dict(network)
-    if hidden_default is not None and values.get("hidden_layers") is None:
-        values["hidden_layers"] = hidden_default
-    filled = NETWORK.fill(values, ("network",))
+    filled = NETWORK.fill(dict(network), ("network",))
     output, loss, errors = output_and_loss(filled["output_activation"], filled["loss"], task)
     return {"hidden_layers": filled["hidden_layers"], "output_activation": output, "loss": loss,
             "init": filled["init"]}, errors
