@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from . import uploads, waiting
+from . import tables, uploads, waiting
 from .transport import Transport
 from .types import Dataset, Estimate, Event, HistoryRow, Job, Model, Prediction, PredictResult
 
@@ -53,17 +53,23 @@ class Client:
         name: str | None = None,
         target: str | list[str] | None = None,
         target_kind: str | None = None,
+        column_kinds: dict[str, str] | None = None,
     ) -> Dataset:
-        """Upload features (and targets) from arrays/lists, or a ``.csv`` / ``.npz`` file path.
+        """Upload a table: a pandas DataFrame, a list of records ``[{column: value}, …]``,
+        arrays / lists of rows (with ``targets``), or a ``.csv`` / ``.npz`` file path.
 
-        For a CSV, ``target`` names the target column(s); an ``.npz`` holds ``X`` and ``y``.
+        ``target`` names the target column(s) of a CSV, a DataFrame or records (a DataFrame may
+        instead take its targets as ``targets``, a Series); an ``.npz`` holds ``X`` and ``y``.
         ``target_kind`` (``"labels"`` or ``"values"``) says what the targets are; without it
         the server guesses (whole numbers and strings are labels) and the answer's ``hint``
-        says what it guessed. Uploading the same content again returns the existing dataset
-        (its id and name), with ``deduplicated`` true and a ``message`` saying so.
+        says what it guessed. A DataFrame's column kinds come from its dtypes (numbers are
+        numeric; object, string, category and bool columns categorical; NaN/None are missing
+        cells). ``column_kinds`` (``{"zip": "categorical"}``) overrides per column. Uploading
+        the same content again returns the existing dataset (its id and name), with
+        ``deduplicated`` true and a ``message`` saying so.
         """
         kwargs = uploads.dataset_request(data, targets, name=name, target=target,
-                                         target_kind=target_kind)
+                                         target_kind=target_kind, column_kinds=column_kinds)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))
 
     def list_datasets(self, *, page_size: int | None = None) -> Iterator[Dataset]:
@@ -168,8 +174,12 @@ class Client:
         return content
 
     def predict(self, model_id: str, inputs: Any, store: bool = False) -> PredictResult:
-        """Predict rows ``inputs`` (n × n_features, lists or an array)."""
-        body = {"inputs": uploads.to_list(inputs), "store": store}
+        """Predict ``inputs``: a pandas DataFrame or records ``[{column: value}, …]`` (matched
+        to the model's columns by name, in any order; ``None``/NaN missing), or rows by position
+        (n × n_features, lists or an array). For records the answer lists the
+        ``ignored_columns`` the model does not take; a missing column raises the server's 422
+        naming it."""
+        body = {"inputs": tables.predict_inputs(inputs), "store": store}
         return PredictResult.from_dict(
             self._t.json("POST", f"/v1/models/{model_id}/predict", json=body)
         )

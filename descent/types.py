@@ -40,6 +40,9 @@ class Dataset(_APIObject):
     sha256: str = ""
     bytes: int = 0
     created_at: str | None = None
+    feature_names: list[str] | None = None
+    target_names: list[str] | None = None
+    columns: list[dict[str, Any]] | None = None  # name, kind, missing, categories (a count)
     # Upload answers only: the same content was there already (``message`` names that dataset);
     # what the server guessed about the targets and how to change it (``hint``).
     # Not compared: the dataset is the same however it was obtained.
@@ -120,6 +123,7 @@ class Model(_APIObject):
     best_epoch: int | None = None
     weights_sha256: str = ""
     created_at: str | None = None
+    columns: list[dict[str, Any]] | None = None  # name, kind, categories (seen in training)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +133,7 @@ class PredictResult(_APIObject):
     predictions: list[Any] = dataclasses.field(default_factory=list)
     probabilities: list[list[float]] | None = None
     prediction_id: str | None = None
+    ignored_columns: list[str] | None = None  # inputs by name: keys the model does not take
 
 
 @dataclasses.dataclass(frozen=True)

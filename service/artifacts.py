@@ -9,10 +9,12 @@ float64 (n × k) for values. Format 1 (``X`` float64 n × d and ``y``) is still 
 
 A model's weights are the ``.npz`` that ``GET /v1/models/{id}/weights`` serves: ``W0, b0, W1,
 b1, …`` (W of shape fan_in × fan_out, in the dtype it was trained in) plus the fitted
-preprocessing's arrays, float64: ``mean`` and ``scale`` when inputs were standardized
-(``(x - mean) / scale`` before the network), ``target_mean`` and ``target_scale`` when regression
-targets were (``outputs · target_scale + target_mean`` after it). ``weights_sha256`` is the
-SHA-256 of the raw bytes of ``W0, b0, W1, b1, …`` concatenated in that order (docs/api.md).
+preprocessing's arrays: ``mean`` and ``scale`` (float64) when inputs were standardized
+(``(x - mean) / scale`` before the network), ``target_mean`` and ``target_scale`` (float64) when
+regression targets were (``outputs · target_scale + target_mean`` after it), and the fitted column
+steps (``pre_meta``, ``pre_fill``, ``pre_indicated``: ``worker.pipeline.preprocess``) for a model
+trained on named columns. ``weights_sha256`` is the SHA-256 of the raw bytes of ``W0, b0, W1, b1,
+…`` concatenated in that order (docs/api.md).
 """
 
 from __future__ import annotations

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     # An .npz's X and y, decompressed at 8 bytes a value (a zip bomb is refused unread).
     max_dataset_array_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
     max_dataset_columns: int = Field(default=10_000, ge=1)
+    # Distinct categories one categorical column may hold (an upload over it is refused, 422).
+    max_column_categories: int = Field(default=1000, ge=1)
+    # The network's input width once categorical columns are one-hot encoded (uploads and jobs).
+    max_encoded_width: int = Field(default=100_000, ge=1)
     # Uploads parsed at once per API process (each holds about its dataset's size in memory).
     upload_parse_concurrency: int = Field(default=2, ge=1)
     max_parameters: int = 20_000_000

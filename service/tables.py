@@ -234,6 +234,9 @@ class Model(Base):
     n_features: Mapped[int] = mapped_column(Integer)
     n_targets: Mapped[int] = mapped_column(Integer)
     classes: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The raw columns it takes: [{"name", "kind", "categories": [...] | null}, …] (null for a
+    # model trained before columns had kinds: n_features numbers, by position).
+    columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     # The history row of `best_epoch`, the epoch whose weights these are (epochs_trained counts
     # every epoch run; null best_epoch: a model from before it was recorded).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -23,6 +23,10 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="what the targets are (default: guessed; whole numbers and "
                              "strings are labels)")
     upload.add_argument("--name", help="a name to recognise it by")
+    upload.add_argument("--column-kind", action="append", metavar="NAME=KIND", default=None,
+                        help="read column NAME as KIND, numeric or categorical (e.g. "
+                             "zip=categorical); repeat for several columns. Default: a CSV "
+                             "column of numbers is numeric, any other categorical")
     upload.set_defaults(handler=upload_dataset)
 
     listing = actions.add_parser("list", parents=[common], help="list datasets, newest first")
@@ -47,7 +51,8 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
     if args.target and path.suffix.lower() == ".npz":
         raise UsageError("--target names CSV columns; an .npz holds its targets as y")
     dataset = client.upload_dataset(path, name=args.name, target=args.target,
-                                    target_kind=args.target_kind)
+                                    target_kind=args.target_kind,
+                                    column_kinds=column_kinds(args.column_kind))
     if dataset.deduplicated:
         say(dataset.message or f"the same content was uploaded before as {dataset.id}")
     if dataset.hint and not args.json:  # with --json the answer carries it
@@ -57,6 +62,19 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
     else:
         print_dataset(dataset)
     return 0
+
+
+def column_kinds(options: list[str] | None) -> dict[str, str] | None:
+    """``["zip=categorical", …]`` (from ``--column-kind``) as ``{"zip": "categorical"}``."""
+    kinds: dict[str, str] = {}
+    for option in options or []:
+        name, sep, kind = option.rpartition("=")
+        name, kind = name.strip(), kind.strip().lower()
+        if not sep or not name or kind not in ("numeric", "categorical"):
+            raise UsageError(f"--column-kind {option!r}: expected NAME=numeric or "
+                             "NAME=categorical")
+        kinds[name] = kind
+    return kinds or None
 
 
 def list_datasets(args: argparse.Namespace, client: Client) -> int:
@@ -100,3 +118,11 @@ def print_dataset(d: Dataset) -> None:
         ("classes", None if classes is None else ", ".join(map(str, classes))),
         ("sha256", d.sha256), ("bytes", number(d.bytes)), ("created", when(d.created_at)),
     ])
+    if d.columns:
+        print()
+        shown = d.columns[:50]
+        table(["COLUMN", "KIND", "MISSING", "CATEGORIES"],
+              [[c["name"], c["kind"], c["missing"], "-" if c.get("categories") is None
+                else c["categories"]] for c in shown])
+        if len(d.columns) > len(shown):
+            print(f"… and {len(d.columns) - len(shown)} more (--json lists every column)")

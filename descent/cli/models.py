@@ -12,6 +12,7 @@ from typing import Any
 
 from ..api import Client
 from ..types import Model
+from .csv_inputs import read_inputs
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 
 CHUNK_ROWS = 5000  # rows per predict request: keeps bodies far below the upload limit
@@ -37,7 +38,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("predict", parents=[common], help="predict a CSV file")
     parser.add_argument("model", help="model id (mdl_…)")
-    parser.add_argument("file", type=Path, help="CSV with a header row, one column per feature")
+    parser.add_argument("file", type=Path, help="CSV with a header row naming the model's "
+                        "columns, in any order (empty cell: missing; other columns ignored)")
     parser.add_argument("-o", "--output", type=Path, help="write predictions here (default: "
                         "stdout); text cells starting with = + - @ get a leading ' so a "
                         "spreadsheet shows them instead of running them; numbers stay as they are")
@@ -63,6 +65,8 @@ def show_model(args: argparse.Namespace, client: Client) -> int:
         return 0
     fields([("id", model.id), ("task", model.task), ("job", model.job_id),
             ("dataset", model.dataset_id), ("features", model.n_features),
+            ("columns", None if not model.columns else
+             [f"{c['name']} ({c['kind']})" for c in model.columns]),
             ("classes", model.classes), ("targets", model.n_targets),
             ("epochs trained", model.epochs_trained), ("best epoch", model.best_epoch),
             ("metrics", model.metrics),
@@ -85,57 +89,13 @@ def export_model(args: argparse.Namespace, client: Client) -> int:
     return 0
 
 
-def read_features(path: Path, model: Model) -> tuple[list[str], list[list[float]]]:
-    """The CSV's rows as numbers, in the model's feature order; errors name the row and column."""
-    try:
-        with path.open(newline="") as handle:
-            reader = csv.reader(handle)
-            header = [h.strip() for h in next(reader, [])]
-            body = [row for row in reader if any(cell.strip() for cell in row)]
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror or exc}") from exc
-    names = model.raw.get("feature_names")
-    if isinstance(names, list) and names:
-        missing = [n for n in names if n not in header]
-        if missing:
-            raise UsageError(f"{path}: missing feature column(s) {', '.join(missing)}; model "
-                             f"{model.id} takes {', '.join(map(str, names))}")
-        columns = [header.index(n) for n in names]
-    elif len(header) != model.n_features:
-        raise UsageError(f"{path}: {len(header)} columns ({', '.join(header)}) but model "
-                         f"{model.id} takes {model.n_features} features; give exactly its "
-                         f"feature columns, in training order")
-    else:
-        columns = list(range(len(header)))
-    rows: list[list[float]] = []
-    for line, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise UsageError(f"{path}, line {line}: {len(row)} cells, the header has {len(header)}")
-        try:
-            rows.append([float(row[c]) for c in columns])
-        except ValueError:
-            bad = next(c for c in columns if not _is_number(row[c]))
-            raise UsageError(f"{path}, line {line}, column {header[bad]!r}: {row[bad]!r} is not "
-                             "a number") from None
-    if not rows:
-        raise UsageError(f"{path}: no rows to predict")
-    return [header[c] for c in columns], rows
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def predict_csv(args: argparse.Namespace, client: Client) -> int:
     model = client.get_model(args.model)
-    _, rows = read_features(args.file, model)
+    rows, _ = read_inputs(args.file, model)  # records by column name when the model has names
     predictions: list[Any] = []
     probabilities: list[list[float]] | None = None
     ids = []
+    ignored: dict[str, None] = {}
     for start in range(0, len(rows), CHUNK_ROWS):
         result = client.predict(model.id, rows[start:start + CHUNK_ROWS], store=args.store)
         predictions += result.predictions
@@ -143,9 +103,13 @@ def predict_csv(args: argparse.Namespace, client: Client) -> int:
             probabilities = (probabilities or []) + result.probabilities
         if result.prediction_id:
             ids.append(result.prediction_id)
+        ignored.update(dict.fromkeys(result.ignored_columns or []))
+    if ignored:
+        say(f"ignored column(s) that model {model.id} does not take: {', '.join(ignored)}")
     if args.json:
         emit_json({"model_id": model.id, "predictions": predictions,
-                   "probabilities": probabilities, "prediction_ids": ids})
+                   "probabilities": probabilities, "prediction_ids": ids,
+                   "ignored_columns": list(ignored)})
         return 0
     text = predictions_csv(model, predictions, probabilities)
     if args.output is None:

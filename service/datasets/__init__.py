@@ -21,16 +21,19 @@ from .canonical import (
     invalid,
     text_problem,
 )
+from .columns import Limits, column_kinds
 from .from_csv import parse_csv
 from .from_json import parse_json
 from .from_npz import parse_npz
 
 __all__ = [
     "MAX_NAME_CHARS",
+    "Limits",
     "TARGET_KINDS",
     "ParsedDataset",
     "check_name",
     "check_upload_size",
+    "column_kinds",
     "content_sha256",
     "parse_csv",
     "parse_file",
@@ -59,11 +62,14 @@ def parse_file(
     target_kind: str | None = None,
     max_array_bytes: int | None = None,
     max_columns: int | None = None,
+    kinds: dict[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> ParsedDataset:
     """A multipart ``file`` (its bytes, or the seekable file it was spooled to): an ``.npz``
     (recognised by its zip signature) or else a CSV.
 
-    ``targets`` are the form's ``target`` fields (CSV only; an ``.npz`` carries ``y``).
+    ``targets`` are the form's ``target`` fields (CSV only; an ``.npz`` carries ``y``);
+    ``kinds`` its ``column_kinds``.
     """
     source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
     source.seek(0)
@@ -79,11 +85,11 @@ def parse_file(
                 " carries its targets as the array y",
             )
         return parse_npz(source, target_kind=target_kind, max_array_bytes=max_array_bytes,
-                         max_columns=max_columns)
+                         max_columns=max_columns, kinds=kinds, limits=limits)
     if name.endswith(_REFUSED_SUFFIXES) or b"\0" in head:
         raise UnsupportedMediaType(
             f"cannot read {filename or 'this file'}: upload a CSV with a header row, or an .npz"
             " holding arrays X and y (or send JSON with features and targets)"
         )
     return parse_csv(source, targets=targets or [], target_kind=target_kind,
-                     max_columns=max_columns)
+                     max_columns=max_columns, column_kinds=kinds, limits=limits)

@@ -1,14 +1,16 @@
 """The canonical form every upload is parsed into, its checks and its content hash.
 
-Whatever the upload format, a dataset ends up as ``X`` (float64, n × d) and, when it has
+Whatever the upload format, a dataset ends up as its feature columns, a ``Table`` (numeric:
+float64, NaN = missing; categorical: codes into sorted categories, -1 = missing) and, when it has
 targets, either class indices ``y`` (int64, n) into the sorted ``classes`` (``target_kind
 "labels"``) or ``y`` (float64, n × k) (``"values"``): exactly what ``service.artifacts.
-encode_dataset`` stores.
+encode_table`` stores.
 
 ``sha256`` hashes the canonical arrays, not the upload's bytes, so the same data uploaded as
-JSON, CSV or ``.npz`` dedupes to one dataset. It covers the shapes, ``X``, the target kind, the
-classes (as JSON) and ``y``; names (dataset, feature and target names) are not part of it: they
-do not change what a model learns.
+JSON, CSV or ``.npz`` dedupes to one dataset. It covers the shapes, the numeric cells (NaN as
+one NaN), the target kind, the classes (as JSON) and ``y`` — and, for a table with categorical
+columns, the columns' kinds, categories and codes; names (dataset, feature and target names)
+are not part of it: they do not change what a model learns.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from service.errors import InvalidInput, field_error
 from worker.pipeline import Table
 from worker.pipeline import encode as encode_labels
 
+from .columns import Limits, check_kind_names, check_limits, with_kinds
+
 TargetKind = Literal["labels", "values"]
 TARGET_KINDS = ("labels", "values")
 _HASH_VERSION = b"descent-dataset-v1\0"
@@ -36,9 +40,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 @dataclass(frozen=True, eq=False)
 class ParsedDataset:
-    """A parsed upload: ``X`` (float64, n × d), ``y`` (int64 (n,) labels | float64 (n × k))."""
+    """A parsed upload: its feature columns ``table``, ``y`` (int64 (n,) labels | float64
+    (n × k))."""
 
-    X: np.ndarray
+    table: Table
     y: np.ndarray | None
     target_kind: TargetKind | None
     classes: list[Any] | None
@@ -47,12 +52,17 @@ class ParsedDataset:
     sha256: str
 
     @property
+    def X(self) -> np.ndarray:
+        """The feature matrix ``(n, d)`` float64 of an all-numeric table."""
+        return self.table.matrix()
+
+    @property
     def n_rows(self) -> int:
-        return int(self.X.shape[0])
+        return self.table.n_rows
 
     @property
     def n_features(self) -> int:
-        return int(self.X.shape[1])
+        return len(self.table.columns)
 
     @property
     def n_targets(self) -> int:
@@ -60,11 +70,6 @@ class ParsedDataset:
         if self.y is None:
             return 0
         return 1 if self.target_kind == "labels" else int(self.y.shape[1])
-
-    @property
-    def table(self) -> Table:
-        """The feature columns (named by ``feature_names``, else ``x0, x1, …``)."""
-        return Table.from_matrix(self.X, self.feature_names)
 
     @property
     def columns(self) -> list[dict[str, Any]]:
@@ -136,25 +141,37 @@ def first_non_finite(array: np.ndarray) -> tuple[int, int] | None:
 
 
 def build(
-    X: np.ndarray,
+    X: np.ndarray | Table,
     *,
     labels: Sequence[Any] | None = None,
     values: np.ndarray | None = None,
     feature_names: list[str] | None = None,
     target_names: list[str] | None = None,
     loc: list[str | int],
+    kinds: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    first_row: int = 0,
 ) -> ParsedDataset:
-    """The canonical dataset from a checked float64 ``X`` and at most one kind of targets.
+    """The canonical dataset from checked feature columns — a float64 matrix ``X`` (NaN =
+    missing, no infinities) or a ``Table`` — and at most one kind of targets.
 
-    ``X`` must already be finite; ``values`` (float64, n × k) too. Checks what is common to
-    every format: at least 2 rows and 1 feature column.
+    ``values`` (float64, n × k) must be finite. Checks what is common to every format: at
+    least 2 rows and 1 feature column; ``kinds`` (``column_kinds``) turning numeric columns
+    categorical; the ``limits`` (rows named from ``first_row``).
     """
-    n_rows = X.shape[0]
+    n_rows = X.n_rows if isinstance(X, Table) else X.shape[0]
     if n_rows < 2:
         raise invalid(loc, f"the dataset has {n_rows} row(s); at least 2 are needed")
-    if X.ndim != 2 or X.shape[1] == 0:
+    if isinstance(X, Table):
+        table = X
+    elif X.ndim != 2 or X.shape[1] == 0:
         raise invalid(loc, "the dataset has no feature columns; at least 1 is needed")
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    else:
+        table = Table.from_matrix(np.ascontiguousarray(X, dtype=np.float64), feature_names)
+    if kinds:
+        check_kind_names(kinds, table.names)
+    table = with_kinds(table, kinds or {})
+    check_limits(table, limits or Limits(), loc, first_row)
     y: np.ndarray | None = None
     classes: list[Any] | None = None
     kind: TargetKind | None = None
@@ -165,14 +182,35 @@ def build(
         y = np.ascontiguousarray(values, dtype=np.float64)
         kind = "values"
     return ParsedDataset(
-        X=X,
+        table=table,
         y=y,
         target_kind=kind,
         classes=classes,
-        feature_names=feature_names,
+        feature_names=feature_names or (None if isinstance(X, np.ndarray) else table.names),
         target_names=target_names,
-        sha256=content_sha256(X, y, kind, classes),
+        sha256=table_sha256(table, y, kind, classes),
     )
+
+
+def table_sha256(table: Table, y: np.ndarray | None, target_kind: str | None,
+                 classes: list[Any] | None) -> str:
+    """``content_sha256`` of an all-numeric table (so numeric datasets keep their hash), else
+    the same with the columns' kinds, categories and codes."""
+    if table.numeric:
+        return content_sha256(table.matrix(), y, target_kind, classes)
+    digest = hashlib.sha256(_HASH_VERSION + b"table\0")
+    header = {"rows": table.n_rows, "y": None if y is None else list(y.shape),
+              "target_kind": target_kind, "classes": classes,
+              "columns": [[c.kind, list(c.categories or ())] for c in table.columns]}
+    digest.update(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
+    for column in table.columns:
+        if column.kind == "numeric":
+            _update(digest, column.values.reshape(-1, 1), "<f8")
+        else:
+            _update(digest, column.values.reshape(-1, 1), "<i4")
+    if y is not None:
+        _update(digest, y, "<i8" if target_kind == "labels" else "<f8")
+    return digest.hexdigest()
 
 
 def content_sha256(
@@ -200,6 +238,7 @@ def _update(digest: Any, array: np.ndarray, dtype: str, rows: int = 65536) -> No
         part = np.ascontiguousarray(array[start : start + rows], dtype=dtype)
         if dtype == "<f8":
             part = part + 0.0
+            part[np.isnan(part)] = np.nan  # one NaN whatever its payload
         digest.update(part.data.cast("B"))
 
 

@@ -22,8 +22,12 @@ class Rows:
 
     def __init__(self, source: BinaryIO) -> None:
         self.source = source
-        stream = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-        self.reader = csv.reader(stream, strict=True)
+        self.stream = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+        self.reader = csv.reader(self.stream, strict=True)
+
+    def detach(self) -> None:
+        """Let go of the file without closing it (to read it again from the start)."""
+        self.stream.detach()
 
     def __iter__(self) -> Iterator[tuple[list[str], int]]:
         try:

@@ -2,14 +2,16 @@
 
 Rows are numbered from 1 (the first data row) and messages also give the line of the file.
 
+Feature columns: a column whose non-empty cells are all numbers is numeric, any other is
+categorical, unless ``column_kinds`` says which; an empty cell is missing (``csv_features``).
+
 Memory stays near the size of the result: the file is read as a stream of rows, ``BLOCK_ROWS``
-at a time; each block's feature cells are converted at C speed (``np.array(…, float64)``) into a
-matrix allocated once for an upper bound of the rows (the file's line count), so nothing holds a
-Python object per cell. Only when a block fails to convert are its cells visited one by one to
-name the first bad one. Inference for one target column: any cell that is not a number makes
-labels (strings); all integer literals (``3``, ``-1``; no ``.`` or exponent) make labels (ints);
-otherwise values. Several target columns are values and must be numeric. ``true`` / ``false``
-are not numbers.
+at a time; each block's numeric cells are converted at C speed (``np.array(…, float64)``) into a
+matrix allocated once for an upper bound of the rows (the file's line count), categorical ones
+into integer codes, so nothing holds a Python object per cell. Inference for one target
+column: any cell that is not a number makes labels (strings); all integer literals (``3``,
+``-1``; no ``.`` or exponent) make labels (ints); otherwise values. Several target columns are
+values and must be numeric. ``true`` / ``false`` are not numbers.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any, BinaryIO, NamedTuple
 
 import numpy as np
 
+from worker.pipeline import Table
+
 from .canonical import (
     ParsedDataset,
     build,
@@ -31,6 +35,8 @@ from .canonical import (
     invalid,
     text_problem,
 )
+from .columns import Limits, check_kind_names
+from .csv_features import FeatureCells, Recategorize
 from .csv_stream import Rows, is_blank, line_bound
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
@@ -42,7 +48,8 @@ BLOCK_ROWS = 512
 
 def parse_csv(
     data: bytes | BinaryIO, *, targets: list[str], target_kind: str | None = None,
-    max_columns: int | None = None,
+    max_columns: int | None = None, column_kinds: dict[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> ParsedDataset:
     """``data``: the file's bytes, or a seekable binary file (an upload spooled to disk)."""
     check_target_kind(target_kind, ["body", "target_kind"])
@@ -65,62 +72,72 @@ def parse_csv(
         raise invalid(
             ["body", "target"], "every column is a target; at least 1 feature column is needed"
         )
-    X, read = _read(rows, header, feature_idx, target_idx, bound)
     feature_names = [header[i] for i in feature_idx]
+    kinds = column_kinds or {}
+    check_kind_names(kinds, feature_names)
+    limits = limits or Limits()
+    X, read = _read_all(source, rows, header, feature_idx, target_idx, bound, kinds, limits)
     target_names = [header[i] for i in target_idx]
+    common: dict[str, Any] = {"feature_names": feature_names, "loc": _LOC, "limits": limits,
+                              "first_row": 1}
     if not target_idx:
-        return build(X, feature_names=feature_names, loc=_LOC)
+        return build(X, **common)
     if len(target_idx) > 1:
         if target_kind == "labels":
             raise invalid(["body", "target_kind"],
                           f"labels need exactly 1 target column, not {len(target_idx)}")
-        return build(X, values=_values(read, target_idx, header),
-                     feature_names=feature_names, target_names=target_names, loc=_LOC)
+        return build(X, values=_values(read, target_idx, header), target_names=target_names,
+                     **common)
     column = [cells[0].strip() for cells in read.cells]
     labels, numbers = _one_target(column, target_kind, header[target_idx[0]], read.lines)
-    return build(X, labels=labels, values=numbers, feature_names=feature_names,
-                 target_names=target_names, loc=_LOC)
+    return build(X, labels=labels, values=numbers, target_names=target_names, **common)
 
 
-def _read(
-    rows: Rows, header: list[str], feature_idx: list[int], target_idx: list[int], bound: int
-) -> tuple[np.ndarray, Targets]:
-    """The feature matrix (finite float64) and the target cells with their lines (equal cells
+def _read_all(
+    source: BinaryIO, rows: Rows, header: list[str], feature_idx: list[int],
+    target_idx: list[int], bound: int, kinds: dict[str, str], limits: Limits,
+) -> tuple[Table, Targets]:
+    """Read the rows, again with more columns categorical each time a block finds text in a
+    column read as numbers (see ``csv_features``)."""
+    names = [header[i] for i in feature_idx]
+    current = [kinds.get(name, "numeric") for name in names]
+    forced = [name in kinds for name in names]
+    while True:
+        cells = FeatureCells(header, feature_idx, current, forced, bound, limits.max_categories)
+        try:
+            read = _read(rows, cells, target_idx)
+            return cells.table(), read
+        except Recategorize as found:
+            current = ["categorical" if j in found.columns else kind
+                       for j, kind in enumerate(current)]
+            rows.detach()  # the next reader's wrapper takes the file over
+            source.seek(0)
+            rows = Rows(source)
+            rows.header()
+
+
+def _read(rows: Rows, cells: FeatureCells, target_idx: list[int]) -> Targets:
+    """The feature cells into ``cells`` and the target cells with their lines (equal cells
     share one tuple: a label column costs a pointer and a line number a row)."""
-    width = len(header)
-    X = np.empty((bound, len(feature_idx)), np.float64)
-    pick = itemgetter(*feature_idx)
+    width = len(cells.header)
     pick_targets = itemgetter(*target_idx) if target_idx else None
     targets = Targets([], array("q"))
     shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-    n = 0
     stream = iter(rows)
     while block := list(islice(stream, BLOCK_ROWS)):
         for i, (row, line) in enumerate(block):
             if len(row) != width:
-                raise invalid(_LOC, f"row {n + i + 1} (line {line}) has {len(row)} values, "
-                                    f"expected {width} like the header")
-        picked = [pick(row) for row, _ in block]
-        try:
-            X[n : n + len(block)] = np.array(picked, dtype=np.float64).reshape(len(block), -1)
-        except ValueError:
-            _raise_first_non_number(block, n, feature_idx, header, "feature")
-        bad = first_non_finite(X[n : n + len(block)])
-        if bad is not None:
-            i, j = bad
-            cell = block[i][0][feature_idx[j]].strip()
-            raise invalid(_LOC, f"row {n + i + 1} (line {block[i][1]}), column "
-                                f"{header[feature_idx[j]]!r}: {cell!r} is not a finite number")
+                raise invalid(_LOC, f"row {cells.n + i + 1} (line {line}) has {len(row)} "
+                                    f"values, expected {width} like the header")
+        cells.add(block)
         if pick_targets is not None:
             for row, _ in block:
-                cells = _as_tuple(pick_targets(row))
-                targets.cells.append(shared.setdefault(cells, cells))
+                picked = _as_tuple(pick_targets(row))
+                targets.cells.append(shared.setdefault(picked, picked))
             targets.lines.extend(line for _, line in block)
-        n += len(block)
-    if n == 0:
+    if cells.n == 0:
         raise invalid(_LOC, "the CSV has a header but no data rows")
-    X.resize((n, len(feature_idx)), refcheck=False)  # give back the rows the bound overcounted
-    return X, targets
+    return targets
 
 
 class Targets(NamedTuple):

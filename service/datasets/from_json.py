@@ -1,9 +1,11 @@
-"""JSON uploads: ``{"name", "features": [[...], ...], "targets": [...] | [[...], ...]}``.
+"""JSON uploads: ``{"name", "features": [[...], ...], "targets": [...] | [[...], ...]}``, or
+records (``from_records``): ``{"name", "records": [{...}, ...], "target": "col" | [...]}``.
 
 Rows are numbered from 0, as they are indexed in the body (``features[7]``). Extensions to
-docs/api.md: ``target_kind`` ("labels" | "values") overrides the inference, and ``feature_names`` /
-``target_names`` name the columns. Inference: strings and integers are labels, any float makes
-numbers values; a list of rows is values (several outputs).
+the API: ``target_kind`` ("labels" | "values") overrides the inference, ``feature_names`` /
+``target_names`` name the columns, ``null`` in ``features`` is a missing cell, and
+``column_kinds`` makes numeric columns categorical (docs/api.md). Inference: strings and
+integers are labels, any float makes numbers values; a list of rows is values (several outputs).
 """
 
 from __future__ import annotations
@@ -22,14 +24,22 @@ from .canonical import (
     invalid,
     text_problem,
 )
+from .columns import Limits, column_kinds
 
-KNOWN_FIELDS = ("name", "features", "targets", "target_kind", "feature_names", "target_names")
+KNOWN_FIELDS = ("name", "features", "targets", "target_kind", "feature_names", "target_names",
+                "column_kinds")
 _NUMBER_TYPES = (int, float)
 
 
-def parse_json(body: Any, *, max_columns: int | None = None) -> ParsedDataset:
+def parse_json(body: Any, *, max_columns: int | None = None,
+               limits: Limits | None = None) -> ParsedDataset:
+    if isinstance(body, dict) and "records" in body:
+        from .from_records import parse_records  # (it shares this module's target rules)
+
+        return parse_records(body, max_columns=max_columns, limits=limits)
     if not isinstance(body, dict):
-        raise invalid(["body"], "the body must be a JSON object with 'features' (and 'targets')")
+        raise invalid(["body"], "the body must be a JSON object with 'features' (and 'targets')"
+                                " or 'records'")
     for key in body:
         if key not in KNOWN_FIELDS:
             shown = key if text_problem(key) is None else ascii(key)
@@ -39,17 +49,20 @@ def parse_json(body: Any, *, max_columns: int | None = None) -> ParsedDataset:
     target_kind = body.get("target_kind")
     check_target_kind(target_kind, ["body", "target_kind"])
     check_name(body.get("name"), ["body", "name"])
+    kinds = column_kinds(body.get("column_kinds"), ["body", "column_kinds"])
     X = _features(body.get("features"))
     n_rows, n_features = X.shape
     if max_columns is not None and n_features > max_columns:
         raise invalid(["body", "features"], f"features has {n_features:,} columns; the limit is "
                                             f"{max_columns:,} (DESCENT_MAX_DATASET_COLUMNS)")
     feature_names = _names(body.get("feature_names"), n_features, "feature_names", "features")
+    common: dict[str, Any] = {"feature_names": feature_names, "loc": ["body", "features"],
+                              "kinds": kinds, "limits": limits}
     targets = body.get("targets")
     if targets is None:
         if target_kind is not None:
             raise invalid(["body", "target_kind"], "target_kind is set but there are no targets")
-        return build(X, feature_names=feature_names, loc=["body", "features"])
+        return build(X, **common)
     if not isinstance(targets, list) or len(targets) != n_rows:
         count = len(targets) if isinstance(targets, list) else "no"
         raise invalid(
@@ -68,33 +81,21 @@ def parse_json(body: Any, *, max_columns: int | None = None) -> ParsedDataset:
             )
         else:
             names = _names(body.get("target_names"), values.shape[1], "target_names", "targets")
-            return build(
-                X,
-                values=values,
-                feature_names=feature_names,
-                target_names=names,
-                loc=["body", "features"],
-            )
+            return build(X, values=values, target_names=names, **common)
     labels, column = _flat_targets(targets, target_kind)
     target_names = _names(body.get("target_names"), 1, "target_names", "targets")
-    return build(
-        X,
-        labels=labels,
-        values=column,
-        feature_names=feature_names,
-        target_names=target_names,
-        loc=["body", "features"],
-    )
+    return build(X, labels=labels, values=column, target_names=target_names, **common)
 
 
 def _features(features: Any) -> np.ndarray:
     if not isinstance(features, list) or not features:
         raise invalid(["body", "features"], "features must be a non-empty list of rows")
-    return _feature_like(features, "features")
+    return _feature_like(features, "features", missing=True)
 
 
-def _feature_like(rows: list[Any], field: str) -> np.ndarray:
-    """A finite float64 matrix from a list of equal-length rows of numbers (not booleans)."""
+def _feature_like(rows: list[Any], field: str, missing: bool = False) -> np.ndarray:
+    """A finite float64 matrix from a list of equal-length rows of numbers (not booleans);
+    with ``missing``, ``null`` cells are NaN."""
     if not all(type(row) is list for row in rows):
         i = next(i for i, row in enumerate(rows) if type(row) is not list)
         raise invalid(
@@ -110,10 +111,11 @@ def _feature_like(rows: list[Any], field: str) -> np.ndarray:
                 f"row {i} of {field} has {len(row)} values, expected {width} like row 0",
             )
     types = {type(v) for row in rows for v in row}
-    if not types <= {int, float}:
+    allowed = {int, float, type(None)} if missing else {int, float}
+    if not types <= allowed:
         for i, row in enumerate(rows):
             for j, v in enumerate(row):
-                if type(v) not in _NUMBER_TYPES:
+                if type(v) not in allowed:
                     raise invalid(
                         ["body", field, i, j],
                         f"row {i}, column {j} of {field}: {_describe(v)} is not a number",
@@ -122,13 +124,12 @@ def _feature_like(rows: list[Any], field: str) -> np.ndarray:
         array = np.array(rows, dtype=np.float64)
     except OverflowError:
         array = np.array([[_big(v) for v in row] for row in rows], dtype=np.float64)
-    bad = first_non_finite(array)
-    if bad is not None:
-        i, j = bad
-        raise invalid(
-            ["body", field, i, j],
-            f"row {i}, column {j} of {field}: {rows[i][j]!r} is not a finite number",
-        )
+    for i, j in np.argwhere(~np.isfinite(array)).tolist():
+        if rows[i][j] is not None or not missing:
+            raise invalid(
+                ["body", field, i, j],
+                f"row {i}, column {j} of {field}: {rows[i][j]!r} is not a finite number",
+            )
     return array
 
 

@@ -1,8 +1,10 @@
 """``.npz`` uploads: arrays ``X`` (2-D, numeric) and optionally ``y`` (1-D or 2-D).
 
-Loaded without pickle: object arrays are refused. Inference for ``y``: strings and integers
-(1-D) are labels, floats are values, a 2-D ``y`` is values (one column per output) unless
-``target_kind="labels"`` and it has a single column. Booleans count as the integers 0/1.
+Loaded without pickle: object arrays are refused. ``X`` is numeric (NaN = a missing cell;
+``column_kinds`` may make columns categorical by their numbers' text). Inference for ``y``:
+strings and integers (1-D) are labels, floats are values, a 2-D ``y`` is values (one column
+per output) unless ``target_kind="labels"`` and it has a single column. Booleans count as the
+integers 0/1.
 Rows are numbered from 0, as they are indexed in the arrays.
 """
 
@@ -25,13 +27,15 @@ from .canonical import (
     first_non_finite,
     invalid,
 )
+from .columns import Limits
 
 _LOC: list[str | int] = ["body", "file"]
 
 
 def parse_npz(
     data: bytes | BinaryIO, *, target_kind: str | None = None, max_array_bytes: int | None = None,
-    max_columns: int | None = None,
+    max_columns: int | None = None, kinds: dict[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> ParsedDataset:
     """``max_array_bytes`` bounds the size of ``X`` and ``y`` once decompressed and stored
     (8 bytes a value), checked from the zip directory and each array's header before anything
@@ -62,13 +66,13 @@ def parse_npz(
                 _check_size(npz.zip, name, max_array_bytes, max_columns)
         X_raw = _load(npz, "X")
         y_raw = _load(npz, "y") if "y" in files else None
-    X = _numeric(X_raw, "X")
+    X = _numeric(X_raw, "X", missing=True)
     if X.ndim != 2:
         raise invalid(_LOC, f"X must be 2-D (rows × features); it has shape {X_raw.shape}")
     if y_raw is None:
         if target_kind is not None:
             raise invalid(["body", "target_kind"], "target_kind is set but the .npz has no y")
-        return build(X, loc=_LOC)
+        return build(X, loc=_LOC, kinds=kinds, limits=limits)
     if y_raw.ndim not in (1, 2) or y_raw.shape[0] != X.shape[0]:
         raise invalid(
             _LOC,
@@ -76,7 +80,7 @@ def parse_npz(
             f" it has shape {y_raw.shape}",
         )
     labels, values = _targets(y_raw, target_kind)
-    return build(X, labels=labels, values=values, loc=_LOC)
+    return build(X, labels=labels, values=values, loc=_LOC, kinds=kinds, limits=limits)
 
 
 def _check_size(archive: zipfile.ZipFile, name: str, limit: int, max_columns: int | None) -> None:
@@ -117,13 +121,15 @@ def _load(npz: Any, name: str) -> np.ndarray:
     return array
 
 
-def _numeric(array: np.ndarray, name: str) -> np.ndarray:
-    """A finite float64 copy of a numeric array (bool/int/float)."""
+def _numeric(array: np.ndarray, name: str, missing: bool = False) -> np.ndarray:
+    """A finite float64 copy of a numeric array (bool/int/float); NaN stays when ``missing``
+    (a missing cell)."""
     if array.dtype.kind not in "biuf":
         raise invalid(_LOC, f"{name} must hold numbers; its dtype is {array.dtype}")
     result = array.astype(np.float64, copy=False)
     if result.ndim == 2:
-        bad = first_non_finite(result)
+        bad = first_non_finite(np.nan_to_num(result, nan=0.0, posinf=np.inf, neginf=-np.inf)
+                               if missing else result)
         if bad is not None:
             raise invalid(_LOC, f"{name}[{bad[0]}, {bad[1]}] is {array[bad]}, not a finite number")
     elif result.ndim == 1 and not np.isfinite(result).all():

@@ -2,9 +2,9 @@
 
 ``model`` loads a model into a ``LoadedModel`` (its fitted pipeline and its network), runs it
 (``predict``, chunked so that any number of rows uses bounded memory) and caches loaded models
-(``ModelCache``); ``inputs`` turns a request's ``inputs`` into the array the pipeline takes,
-naming the first bad row or cell. Online predict, batch predictions and the ONNX export all go
-through the same ``LoadedModel``.
+(``ModelCache``); ``inputs`` and ``records`` turn a request's ``inputs`` (rows, or records by
+column name) into what the pipeline takes, naming the first bad row or cell. Online predict,
+batch predictions and the ONNX export all go through the same ``LoadedModel``.
 """
 
 from service.inference.inputs import validate_inputs
@@ -19,6 +19,7 @@ from service.inference.model import (
     predict,
     to_answers,
 )
+from service.inference.records import read_inputs
 
 __all__ = [
     "LoadedModel",
@@ -29,6 +30,7 @@ __all__ = [
     "load_model",
     "outputs",
     "predict",
+    "read_inputs",
     "to_answers",
     "validate_inputs",
 ]

@@ -19,8 +19,9 @@ _NUMBER_TYPES = {int, float}
 
 
 def validate_inputs(loaded: Any, inputs: Any) -> np.ndarray:
-    """``inputs`` (a list of rows of numbers) as a finite ``(n, n_features)`` float64 array
-    (``loaded`` is a ``LoadedModel``)."""
+    """``inputs`` (a list of rows of numbers) as a ``(n, n_features)`` float64 array
+    (``loaded`` is a ``LoadedModel``), finite but for ``null`` cells (NaN: missing, for a model
+    that imputes)."""
     if not isinstance(inputs, list) or not inputs:
         raise _invalid(_LOC, "inputs must be a non-empty list of rows (one list of numbers each)")
     X = None
@@ -31,8 +32,9 @@ def validate_inputs(loaded: Any, inputs: Any) -> np.ndarray:
                 X = np.array(inputs, dtype=np.float64)
             except (ValueError, OverflowError):
                 X = None
+    nulls = loaded.columns is not None
     if X is None or X.ndim != 2:
-        X = _slow_path(loaded.n_features, inputs)
+        X = _slow_path(loaded.n_features, inputs, nulls)
     if X.shape[1] != loaded.n_features:
         raise _invalid(
             [*_LOC, 0],
@@ -45,14 +47,15 @@ def validate_inputs(loaded: Any, inputs: Any) -> np.ndarray:
         with np.errstate(over="ignore"):
             bad |= ~np.isfinite(X.astype(loaded.dtype))
     if bad.any():
-        i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise _invalid(
-            [*_LOC, i, j], f"row {i}, column {j}: {inputs[i][j]!r} is not a finite number"
-        )
+        for i, j in np.argwhere(bad).tolist():
+            if not (nulls and inputs[i][j] is None):
+                raise _invalid(
+                    [*_LOC, i, j], f"row {i}, column {j}: {inputs[i][j]!r} is not a finite number"
+                )
     return X
 
 
-def _slow_path(width: int, inputs: list[Any]) -> np.ndarray:
+def _slow_path(width: int, inputs: list[Any], nulls: bool = False) -> np.ndarray:
     """Find and name the first malformed row or cell; or convert when all are numbers."""
     for i, row in enumerate(inputs):
         if not isinstance(row, list):
@@ -63,6 +66,8 @@ def _slow_path(width: int, inputs: list[Any]) -> np.ndarray:
                 [*_LOC, i], f"row {i} has {len(row)} values; this model takes {width} features"
             )
         for j, value in enumerate(row):
+            if value is None and nulls:
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 shown = "null" if value is None else repr(value)[:40]
                 raise _invalid([*_LOC, i, j], f"row {i}, column {j}: {shown} is not a number")
@@ -72,7 +77,9 @@ def _slow_path(width: int, inputs: list[Any]) -> np.ndarray:
         return np.array([[_as_float(v) for v in row] for row in inputs], dtype=np.float64)
 
 
-def _as_float(value: int | float) -> float:
+def _as_float(value: int | float | None) -> float:
+    if value is None:
+        return float("nan")
     try:
         return float(value)
     except OverflowError:

@@ -1,11 +1,12 @@
 """A stored model ready to predict: its fitted pipeline and network, loaded once and cached.
 
 ``load_model`` rebuilds the engine's ``Network`` from the model's spec and weights, the
-``Pipeline`` from the weights file's fitted state (``mean``/``scale``) and the target scaling
-(``target_mean``/``target_scale``, regression); ``outputs`` applies the pipeline, the network
-and the scaling back to target units, exactly once each, in chunks of rows whose hidden
-activations stay within a fixed budget (``Network.logits_and_outputs``), so a request's memory
-does not grow with its row count. Inputs stay float64 until the pipeline has centered them.
+``Pipeline`` from the weights file's fitted state (``mean``/``scale``, the column steps'
+``pre_*``) and the target scaling (``target_mean``/``target_scale``, regression); ``outputs``
+applies the pipeline, the network and the scaling back to target units, exactly once each, in
+chunks of rows whose hidden activations stay within a fixed budget
+(``Network.logits_and_outputs``), so a request's memory does not grow with its row count.
+Inputs stay float64 until the pipeline has centered them.
 
 ``predict`` answers as docs/api.md says. Classification: ``probabilities`` are the outputs,
 one column per class in the order of ``classes`` (softmax rows sum to 1; a sigmoid output layer
@@ -27,7 +28,7 @@ import numpy as np
 from service import artifacts, tables
 from service.errors import InvalidInput, NotFound, field_error
 from worker.nn import Network
-from worker.pipeline import Pipeline, TargetScaler, decode
+from worker.pipeline import Pipeline, Table, TargetScaler, UnknownCategory, decode
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,14 +64,20 @@ class LoadedModel:
         assert self.pipeline is not None
         return self.pipeline
 
+    @property
+    def columns(self) -> list[tuple[str, str]] | None:
+        """``(name, kind)`` of each raw column; None for a model that takes numbers by
+        position only (trained before columns had kinds)."""
+        return self.steps.columns
+
 
 def load_model(model: tables.Model) -> LoadedModel:
     """The model ready to predict: its network (weights set) and its fitted pipeline."""
     params, fitted = artifacts.decode_weights_file(model.weights)
     dtype = model.spec.get("training", {}).get("dtype") or params[0].dtype.name
-    n_outputs = int(params[-1].shape[0])
+    n_inputs, n_outputs = int(params[0].shape[0]), int(params[-1].shape[0])
     # The stored spec is complete; no initial weights are drawn, the trained ones are set.
-    net = Network(model.spec["network"], model.n_features, n_outputs, dtype)
+    net = Network(model.spec["network"], n_inputs, n_outputs, dtype)
     net.params = params
     return LoadedModel(
         id=model.id, tenant_id=model.tenant_id, task=model.task,
@@ -83,18 +90,37 @@ def load_model(model: tables.Model) -> LoadedModel:
 
 
 class PredictionError(ValueError):
-    """Inputs the model cannot answer for (its outputs overflow); ``row`` counts from 0."""
+    """Inputs the model cannot answer for (its outputs overflow, a missing cell it cannot fill,
+    an unknown category it refuses); ``row`` counts from 0, ``column`` names one when known."""
 
-    def __init__(self, row: int, message: str) -> None:
-        self.row = row
+    def __init__(self, row: int, message: str, *, column: str | int | None = None) -> None:
+        self.row, self.column = row, column
         super().__init__(message)
 
 
-def outputs(loaded: LoadedModel, X: np.ndarray) -> np.ndarray:
-    """The model's outputs ``(n, n_outputs)`` for raw rows ``X`` ``(n, n_features)``: the
-    network's, in target units (float64) when the model scaled its targets."""
+def _refuse_missing(X: np.ndarray | Table) -> None:
+    """A model trained before imputation existed cannot fill a missing cell: name the first."""
+    values = X.matrix() if isinstance(X, Table) else np.asarray(X)
+    missing = np.isnan(values)
+    if missing.any():
+        row, column = (int(v) for v in np.argwhere(missing)[0])
+        raise PredictionError(row, f"row {row}, column {column}: the cell is missing, and this "
+                                   "model (trained before imputation) cannot fill it",
+                              column=column)
+
+
+def outputs(loaded: LoadedModel, X: np.ndarray | Table) -> np.ndarray:
+    """The model's outputs ``(n, n_outputs)`` for raw rows — ``X`` ``(n, n_features)`` numbers
+    (NaN = missing) or a ``Table`` of the model's columns (``conform``): the network's, in
+    target units (float64) when the model scaled its targets."""
+    if loaded.columns is None:
+        _refuse_missing(X)
+    try:
+        inputs = loaded.steps.transform(X)
+    except UnknownCategory as exc:
+        raise PredictionError(exc.row, str(exc), column=exc.column) from None
     with np.errstate(over="ignore", invalid="ignore"):
-        out = loaded.net.logits_and_outputs(loaded.steps.transform(X))[1]
+        out = loaded.net.logits_and_outputs(inputs)[1]
     finite = np.isfinite(out).all(axis=1)
     if not finite.all():
         row = int(np.flatnonzero(~finite)[0])
@@ -113,14 +139,15 @@ def to_answers(loaded: LoadedModel, out: np.ndarray) -> tuple[list[Any], list[An
     return out.tolist(), None
 
 
-def predict(loaded: LoadedModel, X: np.ndarray) -> tuple[list[Any], list[Any] | None]:
+def predict(loaded: LoadedModel, X: np.ndarray | Table) -> tuple[list[Any], list[Any] | None]:
     """``(predictions, probabilities | None)`` for validated inputs ``X`` ``(n, n_features)``;
     ``InvalidInput`` at ``["body", "inputs", row]`` when a row's outputs overflow."""
     try:
         return to_answers(loaded, outputs(loaded, X))
     except PredictionError as exc:
-        raise InvalidInput(str(exc), errors=[field_error(["body", "inputs", exc.row],
-                                                         str(exc))]) from None
+        loc: list[str | int] = ["body", "inputs", exc.row]
+        loc += [] if exc.column is None else [exc.column]
+        raise InvalidInput(str(exc), errors=[field_error(loc, str(exc))]) from None
 
 
 def check_workload(loaded: LoadedModel, n_rows: int, *, max_rows: int,

@@ -28,7 +28,12 @@ from service.problems import problem_responses
 from service.repository import datasets as store
 from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
-from service.schemas.datasets import DatasetCreate, DatasetUploaded, dedupe_message
+from service.schemas.datasets import (
+    DatasetCreate,
+    DatasetRecordsCreate,
+    DatasetUploaded,
+    dedupe_message,
+)
 from service.settings import Settings
 from service.specs.targets import upload_hint
 
@@ -46,6 +51,11 @@ MULTIPART_SCHEMA = {
         "target_kind": {"type": "string", "enum": ["labels", "values"], "description": (
             "Inferred when omitted (whole numbers and strings are labels); a job's task may "
             "still read numeric labels as values, or whole-number values as labels")},
+        "column_kinds": {
+            "type": "string",
+            "description": 'A JSON object naming columns and their kinds, "numeric" or '
+                           '"categorical" (e.g. {"zip": "categorical"}); others are inferred',
+        },
         "name": {
             "type": "string", "maxLength": parsing.MAX_NAME_CHARS,
             "description": "At most 200 characters, no control characters",
@@ -56,7 +66,8 @@ UPLOAD_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": DatasetCreate.model_json_schema()},
+            "application/json": {"schema": {"anyOf": [
+                DatasetCreate.model_json_schema(), DatasetRecordsCreate.model_json_schema()]}},
             "multipart/form-data": {"schema": MULTIPART_SCHEMA},
         },
     }
@@ -95,9 +106,15 @@ async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
             raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
         name = document.get("name") if isinstance(document, dict) else None
         given = isinstance(document, dict) and document.get("target_kind") is not None
-        return parsing.parse_json(document, max_columns=settings.max_dataset_columns), name, given
+        return parsing.parse_json(document, max_columns=settings.max_dataset_columns,
+                                  limits=limits(settings)), name, given
 
     return parse, len(body)
+
+
+def limits(settings: Settings) -> parsing.Limits:
+    return parsing.Limits(max_categories=settings.max_column_categories,
+                          max_width=settings.max_encoded_width)
 
 
 async def _replay(body: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
@@ -122,6 +139,7 @@ async def _read_form(request: Request, settings: Settings) -> tuple[Parse, int]:
         )
     targets = [t for t in form.getlist("target") if isinstance(t, str) and t]
     kind = form.get("target_kind")
+    kinds = parsing.column_kinds(form.get("column_kinds"), ["body", "column_kinds"])
     name = form.get("name")
     name = parsing.check_name(name if isinstance(name, str) and name else None,
                               ["body", "name"])
@@ -132,7 +150,7 @@ async def _read_form(request: Request, settings: Settings) -> tuple[Parse, int]:
                 upload.file, filename=upload.filename, targets=targets,
                 target_kind=kind if isinstance(kind, str) and kind else None,
                 max_array_bytes=settings.max_dataset_array_bytes,
-                max_columns=settings.max_dataset_columns,
+                max_columns=settings.max_dataset_columns, kinds=kinds, limits=limits(settings),
             )
         finally:
             upload.file.close()

@@ -7,6 +7,7 @@ from starlette.status import HTTP_202_ACCEPTED
 
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.errors import InvalidInput, field_error
+from service.inference import matching
 from service.problems import problem_responses
 from service.repository import datasets as dataset_store
 from service.repository import jobs as job_store
@@ -72,11 +73,9 @@ def batch_predict(
         dataset = dataset_store.get_dataset(
             session, tenant_id=caller.tenant_id, dataset_id=body.dataset_id
         )
-    if dataset.n_features != model.n_features:
-        msg = (
-            f"dataset {dataset.id} has {dataset.n_features} features; model {model.id} expects "
-            f"{model.n_features}"
-        )
+    msg = matching.problem(model.columns, model.n_features, dataset)
+    if msg is not None:
+        msg = f"model {model.id}: {msg}"
         raise InvalidInput(msg, errors=[field_error(["body", "dataset_id"], msg)])
     job, _ = job_store.submit(
         db, settings=settings, tenant_id=caller.tenant_id, kind="predict",

@@ -25,6 +25,7 @@ from service.problems import problem_responses
 from service.repository import predictions as store
 from service.schemas import PredictCreate, PredictPublic
 from service.settings import Settings
+from worker.pipeline import Table
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -43,7 +44,8 @@ def _predict_body(body: bytes, content_type: str) -> tuple[Any, bool]:
         raise BadRequest(f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(document, dict) or "inputs" not in document:
         raise InvalidInput(
-            "The body must be an object with `inputs`: a list of rows of numbers.",
+            "The body must be an object with `inputs`: a list of rows of numbers, or of "
+            "records {column: value}.",
             errors=[field_error(["body", "inputs"], "Field required")],
         )
     store_it = document.get("store", False)
@@ -55,7 +57,7 @@ def _predict_body(body: bytes, content_type: str) -> tuple[Any, bool]:
     return document["inputs"], store_it
 
 
-Prepared = tuple[Caller, inference.LoadedModel, Any, bool]
+Prepared = tuple[Caller, inference.LoadedModel, Any, bool, list[str] | None]
 
 
 def _prepare(request: Request, model_id: str, body: bytes) -> Prepared:
@@ -71,11 +73,12 @@ def _prepare(request: Request, model_id: str, body: bytes) -> Prepared:
     rows = len(inputs) if isinstance(inputs, list) else 0
     inference.check_workload(loaded, rows, max_rows=settings.max_predict_rows,
                              max_activations=settings.max_predict_activations)
-    return caller, loaded, inference.validate_inputs(loaded, inputs), store_it
+    X, ignored = inference.read_inputs(loaded, inputs)
+    return caller, loaded, X, store_it, ignored
 
 
 def _answer(request: Request, model_id: str, prepared: Prepared) -> Response:
-    caller, loaded, X, store_it = prepared
+    caller, loaded, X, store_it, ignored = prepared
     predictions, probabilities = inference.predict(loaded, X)
     prediction_id = None
     if store_it:
@@ -83,8 +86,10 @@ def _answer(request: Request, model_id: str, prepared: Prepared) -> Response:
             request.app.state.db, tenant_id=caller.tenant_id, model_id=model_id,
             predictions=predictions, probabilities=probabilities,
         )
-    payload = {"predictions": predictions, "probabilities": probabilities,
-               "prediction_id": prediction_id}
+    payload: dict[str, Any] = {"predictions": predictions, "probabilities": probabilities,
+                               "prediction_id": prediction_id}
+    if ignored is not None:  # inputs by name: the columns the model does not take
+        payload["ignored_columns"] = ignored
     return Response(fastjson.dumps(payload), media_type=JSON_MEDIA)
 
 
@@ -113,6 +118,7 @@ async def predict(model_id: str, request: Request) -> Response:
     if not (db.is_sqlite and cached and len(body) <= INLINE_BODY_BYTES and not writes):
         return await run_in_threadpool(_prepare_and_answer, request, model_id, body)
     prepared = _prepare(request, model_id, body)
-    if prepared[2].shape[0] * prepared[1].net.n_parameters <= INLINE_MULTIPLY_ADDS:
+    n_rows = prepared[2].n_rows if isinstance(prepared[2], Table) else prepared[2].shape[0]
+    if n_rows * prepared[1].net.n_parameters <= INLINE_MULTIPLY_ADDS:
         return _answer(request, model_id, prepared)
     return await run_in_threadpool(_answer, request, model_id, prepared)

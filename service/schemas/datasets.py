@@ -16,7 +16,8 @@ class DatasetCreate(BaseModel):
     """The JSON form of an upload (CSV and ``.npz`` come as multipart forms)."""
 
     name: str | None = Field(default=None, max_length=200)
-    features: list[list[float]] = Field(description="Rows of numbers, all of one width")
+    features: list[list[float | None]] = Field(
+        description="Rows of numbers, all of one width (null = a missing cell)")
     targets: list[Label] | list[list[float]] | None = Field(
         default=None, description="Labels, numbers, or rows of numbers; omit for none"
     )
@@ -25,6 +26,22 @@ class DatasetCreate(BaseModel):
     )
     feature_names: list[str] | None = None
     target_names: list[str] | None = None
+    column_kinds: dict[str, Literal["numeric", "categorical"]] | None = Field(
+        default=None, description="Columns to read as categories (by their numbers' text)")
+
+
+class DatasetRecordsCreate(BaseModel):
+    """The JSON upload as records: one object per row, columns by name (docs/tables.md)."""
+
+    name: str | None = Field(default=None, max_length=200)
+    records: list[dict[str, Any]] = Field(
+        description="One object per row, every one with the same columns; null = missing")
+    target: str | list[str] | None = Field(
+        default=None, description="The target column (or several); the others are features")
+    target_kind: Literal["labels", "values"] | None = None
+    column_kinds: dict[str, Literal["numeric", "categorical"]] | None = Field(
+        default=None, description="Kinds by column name; others are inferred (numbers → "
+                                  "numeric, anything else → categorical)")
 
 
 class ColumnPublic(BaseModel):

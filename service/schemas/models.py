@@ -12,6 +12,13 @@ from service.schemas.common import json_safe
 from service.schemas.datasets import Label
 
 
+class ModelColumn(BaseModel):
+    name: str
+    kind: Literal["numeric", "categorical"]
+    categories: list[str] | None = Field(
+        description="The categories seen in training (categorical columns); others are unknown")
+
+
 class ModelPublic(BaseModel):
     id: str = Field(examples=["mdl_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
     job_id: str
@@ -19,6 +26,9 @@ class ModelPublic(BaseModel):
     task: Literal["classification", "regression"]
     spec: dict[str, Any]
     n_features: int
+    columns: list[ModelColumn] | None = Field(
+        description="The raw columns the model takes, by name (null: a model trained before "
+                    "columns had kinds takes n_features numbers by position)")
     classes: list[Label] | None
     n_targets: int
     metrics: dict[str, float | None] | None = Field(
@@ -34,7 +44,9 @@ class ModelPublic(BaseModel):
     def of(cls, row: tables.Model) -> ModelPublic:
         return cls(
             id=row.id, job_id=row.job_id, dataset_id=row.dataset_id, task=row.task,
-            spec=json_safe(row.spec), n_features=row.n_features, classes=row.classes,
+            spec=json_safe(row.spec), n_features=row.n_features,
+            columns=[ModelColumn.model_validate(c) for c in row.columns] if row.columns else None,
+            classes=row.classes,
             n_targets=row.n_targets, metrics=json_safe(row.metrics) if row.metrics else None,
             epochs_trained=row.epochs_trained, best_epoch=row.best_epoch,
             weights_sha256=row.weights_sha256,
@@ -43,8 +55,11 @@ class ModelPublic(BaseModel):
 
 
 class PredictCreate(BaseModel):
-    inputs: list[list[float]] = Field(
-        min_length=1, description="Rows of n_features numbers", examples=[[[0.0, 1.5, 2.0]]]
+    inputs: list[list[float | str | None]] | list[dict[str, Any]] = Field(
+        min_length=1,
+        description="Rows of n_features values by position (strings in categorical columns), "
+                    "or records {column: value} by name (any order); null = a missing cell",
+        examples=[[[0.0, 1.5, 2.0]]],
     )
     store: bool = Field(default=False, description="Keep the result as a prediction resource")
 
@@ -55,6 +70,8 @@ class PredictPublic(BaseModel):
         description="One column per class, in the order of the model's classes"
     )
     prediction_id: str | None
+    ignored_columns: list[str] | None = Field(
+        default=None, description="Inputs by name: the keys the model does not take (ignored)")
 
 
 class BatchPredictCreate(BaseModel):

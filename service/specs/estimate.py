@@ -22,7 +22,7 @@ from service import tables
 from service.errors import InvalidInput, field_error
 from service.settings import Settings
 from service.specs.costs import memory_terms, time_terms
-from service.specs.resolve import count_parameters, output_units, validation_rows
+from service.specs.resolve import count_parameters, input_width, output_units, validation_rows
 from service.specs.targets import TrainedAs
 
 _OPTIMIZER_MOMENTS = {"sgd": 0, "momentum": 1, "rmsprop": 1, "adam": 2}
@@ -94,8 +94,9 @@ def job_shape(
     training, network = spec["training"], spec["network"]
     n_out = output_units(dataset)
     hidden = network["hidden_layers"]
-    sizes = (dataset.n_features, *(layer["units"] for layer in hidden), n_out)
-    parameters = count_parameters(spec, dataset.n_features, n_out)
+    width = input_width(spec, dataset)
+    sizes = (width, *(layer["units"] for layer in hidden), n_out)
+    parameters = count_parameters(spec, width, n_out)
     n_val = validation_rows(dataset.n_rows, training.get("validation_split"))
     stopping = training.get("early_stopping")
     return JobShape(

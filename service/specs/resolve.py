@@ -14,8 +14,10 @@ import numpy as np
 from service import tables
 from service.errors import InvalidInput, field_error
 from service.settings import Settings
+from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
 from service.specs.targets import TASK_OF_KIND, trained_as
+from worker.pipeline.preprocess import encoded_width
 from worker.spec import network_and_errors, parameter_count
 
 
@@ -30,6 +32,13 @@ def count_parameters(spec: dict[str, Any], n_features: int, n_outputs: int) -> i
     """Weights and biases of the dense stack ``n_features → hidden… → n_outputs``."""
     hidden = [layer["units"] for layer in spec["network"]["hidden_layers"]]
     return parameter_count([n_features, *hidden, n_outputs])
+
+
+def input_width(spec: dict[str, Any], dataset: Any) -> int:
+    """The network's input width on ``dataset`` under the spec's ``preprocessing`` (an upper
+    bound: one-hot columns per category, indicators per column with missing cells)."""
+    schema = dataset.columns or [{"kind": "numeric", "missing": 0}] * dataset.n_features
+    return encoded_width(schema, spec.get("preprocessing"))
 
 
 def validation_rows(n_rows: int, split: float | None) -> int:
@@ -59,11 +68,19 @@ def resolve_spec(
         "task": task,
         "network": network,
         "training": training,
+        "preprocessing": submit.preprocessing.model_dump(mode="json"),
         "max_attempts": submit.max_attempts,
         "priority": submit.priority,
     }
     errors += _shape(network, settings)
-    parameters = count_parameters(spec, dataset.n_features, output_units(view))
+    errors += control_errors(training, network, task, view.classes)
+    width = input_width(spec, dataset)
+    if width > settings.max_encoded_width:
+        errors.append(_error(["preprocessing"], (
+            f"dataset {dataset.id} encodes to {width:,} input columns (one per category of each "
+            f"categorical column); the limit is {settings.max_encoded_width:,} "
+            "(DESCENT_MAX_ENCODED_WIDTH): set preprocessing.max_categories")))
+    parameters = count_parameters(spec, width, output_units(view))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (
             f"the network has {parameters:,} parameters; the limit is"

@@ -36,6 +36,7 @@ class TrainedAs:
     n_targets: int
     target_kind: str
     classes: list[Any] | None
+    columns: list[dict[str, Any]] | None = None  # the dataset's column schema (input width)
 
 
 def needs_targets(task: str | None, dataset: tables.Dataset) -> bool:
@@ -78,7 +79,7 @@ def trained_as(
         message = f"{TASK_NEEDS[task]}; dataset {dataset.id}: {exc}"
         raise InvalidInput(message, errors=[field_error(["body", "task"], message)]) from None
     return TrainedAs(dataset.id, dataset.n_rows, dataset.n_features, n_targets, str(kind),
-                     classes)
+                     classes, dataset.columns)
 
 
 def upload_hint(target_kind: str | None, classes: list[Any] | None, given: bool) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from cdp import Browser
 from descent_server import ROOT, Server, running_server
-from descent_testdata import blobs
+from descent_testdata import blobs, churn_records
 
 from descent import Client, Job
 
@@ -59,12 +59,18 @@ def test_jobs_table_live_chart_and_predict_form(server: Server, browser: Browser
     with Client(server.url, server.api_key) as client:
         X, y = blobs(n=600, seed=31)
         dataset = client.upload_dataset(X, y, name="blobs")
-        finished = client.wait(client.submit_job(dataset_id=dataset.id, training={
+        # A table with a text column and blanks: its model's predict form asks by column name.
+        customers = client.upload_dataset(churn_records(), target="churned", name="customers")
+        finished = client.wait(client.submit_job(dataset_id=customers.id, training={
             "epochs": 12}).id, timeout=180)
         assert finished.status == "succeeded" and finished.model_id
+        unnamed = client.wait(client.submit_job(dataset_id=dataset.id, training={
+            "epochs": 3}).id, timeout=180)  # arrays: columns x0…x3, predicted by position
+        assert unnamed.model_id
         running = start_long_job(client, dataset.id)
         try:
             check_dashboard(server, browser, client, finished, running)
+            check_predict_by_position(browser, client, unnamed.model_id)
         finally:
             client.cancel_job(running.id)
 
@@ -99,14 +105,63 @@ def check_dashboard(server: Server, browser: Browser, client: Client, finished: 
     if os.environ.get("DESCENT_DOCS_SCREENSHOT"):
         (ROOT / "docs" / "dashboard.png").write_bytes(png)
 
-    # The model page's predict form answers like the API.
-    assert finished.model_id
+    check_dataset_and_predict_by_name(browser, client, finished)
+
+
+def check_dataset_and_predict_by_name(browser: Browser, client: Client, finished: Job) -> None:
+    # The dataset page lists each column's kind, missing cells and categories, as the API does.
+    assert finished.dataset_id and finished.model_id
+    dataset = client.get_dataset(finished.dataset_id)
+    browser.evaluate("location.hash = '#/datasets'")
+    listed = f"a[href=\"#/datasets/{dataset.id}\"]"
+    browser.wait_for(f"document.querySelector('#datasets-table {listed}') !== null")
+    browser.evaluate(f"location.hash = '#/datasets/{dataset.id}'")
+    shown = browser.wait_for(
+        "(() => { const rows = [...document.querySelectorAll('#columns-table tr[data-column]')];"
+        " return rows.length && rows.map(r => [r.dataset.column, r.dataset.kind,"
+        " Number(r.dataset.missing), r.cells[3].textContent]); })()")
+    assert shown == [[c["name"], c["kind"], c["missing"],
+                      "–" if c["categories"] is None else str(c["categories"])]
+                     for c in dataset.columns or []]
+    city = next(row for row in shown if row[0] == "city")
+    assert city[1] == "categorical" and city[2] > 0 and city[3] == "3"  # blanks and 3 cities
+    browser.screenshot(ARTIFACTS / "dashboard-dataset.png")
+
+    # The model page's predict form asks for values by column name; a blank is missing.
     browser.evaluate(f"location.hash = '#/models/{finished.model_id}'")
-    browser.wait_for("document.querySelector('#predict-form') !== null")
+    names = browser.wait_for("(() => { const inputs = [...document.querySelectorAll("
+                             "'#predict-fields input[data-column]')];"
+                             " return inputs.length && inputs.map(i => i.dataset.column); })()")
+    assert names == ["age", "city", "plan", "income"]
+    assert browser.evaluate("document.querySelector('#predict-input')") is None  # no row box
+    record = {"plan": "free", "age": "61", "city": "", "income": "48000"}
+    for name, value in record.items():
+        browser.evaluate(f"document.querySelector('#predict-fields input[data-column={name}]')"
+                         f".value = {json.dumps(value)}; true")
+    browser.evaluate("document.querySelector('#predict-form').requestSubmit(); true")
+    shown_label = browser.wait_for(
+        "document.querySelector('#predict-table td.prediction')?.textContent")
+    expected = client.predict(finished.model_id, [{"income": 48000, "city": None, "age": 61,
+                                                   "plan": "free"}])
+    assert shown_label == str(expected.predictions[0])
+    browser.screenshot(ARTIFACTS / "dashboard-model.png")
+
+    # A value that is not a number in a numeric column: the server's answer names the column.
+    browser.evaluate("document.querySelector('#predict-fields input[data-column=age]')"
+                     ".value = 'old'; document.querySelector('#predict-form').requestSubmit();"
+                     " true")
+    problem = browser.wait_for("document.querySelector('#predict-output .problem')?.textContent")
+    assert "age" in problem
+
+
+def check_predict_by_position(browser: Browser, client: Client, model_id: str) -> None:
+    """A model trained on arrays (columns x0, x1, …) keeps the box of positional rows."""
+    browser.evaluate(f"location.hash = '#/models/{model_id}'")
+    browser.wait_for("document.querySelector('#predict-input') !== null")
+    assert browser.evaluate("document.querySelector('#predict-fields')") is None
     row = [round(v, 4) for v in blobs(n=3, seed=5)[0][1]]
     typed = ", ".join(map(str, row))
     browser.evaluate(f"document.querySelector('#predict-input').value = '{typed}';"
                      " document.querySelector('#predict-form').requestSubmit(); true")
     shown = browser.wait_for("document.querySelector('#predict-table td.prediction')?.textContent")
-    assert shown == str(client.predict(finished.model_id, [row]).predictions[0])
-    browser.screenshot(ARTIFACTS / "dashboard-model.png")
+    assert shown == str(client.predict(model_id, [row]).predictions[0])

@@ -52,8 +52,9 @@ def test_upload_train_predict_export_plot(server: Server, tmp_path: Path,
                           "16:relu,8:tanh", "--epochs", "20", "--batch-size", "16", "--lr", "0.01",
                           "--optimizer", "adam", "--wait", "--json"))
     assert job["status"] == "succeeded" and job["model_id"]
-    assert job["spec"]["network"]["hidden_layers"] == [{"units": 16, "activation": "relu"},
-                                                       {"units": 8, "activation": "tanh"}]
+    assert job["spec"]["network"]["hidden_layers"] == [
+        {"units": 16, "activation": "relu", "dropout": 0.0},
+        {"units": 8, "activation": "tanh", "dropout": 0.0}]
     assert job["spec"]["training"]["optimizer"]["learning_rate"] == 0.01
     listed = json_of(descent(server, "jobs", "list", "--json"))["data"]
     assert job["id"] in {j["id"] for j in listed}
@@ -96,16 +97,21 @@ def test_upload_train_predict_export_plot(server: Server, tmp_path: Path,
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_predict_refuses_a_csv_whose_columns_do_not_match(server: Server, tmp_path: Path,
-                                                          classification_csv: Path) -> None:
+def test_predict_matches_csv_columns_by_name(server: Server, tmp_path: Path,
+                                             classification_csv: Path) -> None:
     with Client(server.url, server.api_key) as client:
         dataset = client.upload_dataset(classification_csv, target="label")
         job = client.wait(client.submit_job(dataset_id=dataset.id,
                                             training={"epochs": 3}).id, timeout=180)
     assert job.model_id
-    refused = descent(server, "predict", job.model_id, str(classification_csv))
-    assert refused.returncode == 2
-    assert "5 columns" in refused.stderr and "4 features" in refused.stderr
+    # The training file itself: its target column is not a feature, so it is ignored (named).
+    extra = descent(server, "predict", job.model_id, str(classification_csv))
+    assert extra.returncode == 0, extra.stderr
+    assert "ignored" in extra.stderr and "label" in extra.stderr
+    lacking = tmp_path / "lacking.csv"
+    lacking.write_text("a,b,c,label\n1,2,3,0\n")
+    refused = descent(server, "predict", job.model_id, str(lacking))
+    assert refused.returncode == 3 and "'d'" in refused.stderr
 
 
 def test_failures_exit_codes_and_the_servers_message(server: Server, tmp_path: Path) -> None:

@@ -247,15 +247,16 @@ def test_a_job_past_its_time_fails_once_with_resource_limit(
     """The worker's own ``DESCENT_MAX_JOB_SECONDS`` is the one enforced (the API's may differ:
     here the job was queued without one)."""
     log = tmp_path / "worker.log"
-    limit = 3.0
+    # Long enough that a loaded machine still starts the process and finishes an epoch in it.
+    limit = 6.0
     worker_log.append(start_worker(db.url, log, DESCENT_MAX_JOB_SECONDS=str(limit), **TIMINGS))
     endless = enqueue(db, tenant, Shape("endless", rows=2000, features=10, hidden=(64,),
                                         epochs=10_000, validation_split=None))
     job = wait_finished(db, endless, log, timeout=60)
     assert (job.status, job.error_code, job.attempts) == ("failed", "RESOURCE_LIMIT", 1), (
         job.error_message, log.read_text()[-4000:])
-    assert "3 s" in (job.error_message or "") and "DESCENT_MAX_JOB_SECONDS" in job.error_message
+    assert "6 s" in (job.error_message or "") and "DESCENT_MAX_JOB_SECONDS" in job.error_message
     assert job.started_at is not None and job.finished_at is not None
     took = (job.finished_at - job.started_at) / dt.timedelta(seconds=1)
-    assert limit <= took < limit + 3, took
+    assert limit <= took < limit + 10, took  # the stop comes at the limit, not epochs later
     assert 0 < job.progress_epoch < 10_000  # it trained until it was stopped

@@ -60,11 +60,14 @@ def test_bad_csv(db: Database, api: Any) -> None:
     client, headers, *_ = api
     post = client.post
 
-    def send(csv: bytes, target: str = "y") -> Any:
+    def send(csv: bytes, target: str = "y", kinds: str = "") -> Any:
         return lambda: post("/v1/datasets", files={"file": ("d.csv", csv)},
-                            data={"target": target}, headers=headers)
+                            data={"target": target, "column_kinds": kinds}, headers=headers)
 
-    _rejected(db, send(b"a,b,y\n1,2,0\n3,oops,1\n"), 422, "row", "b")
+    # (text makes a column categorical unless column_kinds says it is numeric)
+    _rejected(db, send(b"a,b,y\n1,2,0\n3,oops,1\n", kinds='{"b": "numeric"}'), 422, "row 2",
+              "'b'")
+    _rejected(db, send(b"a,b,y\n1,2,0\n3,4,1\n", kinds='{"b": "text"}'), 422, "column_kinds")
     _rejected(db, send(b"a,b,y\n1,2,0\n3,4,1\n", target="label"), 422, "label")
     _rejected(db, send(b"a,b,y\n1,2,0\n3,4\n"), 422, "row")
     _rejected(db, send(b"a,b,y\n1,2,0\n3,nan,1\n"), 422, "row")

@@ -25,7 +25,8 @@ API_EXAMPLE_SPEC = {
     "dataset_id": "ds_1",
     "task": "classification",
     "network": {
-        "hidden_layers": [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}],
+        "hidden_layers": [{"units": 64, "activation": "relu", "dropout": 0.0},
+                          {"units": 32, "activation": "tanh", "dropout": 0.0}],
         "output_activation": "softmax",
         "loss": "cross_entropy",
         "init": "auto",
@@ -48,6 +49,15 @@ API_EXAMPLE_SPEC = {
         "standardize": True,
         "standardize_targets": True,
         "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
+        "lr_schedule": None, "warmup_epochs": 0, "clip_grad_norm": None, "class_weight": None,
+    },
+    "preprocessing": {
+        "numeric_imputation": "mean",
+        "fill_value": 0.0,
+        "categorical_imputation": "most_frequent",
+        "missing_indicators": True,
+        "unknown": "ignore",
+        "max_categories": None,
     },
     "max_attempts": 3,
     "priority": 0,
@@ -348,3 +358,24 @@ def test_request_sha256_is_canonical() -> None:
         JobSubmit.model_validate(b)
     )
     assert len(request_sha256(a)) == 64
+
+
+def categorical_dataset() -> tables.Dataset:
+    columns = [{"name": "a", "kind": "numeric", "missing": 3, "categories": None},
+               {"name": "city", "kind": "categorical", "missing": 0, "categories": 40}]
+    return tables.Dataset(id="ds_3", n_rows=500, n_features=2, n_targets=1,
+                          target_kind="labels", classes=[0, 1], columns=columns)
+
+
+def test_the_input_width_counts_encoded_columns() -> None:
+    dataset = categorical_dataset()
+    spec = resolve({}, dataset)
+    assert estimate(spec, dataset)["parameters"] == count_parameters(spec, 1 + 1 + 40, 2)
+    narrow = resolve({"preprocessing": {"max_categories": 5, "missing_indicators": False}},
+                     dataset)
+    assert estimate(narrow, dataset)["parameters"] == count_parameters(narrow, 1 + 5, 2)
+    error = refused({}, dataset, Settings(max_encoded_width=20))
+    assert "DESCENT_MAX_ENCODED_WIDTH" in error.detail and "max_categories" in error.detail
+    assert error.errors[0]["loc"] == ["body", "preprocessing"]
+    with pytest.raises(ValidationError):
+        JobSubmit.model_validate({"dataset_id": "d", "preprocessing": {"unknown": "guess"}})

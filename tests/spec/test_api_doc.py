@@ -60,5 +60,6 @@ def test_the_spec_defaults_in_the_doc_are_the_codes() -> None:
     assert documented["network"] == spec.NETWORK.default_value() | {
         "output_activation": "softmax", "loss": "cross_entropy"}
     assert documented["training"] == spec.TRAINING.default_value()
+    assert documented["preprocessing"] == spec.PREPROCESSING.default_value()
     for name in ("max_attempts", "priority"):
         assert documented[name] == JobSubmit.model_fields[name].default

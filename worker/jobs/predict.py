@@ -8,14 +8,22 @@ long. The prediction becomes visible only when the job succeeds.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from service import queue, tables
-from service.artifacts import decode_dataset
+from service.artifacts import decode_table
 from service.ids import new_id
 from service.queue import results
 from service.repository.predictions import ROWS_PER_WRITE, pace
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, load_dataset
+from worker.pipeline import Table
+
+
+def _shifted(message: str, row: int, start: int) -> str:
+    """A chunk's error message with its row counted from the dataset's first row."""
+    return message.replace(f"row {row}", f"row {start + row}", 1)
 
 
 def _model(ctx: JobContext) -> tables.Model:
@@ -38,23 +46,34 @@ def run_predict(ctx: JobContext) -> None:
     db, job = ctx.db, ctx.job
     model = _model(ctx)
     dataset = load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
-    X, _ = decode_dataset(dataset.content)
-    if X.shape[1] != model.n_features:
-        raise InvalidJob(f"dataset {dataset.id} has {X.shape[1]} features; model {model.id} "
-                         f"expects {model.n_features}")
+    from service.inference import matching
+
+    problem = matching.problem(model.columns, model.n_features, dataset)
+    if problem is not None:
+        raise InvalidJob(f"model {model.id}: {problem}")
+    table, _ = decode_table(dataset.content)
     loaded = inference.load_model(model)
+    X: Any = table
+    if loaded.columns is None:
+        X = table.matrix()  # numbers by position, as the model always took them
+    else:
+        try:
+            X = matching.model_table(loaded.columns, table, by_position=matching.unnamed(dataset))
+        except ValueError as exc:  # MissingColumn, KindMismatch: named in the message
+            raise InvalidJob(f"dataset {dataset.id}: {exc}") from None
+    n_rows = table.n_rows
     prediction = tables.Prediction(id=new_id("pred"), tenant_id=job.tenant_id,
-                                   model_id=model.id, job_id=job.id, n_rows=int(X.shape[0]))
+                                   model_id=model.id, job_id=job.id, n_rows=n_rows)
     if not results.begin_prediction(db, job_id=job.id, lease_token=job.lease_token,
                                     prediction=prediction):
         raise LeaseLost
-    for start in range(0, X.shape[0], ROWS_PER_WRITE):
+    for start in range(0, n_rows, ROWS_PER_WRITE):
+        rows = slice(start, start + ROWS_PER_WRITE)
         try:
-            out = inference.outputs(loaded, X[start : start + ROWS_PER_WRITE])
+            out = inference.outputs(loaded, X.take(rows) if isinstance(X, Table) else X[rows])
         except inference.PredictionError as exc:
-            raise InvalidJob(f"dataset {dataset.id}, row {start + exc.row}: the model's outputs "
-                             "overflow for these inputs (far outside the range it was trained "
-                             "on)") from None
+            raise InvalidJob(f"dataset {dataset.id}: {_shifted(str(exc), exc.row, start)}"
+                             ) from None
         predictions, probabilities = inference.to_answers(loaded, out)
         if ctx.should_stop():
             raise Stopped

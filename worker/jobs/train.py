@@ -3,12 +3,13 @@ engine's run, and the model at the end. A resumed job continues from its checkpo
 
 The steps, in order (``run_train``):
 
-1. ``training_arrays``: the dataset's raw feature matrix and its targets (one-hot for classes),
-   read as the task's kind (``worker.pipeline.targets``: numeric labels as values, whole-number
-   values as labels);
+1. ``training_arrays``: the dataset's raw columns (a ``Table``) and its targets (one-hot for
+   classes), read as the task's kind (``worker.pipeline.targets``: numeric labels as values,
+   whole-number values as labels);
 2. ``prepare``: the train/validation split (the run's ``split`` random stream), the pipeline
-   and, for regression with ``standardize_targets``, the target scaling fitted on the training
-   rows only, both parts transformed by them;
+   (the spec's ``preprocessing``, then standardization) and, for regression with
+   ``standardize_targets``, the target scaling, both fitted on the training rows only, both
+   parts transformed by them; the network's input width is the pipeline's;
 3. the engine's loop (``worker.nn.run_fit``), recording each epoch and checkpointing
    (``EpochRecorder``);
 4. the model: the weights with the pipeline's state and target scaling, and the metrics of the
@@ -23,20 +24,20 @@ from typing import Any
 import numpy as np
 
 from service import queue, tables
-from service.artifacts import decode_dataset, encode_weights
+from service.artifacts import decode_table, encode_weights
 from service.ids import new_id
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.recorder import EpochRecorder, history_row
-from worker.pipeline import Pipeline, TargetScaler, as_labels, as_values, one_hot, split_rows
+from worker.pipeline import Pipeline, Table, TargetScaler, as_labels, as_values, one_hot, split_rows
 from worker.pipeline.targets import TASK_NEEDS
 
 
 def training_arrays(
     dataset: tables.Dataset, task: str
-) -> tuple[np.ndarray, np.ndarray, int, list[Any] | None]:
-    """``(X, Y, n_outputs, classes)`` for training: ``Y`` is one-hot ``(n, n_classes)`` for
-    classification and the target values ``(n, k)`` for regression."""
-    X, y = decode_dataset(dataset.content)
+) -> tuple[Table, np.ndarray, int, list[Any] | None]:
+    """``(X, Y, n_outputs, classes)`` for training: ``X`` the raw columns, ``Y`` one-hot
+    ``(n, n_classes)`` for classification and the target values ``(n, k)`` for regression."""
+    X, y = decode_table(dataset.content)
     if y is None or dataset.n_targets == 0:
         raise InvalidJob(
             f"dataset {dataset.id} has no targets, so it can only be used for predictions"
@@ -59,6 +60,34 @@ def training_arrays(
     raise InvalidJob(f"task: unknown task {task!r}; expected classification or regression")
 
 
+def fill_preprocessing(preprocessing: dict[str, Any] | None) -> dict[str, Any]:
+    """The spec's ``preprocessing`` with its defaults (a job submitted before it existed has
+    none)."""
+    from worker.spec import PREPROCESSING
+
+    try:
+        filled: dict[str, Any] = PREPROCESSING.fill(preprocessing or {}, ("preprocessing",))
+    except ValueError as exc:
+        raise InvalidJob(str(exc)) from None
+    return filled
+
+
+def model_columns(pipeline: Pipeline) -> list[dict[str, Any]] | None:
+    """The model's column schema: each raw column's name, kind and known categories."""
+    pre = pipeline.preprocessor
+    if pre is None:
+        return None
+    encoders = iter(pre.encoders)
+    columns: list[dict[str, Any]] = []
+    for name, kind in pre.columns:
+        categories = None
+        if kind == "categorical":
+            encoder = next(encoders)
+            categories = sorted({*encoder.kept, *encoder.grouped})
+        columns.append({"name": name, "kind": kind, "categories": categories})
+    return columns
+
+
 @dataclass(frozen=True, eq=False)
 class Prepared:
     """The pipeline fitted on the training rows and both parts as the network sees them."""
@@ -71,15 +100,16 @@ class Prepared:
 
 
 def prepare(
-    X: np.ndarray, Y: np.ndarray, config: dict[str, Any], split: np.random.Generator,
-    dtype: Any, *, task: str = "classification",
+    X: Table, Y: np.ndarray, config: dict[str, Any], split: np.random.Generator,
+    dtype: Any, preprocessing: dict[str, Any] | None = None, *, task: str = "classification",
 ) -> Prepared:
     """Split with the run's ``split`` stream, fit the pipeline (and, for regression with
     ``standardize_targets``, the target scaling) on the training rows only, and transform both
     parts."""
-    train_rows, val_rows = split_rows(X.shape[0], config["validation_split"], split)
-    X_train, Y_train = (X, Y) if train_rows is None else (X[train_rows], Y[train_rows])
-    pipeline = Pipeline.fit(X_train, standardize=config["standardize"], dtype=dtype)
+    train_rows, val_rows = split_rows(X.n_rows, config["validation_split"], split)
+    X_train, Y_train = (X, Y) if train_rows is None else (X.take(train_rows), Y[train_rows])
+    pipeline = Pipeline.fit(X_train, standardize=config["standardize"], dtype=dtype,
+                            preprocessing=preprocessing)
     targets = None
     if task == "regression" and config.get("standardize_targets", True):
         targets = TargetScaler.fit(Y_train)
@@ -87,7 +117,7 @@ def prepare(
     validation = None
     if val_rows is not None:
         Y_val = Y[val_rows] if targets is None else targets.transform(Y[val_rows])
-        validation = (pipeline.transform(X[val_rows]), Y_val)
+        validation = (pipeline.transform(X.take(val_rows)), Y_val)
     return Prepared(pipeline, pipeline.transform(X_train), np.ascontiguousarray(Y_train),
                     validation, targets)
 
@@ -110,10 +140,11 @@ def run_train(ctx: JobContext) -> None:
     )
     X, Y, n_outputs, classes = training_arrays(dataset, task)
     config = fill_training_defaults(spec.get("training"))
-    net = Network.from_spec(spec.get("network") or {}, X.shape[1], n_outputs,
-                            seed=config["seed"], dtype=config["dtype"], task=task)
     streams = RandomStreams(config["seed"])
-    data = prepare(X, Y, config, streams.generator("split"), net.dtype, task=task)
+    data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),
+                   fill_preprocessing(spec.get("preprocessing")), task=task)
+    net = Network.from_spec(spec.get("network") or {}, data.pipeline.width, n_outputs,
+                            seed=config["seed"], dtype=config["dtype"], task=task)
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
     recorder = EpochRecorder(ctx)
     if checkpoint is not None:
@@ -131,6 +162,7 @@ def run_train(ctx: JobContext) -> None:
             validation=data.validation, on_epoch=recorder.on_epoch, should_stop=should_stop,
             state=None if checkpoint is None else TrainingState.from_bytes(checkpoint[1]),
             target_scale=None if data.targets is None else data.targets.scale,
+            labels=classes,
         )
         if stop_seen:
             # The engine stopped because we asked: keep the last finished epoch. (When that
@@ -165,6 +197,7 @@ def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data:
     model = tables.Model(
         id=new_id("mdl"), tenant_id=job.tenant_id, job_id=job.id, dataset_id=dataset.id,
         task=task, spec=job.spec, n_features=pipeline.n_features,
+        columns=model_columns(pipeline),
         n_targets=1 if task == "classification" else n_outputs, classes=classes,
         metrics=metrics, epochs_trained=run.last_epoch, best_epoch=kept or None,
         weights=weights, weights_sha256=sha256,

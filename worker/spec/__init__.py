@@ -25,6 +25,7 @@ from .job import (
     parameter_count,
     spec_defaults,
 )
+from .preprocessing import PREPROCESSING
 from .rules import fill_network, fill_training, network_and_errors, output_and_loss
 from .schema import SpecError, loc_text
 
@@ -40,6 +41,7 @@ __all__ = [
     "NETWORK",
     "OPTIMIZER",
     "OUTPUT_ACTIVATIONS",
+    "PREPROCESSING",
     "REQUIRED_ACTIVATION",
     "TASKS",
     "TASK_DEFAULTS",

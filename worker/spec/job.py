@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import Boolean, Choice, Integer, ListOf, Number, Object, Tagged, Text
+from .controls import DROPOUT, TRAINING_CONTROLS, FilledList
+from .preprocessing import PREPROCESSING
+from .schema import Boolean, Choice, Integer, Number, Object, Tagged, Text
 
 TASKS = ("classification", "regression")
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
@@ -37,12 +39,13 @@ LAYER = Object(name="LayerSpec", fields={
         "relu", choices=HIDDEN_ACTIVATIONS, what="activation",
         refused={"softmax": "softmax is only allowed as network.output_activation"},
     ),
+    "dropout": DROPOUT,
 })
 # docs/api.md's example network: the one default, the engine's and the service's alike.
 DEFAULT_HIDDEN_LAYERS = [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}]
 
 NETWORK = Object(name="NetworkSpec", default={}, fields={
-    "hidden_layers": ListOf(
+    "hidden_layers": FilledList(
         DEFAULT_HIDDEN_LAYERS, item=LAYER,
         doc="Zero or more dense layers; the output layer is sized from the data",
     ),
@@ -100,6 +103,7 @@ TRAINING = Object(name="TrainingSpec", default={}, fields={
         "Regression: train on targets scaled to mean 0 and variance 1 (fitted on the "
         "training rows); predictions are scaled back. Ignored for classification")),
     "early_stopping": EARLY_STOPPING,
+    **TRAINING_CONTROLS,
 })
 
 JOB = Object(name="JobSubmit", fields={
@@ -108,6 +112,7 @@ JOB = Object(name="JobSubmit", fields={
                    doc="Inferred from the dataset's target_kind when omitted"),
     "network": NETWORK,
     "training": TRAINING,
+    "preprocessing": PREPROCESSING,
     "max_attempts": Integer(3, ge=1, le=10, doc="Attempts before the job fails for good"),
     "priority": Integer(0, ge=-100, le=100,
                         doc="Higher runs first among this tenant's queued jobs"),

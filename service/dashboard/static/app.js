@@ -1,7 +1,7 @@
 // The Descent dashboard: hash routes over the /v1 API, no framework, no build step.
 //   #/                 jobs (auto-refresh)          #/jobs/ID     a job: live loss curves, spec
 //   #/models           models                       #/models/ID   a model: metrics, predict form
-//   #/datasets         datasets
+//   #/datasets         datasets                     #/datasets/ID a dataset: its columns
 // The API key is asked once and kept in localStorage; "#…?key=K" (or "#key=K") stores it too,
 // so a link can sign a browser in. EventSource cannot send an Authorization header, so live
 // views poll with fetch: the job, and its history with ?after=<last epoch>.
@@ -125,7 +125,7 @@ function route() {
   const render = {
     jobs: parts[1] ? () => showJob(parts[1], token) : () => showJobs(token),
     models: parts[1] ? () => showModel(parts[1]) : () => showModels(),
-    datasets: () => showDatasets(),
+    datasets: parts[1] ? () => showDataset(parts[1]) : () => showDatasets(),
   }[parts[0] || "jobs"];
   (render || (() => view.append(el("p", {}, "No such page. ", link("#/", "Jobs")))))();
 }
@@ -206,10 +206,29 @@ async function showDatasets() {
   try {
     const page = await api("/v1/datasets?limit=100");
     view.append(table(["Dataset", "Name", "Rows", "Features", "Targets", "Kind", "Created"],
-      page.data.map((d) => el("tr", {}, el("td", {}, el("code", {}, d.id)), el("td", {}, d.name || "–"),
+      page.data.map((d) => el("tr", {}, el("td", {}, link(`#/datasets/${d.id}`, d.id)), el("td", {}, d.name || "–"),
         el("td", {}, d.n_rows), el("td", {}, d.n_features), el("td", {}, d.n_targets),
         el("td", {}, d.target_kind || "–"), el("td", {}, when(d.created_at)))), "datasets-table"));
   } catch (error) { view.append(problemBox(error)); }
+}
+
+// A dataset: what it holds and each feature column's kind, missing cells and categories.
+async function showDataset(id) {
+  view.append(el("p", {}, link("#/datasets", "← Datasets")));
+  let d;
+  try { d = await api(`/v1/datasets/${id}`); } catch (error) { view.append(problemBox(error)); return; }
+  const columns = d.columns || [];
+  const classes = d.classes ? ` · classes: ${d.classes.slice(0, 20).join(", ")}${d.classes.length > 20 ? ", …" : ""}` : "";
+  view.append(el("h1", {}, `Dataset ${d.name ? `${d.name} ` : ""}`, el("code", {}, d.id)),
+    el("p", { class: "muted" }, `${d.n_rows} rows · ${d.n_features} feature columns · `,
+      d.n_targets ? `target ${(d.target_names || []).join(", ") || "y"} (${d.target_kind})` : "no targets",
+      classes, ` · uploaded ${when(d.created_at)}`),
+    el("h2", {}, "Columns"),
+    table(["Column", "Kind", "Missing", "Categories"], columns.map((c) => el("tr", {
+      "data-column": c.name, "data-kind": c.kind, "data-missing": c.missing },
+    el("td", {}, el("code", {}, c.name)), el("td", {}, el("span", { class: `kind ${c.kind}` }, c.kind)),
+    el("td", { class: c.missing ? "" : "muted" }, c.missing ? `${c.missing} (${num(100 * c.missing / d.n_rows, 3)}%)` : "0"),
+    el("td", {}, c.categories === null || c.categories === undefined ? "–" : c.categories))), "columns-table"));
 }
 
 // --- a job: live loss curves -------------------------------------------------------------------
@@ -312,14 +331,17 @@ async function showModel(id) {
   view.append(el("p", {}, link("#/models", "← Models")));
   let model;
   try { model = await api(`/v1/models/${id}`); } catch (error) { view.append(problemBox(error)); return; }
-  const input = el("textarea", { id: "predict-input", rows: 3, spellcheck: "false",
-    placeholder: `${model.n_features} numbers per line, separated by commas or spaces` });
   const output = el("div", { id: "predict-output" });
+  // Models with named columns take a record by name. Older models, and numeric models trained
+  // without column names (x0, x1, …: the names say nothing), take positional rows of numbers.
+  const columns = model.columns || [];
+  const unnamed = columns.every((c, i) => c.name === `x${i}` && c.kind === "numeric");
+  const byName = columns.length > 0 && !unnamed;
+  const fields = byName ? columnFields(columns) : rowField(model);
   async function submit(event) {
     event.preventDefault();
-    const inputs = input.value.trim().split(/\n+/).map((line) => line.trim().split(/[\s,;]+/).map(Number));
     try {
-      const result = await api(`/v1/models/${id}/predict`, { method: "POST", body: { inputs } });
+      const result = await api(`/v1/models/${id}/predict`, { method: "POST", body: { inputs: fields.read() } });
       const classes = model.classes || [];
       output.replaceChildren(table(["Row", "Prediction", ...(result.probabilities ? classes.map((c) => `p(${c})`) : [])],
         result.predictions.map((p, i) => el("tr", {}, el("td", {}, i + 1), el("td", { class: "prediction" }, Array.isArray(p) ? p.map((v) => num(v)).join(", ") : num(p)),
@@ -327,14 +349,48 @@ async function showModel(id) {
     } catch (error) { output.replaceChildren(problemBox(error)); }
   }
   view.append(el("h1", {}, `Model ${model.id}`),
-    el("p", { class: "muted" }, `${model.task} · ${model.n_features} features · ${model.epochs_trained} epochs · job `,
-      link(`#/jobs/${model.job_id}`, model.job_id)),
+    el("p", { class: "muted" }, `${model.task} · ${byName ? columns.length : model.n_features} ${byName ? "columns" : "features"} · ${model.epochs_trained} epochs · job `,
+      link(`#/jobs/${model.job_id}`, model.job_id),
+      model.dataset_id ? [" · dataset ", link(`#/datasets/${model.dataset_id}`, model.dataset_id)] : null),
     el("div", { class: "columns" },
       el("div", { class: "card" }, el("h2", {}, "Final metrics"), metricsList(model.metrics),
         model.classes ? el("p", { class: "muted" }, `classes: ${model.classes.join(", ")}`) : null),
       el("form", { class: "card", id: "predict-form", onsubmit: submit }, el("h2", {}, "Predict"),
-        el("label", { for: "predict-input" }, "Rows of feature values"), input,
-        el("button", { type: "submit" }, "Predict"), output)));
+        fields.node, el("button", { type: "submit" }, "Predict"), output)));
+}
+
+// One input per column, labelled with its name and kind; a blank is a missing cell (null), which
+// the model fills as it was trained to. Categorical inputs suggest the categories seen in training.
+function columnFields(columns) {
+  const inputs = columns.map((c, i) => {
+    const listId = `predict-categories-${i}`;
+    const input = el("input", { type: "text", id: `predict-col-${i}`, name: c.name, "data-column": c.name,
+      "data-kind": c.kind, autocomplete: "off", inputmode: c.kind === "numeric" ? "decimal" : null,
+      list: c.categories ? listId : null, placeholder: c.kind === "numeric" ? "a number, or blank" : "a category, or blank" });
+    return [c, input, c.categories ? el("datalist", { id: listId }, c.categories.map((v) => el("option", { value: v }))) : null];
+  });
+  const node = el("div", { class: "fields", id: "predict-fields" },
+    el("p", { class: "muted" }, "Values by column name; leave a cell blank when it is missing."),
+    inputs.map(([c, input, list]) => el("label", { for: input.id },
+      el("span", {}, el("code", {}, c.name), " ", el("span", { class: `kind ${c.kind}` }, c.kind)), input, list)));
+  function read() {
+    const record = {};
+    for (const [c, input] of inputs) {
+      const text = input.value.trim();
+      // A text that is not a number goes as typed: the server's answer names the column.
+      record[c.name] = text === "" ? null : (c.kind === "numeric" && text !== "" && isFinite(Number(text)) ? Number(text) : text);
+    }
+    return [record];
+  }
+  return { node, read };
+}
+
+function rowField(model) {
+  const input = el("textarea", { id: "predict-input", rows: 3, spellcheck: "false",
+    placeholder: `${model.n_features} numbers per line, separated by commas or spaces` });
+  const node = el("div", {}, el("label", { for: "predict-input" }, "Rows of feature values"), input);
+  const read = () => input.value.trim().split(/\n+/).map((line) => line.trim().split(/[\s,;]+/).map(Number));
+  return { node, read };
 }
 
 // --- start ----------------------------------------------------------------------------------------
