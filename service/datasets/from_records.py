@@ -11,6 +11,7 @@ and ``""`` in a categorical column, is a missing cell. Records are numbered from
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from worker.pipeline import Column, Table
 from worker.pipeline.schema import number_text
 
+from ..errors import InvalidInput
 from .canonical import ParsedDataset, build, check_name, check_target_kind, invalid, text_problem
 from .columns import Limits, categorical_column, column_kinds
 
@@ -42,7 +44,10 @@ def parse_records(body: dict[str, Any], *, max_columns: int | None = None,
     if max_columns is not None and len(names) > max_columns:
         raise invalid(_LOC, f"the records have {len(names):,} columns; the limit is "
                             f"{max_columns:,} (DESCENT_MAX_DATASET_COLUMNS)")
-    _names(names, len(names), "records", "records")  # text, non-empty
+    if "" in names:
+        raise invalid([*_LOC, 0, ""], "record 0 has a column with an empty name; name every "
+                                      "column")
+    _names(names, len(names), "records", "records")  # text
     targets = _targets(body.get("target"), names)
     features = [name for name in names if name not in targets]
     if not features:
@@ -60,7 +65,10 @@ def parse_records(body: dict[str, Any], *, max_columns: int | None = None,
     if len(targets) == 1:
         cells = [record[targets[0]] for record in records]
         _no_null(cells, targets[0])
-        labels, values = _flat_targets(cells, target_kind)
+        try:
+            labels, values = _flat_targets(cells, target_kind)
+        except InvalidInput as exc:
+            raise _as_records(exc, targets[0]) from None
         return build(table, labels=labels, values=values, target_names=targets, **common)
     if target_kind == "labels":
         raise invalid(["body", "target_kind"],
@@ -103,6 +111,15 @@ def _targets(target: Any, names: list[str]) -> list[str]:
     if len(set(wanted)) != len(wanted):
         raise invalid(["body", "target"], "target names a column twice")
     return wanted
+
+
+def _as_records(exc: InvalidInput, name: str) -> InvalidInput:
+    """A refusal of the flat targets list (``targets[i]``), said of the records it came from:
+    ``targets`` is not a field of a records upload."""
+    detail = re.sub(r"targets\[(\d+)\]", lambda m: f"record {m[1]}'s {name!r}", exc.detail)
+    loc = exc.errors[0]["loc"] if exc.errors else []
+    index = loc[2:3] if len(loc) > 2 and isinstance(loc[2], int) else []
+    return invalid([*_LOC, *index, name], detail)
 
 
 def _no_null(cells: list[Any], name: str) -> None:

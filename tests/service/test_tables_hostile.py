@@ -1,0 +1,46 @@
+"""A hostile user's tables: each refusal names the record and column it is about, in the form
+the user sent (a records upload has no ``targets`` field), and stores nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from api_helpers import auth, client_for, row_counts
+
+from service.db import Database
+
+ROWS = [{"a": 1, "y": "p"}, {"a": 2, "y": "q"}, {"a": 3, "y": "p"}]
+
+
+def _refused(db: Database, body: dict[str, Any]) -> dict[str, Any]:
+    client, headers = client_for(db), auth(db)
+    before = row_counts(db)
+    response = client.post("/v1/datasets", json=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert row_counts(db) == before
+    problem: dict[str, Any] = response.json()
+    return problem
+
+
+@pytest.mark.parametrize(("cell", "said"), [
+    ([1], "is a list"), ({"k": 1}, "is an object"), (True, "is true"),
+])
+def test_a_records_target_that_is_not_a_label_names_record_and_column(
+        db: Database, cell: Any, said: str) -> None:
+    records = [*ROWS, {"a": 4, "y": cell}]
+    problem = _refused(db, {"records": records, "target": "y"})
+    assert problem["detail"].startswith(f"record 3's 'y' {said}"), problem
+    assert "targets[" not in problem["detail"]
+    assert problem["errors"][0]["loc"] == ["body", "records", 3, "y"]
+
+
+def test_records_target_values_that_are_text_name_record_and_column(db: Database) -> None:
+    problem = _refused(db, {"records": ROWS, "target": "y", "target_kind": "values"})
+    assert "record 0's 'y' is 'p'" in problem["detail"], problem
+    assert problem["errors"][0]["loc"] == ["body", "records", 0, "y"]
+
+
+def test_a_record_key_without_a_name_is_named_as_such(db: Database) -> None:
+    problem = _refused(db, {"records": [{"": 1, "y": 1}, {"": 2, "y": 2}], "target": "y"})
+    assert "record 0 has a column with an empty name" in problem["detail"], problem
