@@ -44,3 +44,25 @@ def test_records_target_values_that_are_text_name_record_and_column(db: Database
 def test_a_record_key_without_a_name_is_named_as_such(db: Database) -> None:
     problem = _refused(db, {"records": [{"": 1, "y": 1}, {"": 2, "y": 2}], "target": "y"})
     assert "record 0 has a column with an empty name" in problem["detail"], problem
+
+
+def test_a_column_near_float64s_limit_trains_and_predicts(db: Database) -> None:
+    """Its sums overflow: the fit once failed INTERNAL (and was retried), or stored an infinite
+    mean fill that made every later predict a 500."""
+    from test_tables_api import run_next_job
+
+    client, headers = client_for(db), auth(db)
+    records = [{"a": None if i % 5 == 0 else (1e308 if i % 2 else -1e308), "b": i % 3,
+                "y": i % 2} for i in range(40)]
+    dataset = client.post("/v1/datasets", headers=headers,
+                          json={"records": records, "target": "y"}).json()
+    job = client.post("/v1/jobs", headers=headers, json={
+        "dataset_id": dataset["id"], "training": {"epochs": 3}}).json()
+    run_next_job(db)
+    done = client.get(f"/v1/jobs/{job['id']}", headers=headers).json()
+    assert done["status"] == "succeeded", done["error"]
+    answer = client.post(f"/v1/models/{done['model_id']}/predict", headers=headers, json={
+        "inputs": [{"a": 1e308, "b": 1}, {"a": None, "b": 2}, {"a": -1.7e308, "b": 0}]})
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["predictions"]) == 3
+
