@@ -135,6 +135,8 @@ def _column(records: list[dict[str, Any]], name: str, kind: str | None) -> Colum
         return Column(name, "numeric", _numbers(cells, name))
     texts: list[str | None] = []
     for i, cell in enumerate(cells):
+        if isinstance(cell, str):  # read as a CSV cell is: " paris " is "paris", "  " missing
+            cell = cell.strip()
         if cell is None or cell == "":
             texts.append(None)
         elif isinstance(cell, str):

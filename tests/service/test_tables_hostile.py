@@ -66,3 +66,30 @@ def test_a_column_near_float64s_limit_trains_and_predicts(db: Database) -> None:
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["predictions"]) == 3
 
+
+
+def test_category_text_is_stripped_at_predict_and_in_records_as_in_a_csv(db: Database) -> None:
+    """A CSV cell " red " is the category "red"; a record's " red " at predict time was an
+    unseen category (all zeros under unknown "ignore": a confident answer for another input)."""
+    from test_tables_api import run_next_job, table_csv
+
+    client, headers = client_for(db), auth(db)
+    dataset = client.post("/v1/datasets", files={"file": ("t.csv", table_csv(60))},
+                          data={"target": "label"}, headers=headers).json()
+    job = client.post("/v1/jobs", headers=headers, json={
+        "dataset_id": dataset["id"], "training": {"epochs": 2},
+        "preprocessing": {"unknown": "error"}}).json()
+    run_next_job(db)
+    model_id = client.get(f"/v1/jobs/{job['id']}", headers=headers).json()["model_id"]
+    row = {"size": 0.5, "color": "red", "shape": "round", "weight": 0.1}
+    padded = {**row, "color": " red ", "shape": "round\t"}
+    blank, null = {**row, "color": "   "}, {**row, "color": None}
+    answers = [client.post(f"/v1/models/{model_id}/predict", headers=headers,
+                           json={"inputs": [r]}) for r in (row, padded, blank, null)]
+    assert [a.status_code for a in answers] == [200] * 4, answers[1].text
+    assert answers[0].json() == answers[1].json() and answers[2].json() == answers[3].json()
+
+    records = [{"c": text, "y": i % 2} for i, text in enumerate(["x", " x ", "y", "  "])]
+    upload = client.post("/v1/datasets", headers=headers, json={"records": records, "target": "y"})
+    assert upload.json()["columns"][0] == {"name": "c", "kind": "categorical", "missing": 1,
+                                           "categories": 2}
