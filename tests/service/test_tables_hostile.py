@@ -93,3 +93,14 @@ def test_category_text_is_stripped_at_predict_and_in_records_as_in_a_csv(db: Dat
     upload = client.post("/v1/datasets", headers=headers, json={"records": records, "target": "y"})
     assert upload.json()["columns"][0] == {"name": "c", "kind": "categorical", "missing": 1,
                                            "categories": 2}
+
+
+def test_a_single_class_target_is_refused_at_submit_saying_which_class(db: Database) -> None:
+    client, headers = client_for(db), auth(db)
+    upload = client.post("/v1/datasets", files={"file": ("one.csv", b"a,y\n1,0\n2,0\n3,0\n")},
+                         data={"target": "y"}, headers=headers)
+    assert upload.status_code == 201, upload.text
+    before = row_counts(db)
+    job = client.post("/v1/jobs", headers=headers, json={"dataset_id": upload.json()["id"]})
+    assert job.status_code == 422 and row_counts(db) == before
+    assert "it has only one, 0" in job.json()["detail"], job.text  # was "it has only 0"
