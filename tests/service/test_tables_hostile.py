@@ -104,3 +104,25 @@ def test_a_single_class_target_is_refused_at_submit_saying_which_class(db: Datab
     job = client.post("/v1/jobs", headers=headers, json={"dataset_id": upload.json()["id"]})
     assert job.status_code == 422 and row_counts(db) == before
     assert "it has only one, 0" in job.json()["detail"], job.text  # was "it has only 0"
+
+
+def test_the_same_cells_under_other_column_names_are_another_dataset(db: Database) -> None:
+    """Deduplication once ignored names: a CSV with columns p, q came back as the dataset with
+    columns a, b (and trained a model taking a, b); b, a swapped over the same cells trained a
+    model that read each column as the other by name."""
+    client, headers = client_for(db), auth(db)
+
+    def upload(text: bytes, target: str = "y") -> Any:
+        return client.post("/v1/datasets", files={"file": ("t.csv", text)},
+                           data={"target": target}, headers=headers)
+
+    first = upload(b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n")
+    assert first.status_code == 201
+    for other, target in ((b"p,q,y\n1,2,0\n3,4,1\n5,6,0\n", "y"),
+                          (b"b,a,y\n1,2,0\n3,4,1\n5,6,0\n", "y"),
+                          (b"a,b,t\n1,2,0\n3,4,1\n5,6,0\n", "t")):
+        answer = upload(other, target)
+        assert answer.status_code == 201 and answer.json()["id"] != first.json()["id"]
+        names = other.split(b"\n")[0].decode().split(",")
+        assert answer.json()["feature_names"] == [n for n in names if n != target]
+    assert upload(b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n").status_code == 200  # the same: deduped
