@@ -163,8 +163,8 @@ class Client:
         return self._download(f"/v1/models/{model_id}/weights", path)
 
     def download_onnx(self, model_id: str, path: str | Path | None = None) -> bytes:
-        """The model as ONNX (float64 in and out, its scaling included); written to ``path``
-        too."""
+        """The model as ONNX: its whole preprocessing, the network and its target scaling
+        (float64 in and out; docs/tables.md, ONNX); written to ``path`` too."""
         return self._download(f"/v1/models/{model_id}/onnx", path)
 
     def _download(self, url: str, path: str | Path | None) -> bytes:

@@ -72,7 +72,7 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", choices=("classification", "regression"))
     hidden = ",".join(f"{layer['units']}:{layer['activation']}" for layer in DEFAULTS["hidden"])
     parser.add_argument("--hidden", help=f"hidden layers, e.g. 64:relu,32:tanh ('' for none; "
-                        f"default {hidden})")
+                        f"default {hidden}); 64:relu:0.2 adds dropout 0.2")
     parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS['epochs']}")
     parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS['batch_size']}")
     parser.add_argument("--lr", type=float, help="learning rate (default: the optimizer's, "
@@ -80,6 +80,13 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZER.variants),
                         help=f"default {DEFAULTS['optimizer']}")
     parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
+    parser.add_argument("--lr-schedule", metavar="JSON", help="learning-rate schedule, e.g. "
+                        "'{\"name\": \"step\", \"step_size\": 10}' (docs/api.md)")
+    parser.add_argument("--warmup-epochs", type=int, metavar="W", help="lr0·(e+1)/W for e < W")
+    parser.add_argument("--clip-grad-norm", type=float, metavar="C", help="clip the gradient's "
+                        "norm to C")
+    parser.add_argument("--class-weight", metavar="balanced|JSON", help="'balanced' or "
+                        "'{\"label\": weight}'")
     stopping = parser.add_mutually_exclusive_group()
     stopping.add_argument("--patience", type=int, metavar="N",
                           help="early stopping: stop after N epochs without a better validation "
@@ -89,14 +96,42 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_hidden(text: str) -> list[dict[str, Any]]:
-    """``"64:relu,32:tanh"`` → ``[{"units": 64, "activation": "relu"}, …]``; ``""`` → ``[]``."""
+    """``"64:relu:0.2,32:tanh"`` → ``[{"units": 64, "activation": "relu", "dropout": 0.2},
+    …]``; ``""`` → ``[]``."""
     layers: list[dict[str, Any]] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
-        units, _, activation = part.partition(":")
-        if not units.isdigit():
-            raise UsageError(f"--hidden: {part!r} is not UNITS[:ACTIVATION], e.g. 64:relu")
-        layers.append({"units": int(units), **({"activation": activation} if activation else {})})
+        units, _, rest = part.partition(":")
+        activation, _, dropout = rest.partition(":")
+        layer: dict[str, Any] = {"units": int(units)} if units.isdigit() else {}
+        try:
+            layer.update({"dropout": float(dropout)} if dropout else {})
+        except ValueError:
+            layer = {}
+        if not layer:
+            raise UsageError(f"--hidden: {part!r} is not UNITS[:ACTIVATION[:DROPOUT]], e.g. "
+                             "64:relu or 64:relu:0.2")
+        layers.append({**layer, **({"activation": activation} if activation else {})})
     return layers
+
+
+def training_controls(args: argparse.Namespace, training: dict[str, Any]) -> None:
+    """``--lr-schedule``, ``--warmup-epochs``, ``--clip-grad-norm``, ``--class-weight``."""
+    if args.lr_schedule is not None:
+        training["lr_schedule"] = _json_option("--lr-schedule", args.lr_schedule)
+    if args.warmup_epochs is not None:
+        training["warmup_epochs"] = args.warmup_epochs
+    if args.clip_grad_norm is not None:
+        training["clip_grad_norm"] = args.clip_grad_norm
+    if args.class_weight is not None:
+        training["class_weight"] = (args.class_weight if args.class_weight == "balanced"
+                                    else _json_option("--class-weight", args.class_weight))
+
+
+def _json_option(flag: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: not valid JSON ({exc})") from exc
 
 
 def build_spec(args: argparse.Namespace) -> dict[str, Any]:
@@ -129,6 +164,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
             optimizer["learning_rate"] = args.lr
         training["optimizer"] = optimizer
     early_stopping(args, training)
+    training_controls(args, training)
     if not training:
         del spec["training"]
     if "dataset_id" not in spec:

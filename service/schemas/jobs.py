@@ -68,7 +68,8 @@ class JobPublic(BaseModel):
 
 
 class HistoryRow(BaseModel):
-    """One finished epoch: ``loss``, ``val_loss`` and accuracy (classification) or mae/r2."""
+    """One finished epoch: ``loss``, ``val_loss`` and accuracy (classification) or mae/r2, and
+    the epoch's ``learning_rate``."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -56,6 +56,8 @@ def _annotation(spec: Declared) -> Any:
         base = pydantic_model(spec)
     elif isinstance(spec, ListOf):
         base = list[_annotation(spec.item)]  # type: ignore[misc]
+    elif hasattr(spec, "api_annotation"):  # a field declaring its own type (class_weight)
+        base = spec.api_annotation()
     elif isinstance(spec, Tagged):
         variants = tuple(pydantic_model(v, tag=(spec.tag, t)) for t, v in spec.variants.items())
         base = Annotated[Union[variants], Field(discriminator=spec.tag)]  # noqa: UP007

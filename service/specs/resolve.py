@@ -14,6 +14,7 @@ import numpy as np
 from service import tables
 from service.errors import InvalidInput, field_error
 from service.settings import Settings
+from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
 from service.specs.targets import TASK_OF_KIND, trained_as
 from worker.pipeline.preprocess import encoded_width
@@ -72,6 +73,7 @@ def resolve_spec(
         "priority": submit.priority,
     }
     errors += _shape(network, settings)
+    errors += control_errors(training, network, task, view.classes)
     width = input_width(spec, dataset)
     if width > settings.max_encoded_width:
         errors.append(_error(["preprocessing"], (

@@ -50,8 +50,9 @@ def test_upload_train_predict_export_plot(server: Server, tmp_path: Path,
                           "16:relu,8:tanh", "--epochs", "20", "--batch-size", "16", "--lr", "0.01",
                           "--optimizer", "adam", "--wait", "--json"))
     assert job["status"] == "succeeded" and job["model_id"]
-    assert job["spec"]["network"]["hidden_layers"] == [{"units": 16, "activation": "relu"},
-                                                       {"units": 8, "activation": "tanh"}]
+    assert job["spec"]["network"]["hidden_layers"] == [
+        {"units": 16, "activation": "relu", "dropout": 0.0},
+        {"units": 8, "activation": "tanh", "dropout": 0.0}]
     assert job["spec"]["training"]["optimizer"]["learning_rate"] == 0.01
     listed = json_of(descent(server, "jobs", "list", "--json"))["data"]
     assert job["id"] in {j["id"] for j in listed}

@@ -17,6 +17,7 @@ API_TRAINING_EXAMPLE = {
     "standardize": True,
     "standardize_targets": True,  # docs/api.md: scaled regression targets
     "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
+    "lr_schedule": None, "warmup_epochs": 0, "clip_grad_norm": None, "class_weight": None,
 }
 
 
@@ -50,10 +51,11 @@ def test_partial_objects_are_completed() -> None:
 def test_network_defaults_by_task() -> None:
     # One default network, the engine's and the service's (API.md's example).
     assert fill_network_defaults({}, "classification") == {
-        "hidden_layers": [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}],
+        "hidden_layers": [{"units": 64, "activation": "relu", "dropout": 0.0},
+                          {"units": 32, "activation": "tanh", "dropout": 0.0}],
         "output_activation": "softmax", "loss": "cross_entropy", "init": "auto"}
     regression = fill_network_defaults({"hidden_layers": [{"units": 3}]}, "regression")
-    assert regression == {"hidden_layers": [{"units": 3, "activation": "relu"}],
+    assert regression == {"hidden_layers": [{"units": 3, "activation": "relu", "dropout": 0.0}],
                           "output_activation": "identity", "loss": "mse", "init": "auto"}
     assert fill_network_defaults({"loss": "binary_cross_entropy"})["output_activation"] == "sigmoid"
     assert fill_network_defaults({"output_activation": "softmax"})["loss"] == "cross_entropy"

@@ -3,7 +3,8 @@
 Unit tests build ``LoadedModel`` in memory from a ``worker.nn.Network`` with random parameters and
 compare onnxruntime's output with ``service.inference.predict`` for every activation, both
 dtypes, classification and regression, with and without standardization (of the inputs, and of
-regression targets). The graph takes and gives float64, as ``/predict`` does.
+regression targets). The graph takes and gives float64, as ``/predict`` does. Models with column
+steps: ``test_onnx_tables``.
 """
 
 from __future__ import annotations
@@ -109,14 +110,14 @@ def test_graph_shape_names_and_nodes() -> None:
     model = onnx.load_from_string(to_onnx(loaded))
     graph = model.graph
     assert [i.name for i in graph.input] == ["input"]
-    assert [o.name for o in graph.output] == ["output"]
+    assert [o.name for o in graph.output] == ["output", "label"]
     dims = graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_param == "N" and dims[1].dim_value == 5
     assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
     assert graph.output[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
     assert [n.op_type for n in graph.node] == ["Sub", "Div", "Cast", "Gemm", "Relu", "Gemm",
                                                "LeakyRelu", "Gemm", "Elu", "Gemm", "Softmax",
-                                               "Cast"]
+                                               "Cast", "ArgMax", "Gather"]
     attributes = {n.op_type: {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
                   for n in graph.node}
     assert attributes["LeakyRelu"]["alpha"] == pytest.approx(0.01)

@@ -9,6 +9,7 @@ import onnxruntime as ort
 import pytest
 from descent_server import running_server
 from descent_testdata import blobs, linear
+from table_rows import csv_bytes, feeds, rows
 
 from descent import Client, DescentAPIError
 
@@ -47,3 +48,25 @@ def test_onnx_download_predicts_like_the_service(tmp_path: Path) -> None:
                 pytest.raises(DescentAPIError) as denied:
             stranger.download_onnx(job.model_id)
         assert denied.value.status == 401
+
+
+def test_onnx_of_a_table_over_http(tmp_path: Path) -> None:
+    """A CSV with text columns and blanks, over real HTTP: the graph takes the raw columns."""
+    path = tmp_path / "table.csv"
+    path.write_bytes(csv_bytes(rows(200, 3, categorical=True), "label"))
+    with running_server(tmp_path / "server") as server, \
+            Client(server.url, server.api_key) as client:
+        dataset = client.upload_dataset(path, target="label")
+        job = client.wait(client.submit_job(dataset_id=dataset.id,
+                                            training={"epochs": 10}).id, timeout=180)
+        assert job.status == "succeeded" and job.model_id
+        session = ort.InferenceSession(client.download_onnx(job.model_id),
+                                       providers=["CPUExecutionProvider"])
+        fresh = [{k: v for k, v in r.items() if k not in ("label", "value")}
+                 for r in rows(30, 4, categorical=True)]
+        kinds = {"size": "numeric", "weight": "numeric", "city": "categorical",
+                 "shape": "categorical"}
+        probabilities, labels = session.run(["output", "label"], feeds(fresh, kinds))
+        answer = client.predict(job.model_id, fresh)
+        np.testing.assert_allclose(probabilities, answer.probabilities, atol=1e-5, rtol=1e-5)
+        assert labels.tolist() == answer.predictions

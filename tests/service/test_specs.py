@@ -25,7 +25,8 @@ API_EXAMPLE_SPEC = {
     "dataset_id": "ds_1",
     "task": "classification",
     "network": {
-        "hidden_layers": [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}],
+        "hidden_layers": [{"units": 64, "activation": "relu", "dropout": 0.0},
+                          {"units": 32, "activation": "tanh", "dropout": 0.0}],
         "output_activation": "softmax",
         "loss": "cross_entropy",
         "init": "auto",
@@ -48,6 +49,7 @@ API_EXAMPLE_SPEC = {
         "standardize": True,
         "standardize_targets": True,
         "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
+        "lr_schedule": None, "warmup_epochs": 0, "clip_grad_norm": None, "class_weight": None,
     },
     "preprocessing": {
         "numeric_imputation": "mean",

@@ -1,7 +1,8 @@
 """Tables (issue 10) with issue 11's answers: regression targets scaled beside the column steps,
 a job's task overriding a CSV's guessed target kind, float64 standardization of the encoded
 numeric block (indicator and one-hot columns mean 0, scale 1), and the ONNX export — float64 for a
-numeric table, 422 for one with categorical columns."""
+numeric table, one input per column for one with categorical columns, the targets' scaling
+undone after the network in both."""
 
 from __future__ import annotations
 
@@ -82,7 +83,14 @@ def test_regression_on_a_table_scales_targets_and_standardizes_the_numeric_block
     assert answer.status_code == 200, answer.text
     assert _r2(answer.json()["predictions"], truth) > 0.95
     onnx = client.get(f"/v1/models/{model['id']}/onnx", headers=headers)
-    assert onnx.status_code == 422, onnx.text
+    assert onnx.status_code == 200, onnx.text
+    session = ort.InferenceSession(onnx.content, providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == [c["name"] for c in model["columns"]]
+    feeds = {"a": a.reshape(-1, 1), "b": b.reshape(-1, 1),
+             "city": np.array(cities, dtype=object).reshape(-1, 1)}
+    got = session.run(["output"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got[:, 0], answer.json()["predictions"], rtol=1e-5, atol=1e-5)
 
 
 def test_a_whole_number_target_beside_a_text_column_trains_as_values_when_asked(

@@ -22,6 +22,7 @@ from worker.spec.schema import Integer, Number, numeric_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = numeric_fields(spec.JOB)
+TAGGED = {"optimizer": spec.OPTIMIZER, "lr_schedule": spec.TRAINING.fields["lr_schedule"]}
 
 
 def body_at(loc: tuple[Any, ...], value: Any) -> dict[str, Any]:
@@ -31,8 +32,11 @@ def body_at(loc: tuple[Any, ...], value: Any) -> dict[str, Any]:
         part = loc[i]
         if isinstance(part, int):
             node = [node]
-        elif i > 0 and loc[i - 1] == "optimizer":
-            node = {"name": part, **node}
+        elif i > 0 and loc[i - 1] in TAGGED:
+            # the variant's required fields at a valid value, so only the probed one varies
+            variant = TAGGED[loc[i - 1]].variants[part]
+            required = {k: f.ge or 1 for k, f in variant.fields.items() if f.required}
+            node = {"name": part, **required, **node}
         elif loc[:i] == ("network", "hidden_layers", 0) and part != "units":
             node = {"units": 2, part: node}
         else:
@@ -110,7 +114,7 @@ def test_the_api_schema_carries_the_declared_bounds() -> None:
     models = {"network": "NetworkSpec", "training": "TrainingSpec",
               "preprocessing": "PreprocessingSpec"}
     for loc, field in FIELDS:
-        if "optimizer" in loc or "hidden_layers" in loc or "early_stopping" in loc:
+        if {"optimizer", "hidden_layers", "early_stopping", "lr_schedule"} & set(loc):
             continue  # nested models: covered by the probes above
         node = schema if len(loc) == 1 else defs[models[loc[0]]]
         declared = {k: v for k, v in field.json_schema().items() if "imum" in k}

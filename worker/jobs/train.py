@@ -162,6 +162,7 @@ def run_train(ctx: JobContext) -> None:
             validation=data.validation, on_epoch=recorder.on_epoch, should_stop=should_stop,
             state=None if checkpoint is None else TrainingState.from_bytes(checkpoint[1]),
             target_scale=None if data.targets is None else data.targets.scale,
+            labels=classes,
         )
         if stop_seen:
             # The engine stopped because we asked: keep the last finished epoch. (When that

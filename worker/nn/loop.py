@@ -13,17 +13,22 @@ with the end-of-epoch weights.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .backprop import Workspace
+from .class_weights import class_weight_vector, row_weights
+from .clipping import clip_grad_norm
+from .dropout import draw_masks, dropout_rates
 from .errors import DivergedError, SpecError
 from .metrics import RunningMetrics, evaluate
-from .network import Network, Workspace
+from .network import Network
 from .optimizers import Optimizer, make_optimizer
 from .random import RandomStreams
+from .schedules import Schedule
 from .state import TrainingState
 from .stopping import EarlyStopping
 
@@ -44,7 +49,10 @@ class Run:
     optimizer: Optimizer
     stopper: EarlyStopping | None
     streams: RandomStreams
+    schedule: Schedule
     target_scale: np.ndarray | None = None  # (n_outputs,): metrics in target units
+    class_weights: np.ndarray | None = None  # (n_classes,)
+    dropout: list[float] = field(default_factory=list)  # p per hidden layer
     history: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
     last_epoch: int = 0
@@ -64,6 +72,7 @@ class Run:
             "params": {"arrays": [p.copy() for p in self.net.params]},
             "optimizer": self.optimizer.state_dict(),
             "rng": self.streams.state_dict(),
+            "lr_schedule": self.schedule.state_dict(),
         }
         if self.stopper is not None:
             components["early_stopping"] = self.stopper.state_dict()
@@ -78,6 +87,8 @@ class Run:
         self.net.params = state.params
         self.optimizer.load_state_dict(state.components["optimizer"])
         self.streams.load_state_dict(state.components["rng"])
+        if "lr_schedule" in state.components:
+            self.schedule.load_state_dict(state.components["lr_schedule"])
         if self.stopper is not None and "early_stopping" in state.components:
             self.stopper.load_state_dict(state.components["early_stopping"])
         self.history = state.history
@@ -103,24 +114,31 @@ def run_fit(
     on_epoch: OnEpoch | None = None,
     should_stop: ShouldStop | None = None,
     target_scale: np.ndarray | None = None,
+    labels: Sequence[Any] | None = None,
 ) -> Run:
     """Train ``net`` in place on prepared ``X`` and ``Y`` with a filled ``training`` ``config``;
     the finished ``Run`` (its ``history``, and ``kept_epoch``: whose weights ``net`` ends with).
 
     ``validation`` is the prepared held-out part; ``streams`` the run's random streams (the
     ``shuffle`` stream orders each epoch); ``target_scale`` ``(n_outputs,)``, when ``Y`` is
-    scaled regression targets, puts ``mae``/``rmse`` in target units. See ``training.train``
-    for ``state``, ``on_epoch``, ``should_stop`` and the history.
+    scaled regression targets, puts ``mae``/``rmse`` in target units; ``labels`` name the
+    classes (the keys of ``training.class_weight``; column indices without). See
+    ``training.train`` for ``state``, ``on_epoch``, ``should_stop`` and the history.
     """
     if validation is not None:
         validation = (validation[0], net.prepare_targets(validation[1], validation[0].shape[0]))
+    Y = net.prepare_targets(Y, X.shape[0])
+    optimizer = make_optimizer(config["optimizer"], net.flat_params, net.flat_grads,
+                               net.n_weights, config["weight_decay"])
     run = Run(
-        net=net, config=config, task=task, X=X, Y=net.prepare_targets(Y, X.shape[0]),
-        validation=validation,
-        optimizer=make_optimizer(config["optimizer"], net.flat_params, net.flat_grads,
-                                 net.n_weights, config["weight_decay"]),
+        net=net, config=config, task=task, X=X, Y=Y, validation=validation,
+        optimizer=optimizer,
         stopper=EarlyStopping.from_spec(config["early_stopping"], net.n_parameters, net.dtype),
         streams=streams, target_scale=target_scale,
+        schedule=Schedule(optimizer.learning_rate, config.get("lr_schedule"),
+                          config.get("warmup_epochs") or 0),
+        class_weights=class_weight_vector(config.get("class_weight"), Y, net.loss_name, labels),
+        dropout=dropout_rates(net.spec["hidden_layers"]),
     )
     first_epoch = 1 if state is None else run.restore(state)
     run.last_epoch = first_epoch - 1
@@ -131,7 +149,7 @@ def run_fit(
             if run.stopped:
                 break
             started = time.perf_counter()
-            if not _train_epoch(run, epoch_data, should_stop):
+            if not _train_epoch(run, epoch_data, epoch, should_stop):
                 break
             _end_epoch(run, epoch_data, epoch, started, on_epoch)
             run.last_epoch = epoch
@@ -148,8 +166,10 @@ class EpochData:
 
     X: np.ndarray
     Y: np.ndarray
-    batches: list[tuple[np.ndarray, np.ndarray, Workspace]]
+    W: np.ndarray | None  # (n_train,) row weights (class weights), or None
+    batches: list[tuple[np.ndarray, np.ndarray, np.ndarray | None, Workspace]]
     running: RunningMetrics
+    W_val: np.ndarray | None = None  # the validation part's row weights
 
 
 def _epoch_buffers(run: Run) -> EpochData:
@@ -157,25 +177,42 @@ def _epoch_buffers(run: Run) -> EpochData:
     batch_size = min(run.config["batch_size"], n_train)
     shuffle = run.config["shuffle"]
     X_epoch, Y_epoch = (np.empty_like(run.X), np.empty_like(run.Y)) if shuffle else (run.X, run.Y)
-    full = Workspace(net.sizes, batch_size, net.dtype)
+    W_epoch = row_weights(run.class_weights, run.Y, net.dtype)
+    dropout = [p > 0 for p in run.dropout]
+    full = Workspace(net.sizes, batch_size, net.dtype, dropout)
     batches = [
         (X_epoch[i : i + batch_size], Y_epoch[i : i + batch_size],
-         full if i + batch_size <= n_train else Workspace(net.sizes, n_train - i, net.dtype))
+         None if W_epoch is None else W_epoch[i : i + batch_size],
+         full if i + batch_size <= n_train
+         else Workspace(net.sizes, n_train - i, net.dtype, dropout))
         for i in range(0, n_train, batch_size)
     ]
-    return EpochData(X_epoch, Y_epoch, batches, RunningMetrics(net.loss_name, run.task, run.Y,
-                                                          run.target_scale))
+    W_val = None if run.validation is None else row_weights(run.class_weights,
+                                                            run.validation[1], net.dtype)
+    running = RunningMetrics(net.loss_name, run.task, run.Y, run.target_scale)
+    return EpochData(X_epoch, Y_epoch, W_epoch, batches, running, W_val)
 
 
-def _train_epoch(run: Run, data: EpochData, should_stop: ShouldStop | None) -> bool:
+def _train_epoch(run: Run, data: EpochData, epoch: int, should_stop: ShouldStop | None) -> bool:
     """One pass over the batches; False when ``should_stop`` ended it part-way."""
+    run.optimizer.learning_rate = run.schedule.rate(epoch - 1)
     if run.config["shuffle"]:
         perm = run.streams.generator("shuffle").permutation(run.X.shape[0])
         np.take(run.X, perm, axis=0, out=data.X)
         np.take(run.Y, perm, axis=0, out=data.Y)
+        weights = row_weights(run.class_weights, data.Y, run.net.dtype)
+        if data.W is not None and weights is not None:
+            np.copyto(data.W, weights)
     accumulate, step, observe = run.net.accumulate_gradients, run.optimizer.step, data.running.add
-    for X_batch, Y_batch, workspace in data.batches:
-        accumulate(X_batch, Y_batch, workspace, observe)
+    clip, grads = run.config.get("clip_grad_norm"), run.net.flat_grads
+    dropping = any(p > 0 for p in run.dropout)
+    rng = run.streams.generator("dropout") if dropping else None
+    for X_batch, Y_batch, w, workspace in data.batches:
+        if rng is not None:
+            draw_masks(rng, run.dropout, workspace.masks)
+        accumulate(X_batch, Y_batch, workspace, observe, workspace.masks, w)
+        if clip is not None:
+            clip_grad_norm(grads, clip)
         step()
         if should_stop is not None and should_stop():
             run.stopped = True
@@ -189,16 +226,18 @@ def _end_epoch(
     """The epoch's metrics row, the divergence check, early stopping and the snapshot."""
     metrics = data.running.result()
     if run.validation is not None:
-        for key, value in evaluate(run.net, *run.validation, run.task,
-                                          run.target_scale).items():
+        for key, value in evaluate(run.net, *run.validation, run.task, run.target_scale,
+                                   data.W_val).items():
             metrics[f"val_{key}"] = value
     for key in ("loss", "val_loss"):
         if key in metrics and not np.isfinite(metrics[key]):
             raise DivergedError(epoch, f"{key} is {metrics[key]}")
     if not np.isfinite(run.net.flat_params).all():
         raise DivergedError(epoch, "a parameter is not finite")
-    row = {"epoch": epoch, **metrics, "seconds": time.perf_counter() - started}
+    row = {"epoch": epoch, **metrics, "learning_rate": run.optimizer.learning_rate,
+           "seconds": time.perf_counter() - started}
     run.history.append(row)
+    run.schedule.observe(epoch - 1, metrics.get("val_loss", metrics["loss"]))
     if run.stopper is not None:
         run.stopper.update(metrics.get("val_loss", metrics["loss"]), epoch, run.net.flat_params)
         run.stopped = run.stopper.exhausted

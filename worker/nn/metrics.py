@@ -50,12 +50,14 @@ def total_sum_of_squares(Y: np.ndarray) -> np.ndarray:
 
 
 def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str,
-             target_scale: np.ndarray | None = None) -> dict[str, float]:
+             target_scale: np.ndarray | None = None,
+             w: np.ndarray | None = None) -> dict[str, float]:
     """``{"loss", "accuracy"}`` or ``{"loss", "mae", "rmse", "r2"}`` for prepared inputs
-    ``Xs`` (errors in target units, see the module docstring)."""
+    ``Xs`` (errors in target units, see the module docstring); the loss weighs rows by ``w``
+    (class weights) when given."""
     Z, A = net.logits_and_outputs(Xs)
     with np.errstate(all="ignore"):
-        metrics = {"loss": LOSS_FUNCTIONS[net.loss_name](Ys, Z, A)}
+        metrics = {"loss": LOSS_FUNCTIONS[net.loss_name](Ys, Z, A, w)}
         if not np.isfinite(metrics["loss"]):
             return metrics
         if task == "classification":
@@ -74,8 +76,10 @@ def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str,
 class RunningMetrics:
     """The training part's metrics accumulated batch by batch over one epoch.
 
-    ``add(A, Y)`` takes a batch's output activations ``A`` and targets ``Y`` (both
-    ``(m, n_outputs)``) before backpropagation; ``result()`` gives the epoch's row and resets.
+    ``add(A, Y, w)`` takes a batch's output activations ``A`` and targets ``Y`` (both
+    ``(m, n_outputs)``) before backpropagation, and its row weights ``w`` ``(m,)`` or None
+    (class weights: the epoch's loss is then ``Σ w ℓ / Σ w`` over its rows); ``result()``
+    gives the epoch's row and resets.
     Losses follow docs/api.md (means over the epoch's rows, or entries) computed from probabilities,
     so ``log`` is taken of ``max(p, tiny)``: a loss term is capped near 87 (float32) rather than
     becoming infinite when a probability underflows. NaN still propagates (divergence).
@@ -94,17 +98,20 @@ class RunningMetrics:
 
     def _reset(self) -> None:
         self.rows, self.loss_sum, self.correct, self.abs_sum = 0, 0.0, 0, 0.0
+        self.weight_sum = 0.0
         self.ss_res: np.ndarray | float = 0.0
 
-    def add(self, A: np.ndarray, Y: np.ndarray) -> None:
+    def add(self, A: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> None:
         self.rows += A.shape[0]
+        self.weight_sum += A.shape[0] if w is None else float(w.sum(dtype=np.float64))
         if self.loss == "cross_entropy":
             log_p = np.log(np.maximum(A, self.tiny))
-            self.loss_sum -= float(np.vdot(Y, log_p))
+            self.loss_sum -= float(np.vdot(Y, log_p)) if w is None else _row_dot(w, Y * log_p)
         elif self.loss == "binary_cross_entropy":
             log_p = np.log(np.maximum(A, self.tiny))
             log_q = np.log(np.maximum(1.0 - A, self.tiny))
-            self.loss_sum -= float(np.vdot(Y, log_p) + np.vdot(1.0 - Y, log_q))
+            self.loss_sum -= (float(np.vdot(Y, log_p) + np.vdot(1.0 - Y, log_q)) if w is None
+                              else _row_dot(w, Y * log_p + (1.0 - Y) * log_q))
         if self.task == "classification":
             self.correct += correct(Y, A)
         if self.loss == "mse" or self.task == "regression":
@@ -119,7 +126,8 @@ class RunningMetrics:
 
     def result(self) -> dict[str, float]:
         rows, k = self.rows, self.width
-        metrics = {"loss": self.loss_sum / (rows if self.loss == "cross_entropy" else rows * k)}
+        total = self.weight_sum
+        metrics = {"loss": self.loss_sum / (total if self.loss == "cross_entropy" else total * k)}
         if self.ss_tot is None:
             metrics["accuracy"] = self.correct / rows
         else:
@@ -128,3 +136,8 @@ class RunningMetrics:
             metrics["r2"] = r2_from_sums(np.asarray(self.ss_res), self.ss_tot)
         self._reset()
         return metrics
+
+
+def _row_dot(w: np.ndarray, terms: np.ndarray) -> float:
+    """``Σ_i w_i Σ_j terms_ij``: row weights times row sums."""
+    return float(np.dot(w, terms.sum(axis=1)))

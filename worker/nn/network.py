@@ -23,26 +23,18 @@ from worker.pipeline import Standardizer
 from worker.spec import DTYPES, parameter_count
 
 from .activations import ACTIVATIONS
+from .backprop import Masks, Workspace, backpropagate, masked_outputs
 from .defaults import fill_network_defaults
 from .errors import DataError, SpecError
 from .init import initial_weights
 from .layers import Dense
-from .losses import LOSS_FUNCTIONS, inplace_output_delta
+from .losses import LOSS_FUNCTIONS
 
 # Rows per forward pass when evaluating: at most 4096, and few enough that the chunk's hidden
 # activations (rows × the sum of hidden widths) stay within 2^22 values, so evaluating any number
 # of rows on any network holds a bounded amount of memory.
 EVAL_CHUNK_ROWS = 4096
 EVAL_CHUNK_VALUES = 1 << 22
-
-
-class Workspace:
-    """Preallocated per-batch buffers for ``n`` rows: activations, input gradients, scratch."""
-
-    def __init__(self, sizes: Sequence[int], n: int, dtype: np.dtype) -> None:
-        self.acts = [np.empty((n, units), dtype) for units in sizes[1:]]
-        self.dLdA = [np.empty((n, units), dtype) for units in sizes[1:-1]]
-        self.scratch = np.empty((n, sizes[-1]), dtype)
 
 
 class Network:
@@ -241,40 +233,37 @@ class Network:
         Xs: np.ndarray,
         Ys: np.ndarray,
         ws: Workspace,
-        observe: Callable[[np.ndarray, np.ndarray], None] | None = None,
+        observe: Callable[..., None] | None = None,
+        masks: Masks | None = None,
+        w: np.ndarray | None = None,
     ) -> None:
         """Forward and backward pass for one batch; gradients land in ``flat_grads``.
 
         ``Xs`` ``(m, n_inputs)`` prepared inputs, ``Ys`` ``(m, n_outputs)`` targets, ``ws`` a
-        workspace of exactly ``m`` rows. ``observe(A, Ys)``, if given, sees the output
-        activations before backpropagation overwrites them (the training loop accumulates the
-        epoch's metrics there).
+        workspace of exactly ``m`` rows; ``masks`` dropout masks per hidden layer and ``w``
+        ``(m,)`` row weights (``backprop.backpropagate``). ``observe(A, Ys, w)``, if given, sees
+        the output activations before backpropagation overwrites them (the training loop
+        accumulates the epoch's metrics there).
         """
-        layers, acts, dLdA = self.layers, ws.acts, ws.dLdA
-        A = Xs
-        for layer, out in zip(layers, acts, strict=True):
-            A = layer.forward(A, out)
-        if observe is not None:
-            observe(A, Ys)
-        dLdZ = inplace_output_delta(self.activations[-1], self.loss_name, A, Ys, ws.scratch)
-        for i in range(len(layers) - 1, 0, -1):
-            layers[i].backward(acts[i - 1], dLdZ, dLdA[i - 1])
-            dLdZ = layers[i - 1].activation_backward(acts[i - 1], dLdA[i - 1])
-        layers[0].backward(Xs, dLdZ)
+        backpropagate(self, Xs, Ys, ws, observe, masks, w)
 
     def forward(self, X: Any) -> np.ndarray:
         """Output activations for raw inputs ``X`` ``(n, n_inputs)``: shape ``(n, n_outputs)``."""
         return self.logits_and_outputs(self.prepare_inputs(X))[1]
 
-    def loss(self, X: Any, Y: Any) -> float:
-        """The loss (docs/api.md "Losses") of raw inputs ``X`` against targets ``Y``."""
+    def loss(self, X: Any, Y: Any, *, masks: Masks | None = None,
+             sample_weight: Any = None) -> float:
+        """The loss (docs/api.md "Losses") of raw inputs ``X`` against targets ``Y``; with fixed
+        dropout ``masks`` (per hidden layer) and row weights ``sample_weight`` ``(n,)``."""
         Xs = self.prepare_inputs(X)
         Ys = self.prepare_targets(Y, Xs.shape[0])
-        Z, A = self.logits_and_outputs(Xs)
+        w = None if sample_weight is None else np.asarray(sample_weight, self.dtype)
+        Z, A = self.logits_and_outputs(Xs) if masks is None else masked_outputs(self, Xs, masks)
         with np.errstate(all="ignore"):
-            return LOSS_FUNCTIONS[self.loss_name](Ys, Z, A)
+            return LOSS_FUNCTIONS[self.loss_name](Ys, Z, A, w)
 
-    def loss_and_grads(self, X: Any, Y: Any) -> tuple[float, list[np.ndarray]]:
+    def loss_and_grads(self, X: Any, Y: Any, *, masks: Masks | None = None,
+                       sample_weight: Any = None) -> tuple[float, list[np.ndarray]]:
         """The loss and its gradients ``[dW0, db0, dW1, …]`` (copies, in ``params`` order).
 
         Gradients are of the data loss alone: L2 weight decay is applied by the optimizer
@@ -282,7 +271,10 @@ class Network:
         """
         Xs = self.prepare_inputs(X)
         Ys = self.prepare_targets(Y, Xs.shape[0])
-        loss = self.loss(X, Y)
+        loss = self.loss(X, Y, masks=masks, sample_weight=sample_weight)
+        w = None if sample_weight is None else np.asarray(sample_weight, self.dtype)
+        ws = Workspace(self.sizes, Xs.shape[0], self.dtype,
+                       [m is not None for m in masks or []])
         with np.errstate(all="ignore"):
-            self.accumulate_gradients(Xs, Ys, Workspace(self.sizes, Xs.shape[0], self.dtype))
+            self.accumulate_gradients(Xs, Ys, ws, None, masks, w)
         return loss, [g.copy() for g in self.unflatten(self.flat_grads)]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 # The order is part of the format: append, never reorder.
-STREAMS = ("split", "shuffle")
+STREAMS = ("split", "shuffle", "dropout")
 ONCE = frozenset({"split"})
 
 

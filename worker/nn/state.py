@@ -2,8 +2,9 @@
 
 Each component is the ``state_dict()`` of the part of the run that owns it — ``params`` (the
 network's ``[W0, b0, …]``), ``optimizer`` (name, step, moments), ``rng`` (the random streams that
-run across epochs), ``early_stopping`` (best loss, epoch, parameters) — and a new training control
-adds its own component without touching the others.
+run across epochs: shuffling, dropout masks), ``early_stopping`` (best loss, epoch, parameters),
+``lr_schedule`` (the plateau schedule's learning rate, best loss and bad epochs) — and a new
+training control adds its own component without touching the others.
 
 Bytes are an ``.npz`` archive (``np.savez``, never pickle): every array a member, everything else
 in one JSON member ``meta`` with the format ``version``. ``from_bytes`` reads every earlier

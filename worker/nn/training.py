@@ -2,7 +2,8 @@
 
 Determinism. ``training.seed`` feeds the run's named random streams (``random.RandomStreams``):
 ``split`` draws the validation rows once (so a resumed run sees the same split without storing
-it), ``shuffle`` draws one permutation per epoch (its state is part of ``TrainingState``).
+it), ``shuffle`` draws one permutation per epoch and ``dropout`` the masks of each batch (their
+states are part of ``TrainingState``).
 Nothing else is random, so a run resumed from the state of any epoch ends with exactly the
 weights of the uninterrupted run.
 
@@ -92,10 +93,12 @@ def train(
         One row per completed epoch (including a resumed state's earlier rows, when it carries
         them): ``epoch``, ``loss``, ``accuracy`` or ``mae``/``r2`` (the training part,
         accumulated over the epoch's batches), the same with ``val_`` when validating (a full
-        pass after the epoch), and ``seconds``. Early stopping watches ``val_loss``, or
-        ``loss`` without validation. With ``restore_best``, ``net`` ends with the parameters of
-        the best epoch. With ``standardize``, ``net.standardization`` holds the statistics
-        fitted on the training part, so ``net.forward`` takes raw inputs afterwards.
+        pass after the epoch), ``learning_rate`` (the epoch's) and ``seconds``. Controls:
+        docs/api.md "Training controls" (``class_weight`` keys are column indices here).
+        Early stopping watches ``val_loss``, or ``loss`` without validation. With
+        ``restore_best``, ``net`` ends with the parameters of the best epoch. With
+        ``standardize``, ``net.standardization`` holds the statistics fitted on the training
+        part, so ``net.forward`` takes raw inputs afterwards.
 
     Raises
     ------

@@ -14,6 +14,13 @@ per column, ``fill`` ``(d,)``, and the columns that get an indicator, ``indicate
 ``indicated`` is every numeric column that had a missing cell in the training rows (when
 ``missing_indicators`` is on), in column order; a column complete in training gets none, so a
 dataset without missing cells keeps its width.
+
+ONNX (``onnx_nodes``), on the numeric columns side by side ``X`` ``[N, d]`` double::
+
+    IsNaN(X) → mask;  Where(mask, fill, X) → filled;  Cast(Gather(mask, indicated, axis 1)) → m
+
+``Where``/``IsNaN`` rather than ``ai.onnx.ml``'s ``Imputer``: onnxruntime runs ``Imputer`` on
+float32 and int64 only, and the columns come in as double (the numbers ``/predict`` reads).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from .onnx import ONNX_DOUBLE, Node
 
 NUMERIC_STRATEGIES = ("mean", "median", "constant")
 
@@ -78,6 +87,21 @@ class NumericImputer:
         missing = np.isnan(X)
         filled = np.where(missing, self.fill, X)
         return filled, missing[:, self.indicated].astype(np.float64)
+
+    def onnx_nodes(self, x: str, prefix: str = "impute"
+                   ) -> tuple[list[Node], dict[str, np.ndarray], str, str | None]:
+        """``(nodes, initializers, filled, indicators | None)`` for ``x`` ``[N, d]`` double:
+        ``filled`` ``[N, d]`` and the indicator columns ``[N, k]`` (None when k = 0), double."""
+        mask, fill, filled = f"{prefix}_missing", f"{prefix}_fill", f"{prefix}_filled"
+        nodes = [Node("IsNaN", [x], mask), Node("Where", [mask, fill, x], filled)]
+        initializers = {fill: self.fill.astype(np.float64)}
+        if self.indicated.size == 0:
+            return nodes, initializers, filled, None
+        picked, out = f"{prefix}_indicated", f"{prefix}_indicators"
+        initializers[picked] = self.indicated.astype(np.int64)
+        nodes += [Node("Gather", [mask, picked], f"{prefix}_indicator_mask", {"axis": 1}),
+                  Node("Cast", [f"{prefix}_indicator_mask"], out, {"to": ONNX_DOUBLE})]
+        return nodes, initializers, filled, out
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"fill": self.fill.copy(), "indicated": self.indicated.copy()}

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .onnx import Node
+
 
 def one_hot(indices: np.ndarray, n_classes: int) -> np.ndarray:
     """``(n, n_classes)`` float64 rows with a 1 in each row's class column."""
@@ -43,3 +45,22 @@ def _whole_to_int(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def label_array(classes: Sequence[Any]) -> np.ndarray:
+    """The classes as one array for an ONNX ``label`` output: int64 for whole numbers, float64
+    for other numbers, strings (object) otherwise."""
+    if all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return np.asarray(classes, dtype=np.int64)
+    if all(isinstance(c, int | float) and not isinstance(c, bool) for c in classes):
+        return np.asarray(classes, dtype=np.float64)
+    return np.asarray([str(c) for c in classes], dtype=object)
+
+
+def label_nodes(outputs: str, classes: Sequence[Any], output: str = "label"
+                ) -> tuple[list[Node], dict[str, np.ndarray]]:
+    """``decode`` as ONNX nodes: ``ArgMax`` over ``outputs`` ``[N, n_classes]`` (the first
+    largest, as NumPy's) → ``Gather`` from the classes → ``output`` ``[N]``."""
+    nodes = [Node("ArgMax", [outputs], "label_index", {"axis": 1, "keepdims": 0}),
+             Node("Gather", ["classes", "label_index"], output, {"axis": 0})]
+    return nodes, {"classes": label_array(classes)}

@@ -18,6 +18,15 @@ Transform, for the column's ``w = len(kept) (+ 1 with "other")`` output columns:
     e_ic = 1.0 if cell i (after imputation) is kept category c, or is grouped and c = "other"
     e_i  = all zeros if cell i is a category unseen in training and ``unknown`` = "ignore"
     ``UnknownCategory`` naming the row and value if ``unknown`` = "error"
+
+ONNX (``onnx_nodes``), on the column as strings ``[N, 1]`` (``""`` = missing), with the
+``ai.onnx.ml`` operators skl2onnx uses for ``OneHotEncoder``::
+
+    LabelEncoder   category → its output column j (int64): each kept category its own, each
+                   grouped one the "other" column, ``""`` the fill's column, anything else -1
+    OneHotEncoder  cats_int64s = 0..w-1 → [N, 1, w] float; -1 is all zeros (``zeros`` = 1) for
+                   ``unknown`` = "ignore", a runtime error (``zeros`` = 0) for "error"
+    Reshape [N, w], Cast to double
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .onnx import ML_DOMAIN, ONNX_DOUBLE, Node
 
 CATEGORICAL_STRATEGIES = ("most_frequent", "constant")
 UNKNOWN = ("ignore", "error")
@@ -103,6 +114,27 @@ class OneHot:
         rows = np.flatnonzero(~unseen)
         out[rows, target[rows]] = 1.0
         return out
+
+    def onnx_nodes(self, column: str, prefix: str
+                   ) -> tuple[list[Node], dict[str, np.ndarray], str]:
+        """``(nodes, initializers, output)``: the string column ``[N, 1]`` → ``[N, width]``
+        double one-hot rows, as ``transform`` gives them (see the module docstring)."""
+        names = [*self.kept, *self.grouped]
+        columns = self.lookup(names).tolist()  # each name's output column, then the fill's
+        keys, values, fill_column = names, columns[:-1], columns[-1]
+        if fill_column >= 0 and "" not in names:
+            keys, values = [*names, ""], [*values, fill_column]
+        index, hot, flat = (f"{prefix}_index", f"{prefix}_onehot3d", f"{prefix}_onehot_float")
+        nodes = [
+            Node("LabelEncoder", [column], index, {"keys_strings": keys, "values_int64s": values,
+                                                   "default_int64": -1}, ML_DOMAIN),
+            Node("OneHotEncoder", [index], hot, {"cats_int64s": list(range(self.width)),
+                                                 "zeros": int(self.unknown == "ignore")},
+                 ML_DOMAIN),
+            Node("Reshape", [hot, f"{prefix}_shape"], flat),
+            Node("Cast", [flat], f"{prefix}_onehot", {"to": ONNX_DOUBLE}),
+        ]
+        return nodes, {f"{prefix}_shape": np.array([-1, self.width], np.int64)}, nodes[-1].output
 
     def to_dict(self) -> dict[str, object]:
         return {"kept": list(self.kept), "grouped": list(self.grouped), "fill": self.fill,

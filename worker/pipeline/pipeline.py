@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .onnx import ONNX_FLOAT, Graph, Node
+from .onnx import ONNX_DOUBLE, ONNX_FLOAT, Graph, Input, Node
 from .preprocess import Preprocessor
 from .standardize import Standardizer
 from .table import Table
@@ -91,17 +91,23 @@ class Pipeline:
         return cls(n_features, np.dtype(dtype), scaler, pre)
 
     def onnx_graph(self, input_name: str = "input") -> Graph:
-        """The steps as ONNX nodes reading ``input_name`` (``(N, n_features)`` float64, raw rows
-        as ``transform`` takes them) and ending in the network's dtype."""
-        if self.preprocessor is not None and not self.preprocessor.plain:
-            raise NotImplementedError("ONNX export of categorical columns or missing indicators")
-        graph = Graph(output=input_name)
+        """The steps as ONNX nodes, ending in the network's input ``[N, width]`` in ``dtype``.
+
+        Inputs: one per raw column (``Preprocessor.onnx_graph``) when the column steps add
+        columns (categorical columns, missing indicators); otherwise the single ``input_name``
+        ``[N, n_features]`` double, NaN cells imputed when the model has column steps. Then
+        ``Standardizer.onnx_nodes``, or a ``Cast`` to a float32 network's dtype."""
+        pre = self.preprocessor
+        if pre is not None:
+            graph = pre.onnx_graph(input_name if pre.plain else None)
+        else:
+            graph = Graph(output=input_name,
+                          inputs=[Input(input_name, ONNX_DOUBLE, self.n_features)])
         if self.standardizer is not None:
-            nodes, initializers, graph.output = self.standardizer.onnx_nodes(input_name)
-            graph.nodes += nodes
-            graph.initializers.update(initializers)
+            nodes, initializers, graph.output = self.standardizer.onnx_nodes(graph.output)
+            graph.add(nodes, initializers)
         elif self.dtype != np.float64:
-            graph.nodes.append(Node("Cast", [input_name], "input_cast", {"to": ONNX_FLOAT}))
+            graph.nodes.append(Node("Cast", [graph.output], "input_cast", {"to": ONNX_FLOAT}))
             graph.output = "input_cast"
         return graph
 

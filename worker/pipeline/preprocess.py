@@ -13,6 +13,12 @@ one-hot columns are left as 0/1. Each step's formulas are in ``impute`` and ``on
 Stored without pickle (``to_arrays``): ``pre_meta`` (UTF-8 JSON as uint8: the columns' names and
 kinds, the config, each categorical column's encoding), ``pre_fill`` ``(d,)`` float64 and
 ``pre_indicated`` ``(k,)`` int64.
+
+ONNX (``onnx_graph``): one input per raw column, named as the column, ``[N, 1]``: double for a
+numeric column (NaN = missing), string for a categorical one (``""`` = missing). The numeric
+inputs are concatenated in column order and imputed (``impute``), each categorical input is
+one-hot encoded (``onehot``), and ``Concat`` puts the blocks in the order above: ``[N, width]``
+double, the same matrix ``transform`` gives.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 from .impute import NumericImputer
 from .onehot import OneHot
 from .onehot import UnknownCategory as _Unseen
+from .onnx import ONNX_DOUBLE, ONNX_STRING, Graph, Input, Node
 from .table import Column, Table
 
 DEFAULTS: dict[str, Any] = {
@@ -98,6 +105,38 @@ class Preprocessor:
         if len(blocks) == 1:  # numbers only, nothing to add: no copy
             return blocks[0]
         return np.ascontiguousarray(np.concatenate(blocks, axis=1))
+
+    def onnx_graph(self, matrix: str | None = None) -> Graph:
+        """The column steps as ONNX nodes, output ``[N, width]`` double. With ``matrix``, the
+        numeric columns come as that one ``[N, d]`` double input instead (a ``plain``
+        preprocessor: imputation only)."""
+        graph = Graph(inputs=[
+            Input(name, ONNX_STRING if kind == "categorical" else ONNX_DOUBLE, 1, f"column{j}")
+            for j, (name, kind) in enumerate(self.columns)])
+        refs = {i.alias: kind for i, (_, kind) in zip(graph.inputs, self.columns, strict=True)}
+        numeric = [ref for ref, kind in refs.items() if kind == "numeric"]
+        blocks: list[str] = []
+        if matrix is not None:
+            graph.inputs = [Input(matrix, ONNX_DOUBLE, len(numeric))]
+        elif len(numeric) > 1:
+            graph.nodes.append(Node("Concat", numeric, "numeric_columns", {"axis": 1}))
+            matrix = "numeric_columns"
+        elif numeric:
+            matrix = numeric[0]
+        if matrix is not None:
+            nodes, initializers, filled, indicators = self.imputer.onnx_nodes(matrix)
+            graph.add(nodes, initializers)
+            blocks += [filled] + ([indicators] if indicators else [])
+        categorical = [ref for ref, kind in refs.items() if kind == "categorical"]
+        for j, (ref, encoder) in enumerate(zip(categorical, self.encoders, strict=True)):
+            nodes, initializers, out = encoder.onnx_nodes(ref, f"onehot{j}")
+            graph.add(nodes, initializers)
+            blocks.append(out)
+        graph.output = blocks[0]
+        if len(blocks) > 1:
+            graph.nodes.append(Node("Concat", blocks, "encoded", {"axis": 1}))
+            graph.output = "encoded"
+        return graph
 
     def numeric(self, table: Table) -> np.ndarray:
         """The imputed numeric block ``(n, d)`` alone (``table`` as for ``transform``)."""

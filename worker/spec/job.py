@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .controls import DROPOUT, TRAINING_CONTROLS, FilledList
 from .preprocessing import PREPROCESSING
-from .schema import Boolean, Choice, Integer, ListOf, Number, Object, Tagged, Text
+from .schema import Boolean, Choice, Integer, Number, Object, Tagged, Text
 
 TASKS = ("classification", "regression")
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
@@ -38,12 +39,13 @@ LAYER = Object(name="LayerSpec", fields={
         "relu", choices=HIDDEN_ACTIVATIONS, what="activation",
         refused={"softmax": "softmax is only allowed as network.output_activation"},
     ),
+    "dropout": DROPOUT,
 })
 # docs/api.md's example network: the one default, the engine's and the service's alike.
 DEFAULT_HIDDEN_LAYERS = [{"units": 64, "activation": "relu"}, {"units": 32, "activation": "tanh"}]
 
 NETWORK = Object(name="NetworkSpec", default={}, fields={
-    "hidden_layers": ListOf(
+    "hidden_layers": FilledList(
         DEFAULT_HIDDEN_LAYERS, item=LAYER,
         doc="Zero or more dense layers; the output layer is sized from the data",
     ),
@@ -101,6 +103,7 @@ TRAINING = Object(name="TrainingSpec", default={}, fields={
         "Regression: train on targets scaled to mean 0 and variance 1 (fitted on the "
         "training rows); predictions are scaled back. Ignored for classification")),
     "early_stopping": EARLY_STOPPING,
+    **TRAINING_CONTROLS,
 })
 
 JOB = Object(name="JobSubmit", fields={

@@ -1,0 +1,32 @@
+"""Inverted dropout on hidden layers (``network.hidden_layers[].dropout`` = ``p``, 0 ≤ p < 1).
+
+While training, each hidden layer's activations ``A`` ``(m, units)`` are multiplied by a mask
+``M = [U ≥ p] / (1 − p)`` with ``U`` uniform on [0, 1) — kept units are scaled by ``1/(1−p)``
+so that the expected activation is unchanged — and the next layer reads ``A ⊙ M``. The backward
+pass multiplies the gradient reaching ``A`` by the same ``M``. At evaluation and predict
+dropout is the identity (no mask at all).
+
+Masks are drawn from the run's ``dropout`` random stream (``random.RandomStreams``), one
+``U`` of shape ``(m, units)`` per dropout layer per batch, in layer order, always in float64 (so
+float32 and float64 runs drop the same units); the stream's state is part of the training
+state, so a resumed run draws the same masks as the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def dropout_rates(hidden_layers: Sequence[dict]) -> list[float]:
+    """``p`` of each hidden layer (0 when not given)."""
+    return [float(layer.get("dropout") or 0.0) for layer in hidden_layers]
+
+
+def draw_masks(rng: np.random.Generator, rates: Sequence[float],
+               masks: Sequence[np.ndarray | None]) -> None:
+    """Fill each layer's preallocated mask ``(m, units)`` with ``[U ≥ p] / (1 − p)``."""
+    for p, mask in zip(rates, masks, strict=True):
+        if mask is not None:
+            np.multiply(rng.random(mask.shape) >= p, 1.0 / (1.0 - p), out=mask)
