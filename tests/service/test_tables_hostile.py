@@ -126,3 +126,29 @@ def test_the_same_cells_under_other_column_names_are_another_dataset(db: Databas
         names = other.split(b"\n")[0].decode().split(",")
         assert answer.json()["feature_names"] == [n for n in names if n != target]
     assert upload(b"a,b,y\n1,2,0\n3,4,1\n5,6,0\n").status_code == 200  # the same: deduped
+
+
+def test_a_batch_refusal_names_the_row_unmistakably(db: Database) -> None:
+    """A CSV's upload counts rows from 1; a batch job said "row 1" for its second row."""
+    from test_tables_api import run_next_job, table_csv
+
+    client, headers = client_for(db), auth(db)
+    dataset = client.post("/v1/datasets", files={"file": ("t.csv", table_csv(60))},
+                          data={"target": "label"}, headers=headers).json()
+    client.post("/v1/jobs", headers=headers, json={
+        "dataset_id": dataset["id"], "training": {"epochs": 2},
+        "preprocessing": {"unknown": "error"}})
+    run_next_job(db)
+    model_id = client.get("/v1/models", headers=headers).json()["data"][0]["id"]
+    rows = b"size,color,shape,weight\n1,red,round,0\n1,red,oval,0\n1,,,\nx,red,round,0\n"
+    for cells, said in ((rows[:rows.index(b"x")], "row 1 (the dataset's 2nd row), column 'shape'"),
+                        (rows.replace(b"oval", b"round"),
+                         "row 3 (the dataset's 4th row), column 'size'")):
+        kinds = '{"size": "categorical"}' if b"x," in cells else "{}"
+        batch = client.post("/v1/datasets", files={"file": ("b.csv", cells)},
+                            data={"column_kinds": kinds}, headers=headers).json()
+        job = client.post(f"/v1/models/{model_id}/batch-predictions", headers=headers,
+                          json={"dataset_id": batch["id"]}).json()
+        run_next_job(db)
+        failed = client.get(f"/v1/jobs/{job['id']}", headers=headers).json()
+        assert failed["status"] == "failed" and said in failed["error"]["message"], failed
