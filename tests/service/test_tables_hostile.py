@@ -152,3 +152,18 @@ def test_a_batch_refusal_names_the_row_unmistakably(db: Database) -> None:
         run_next_job(db)
         failed = client.get(f"/v1/jobs/{job['id']}", headers=headers).json()
         assert failed["status"] == "failed" and said in failed["error"]["message"], failed
+
+
+def test_a_numeric_column_over_the_category_limit_names_the_text_that_made_it_categorical(
+        db: Database) -> None:
+    """One "n/a" among 200 distinct incomes makes the column categorical; the refusal blamed
+    an income as "an identifier or free text? drop it", not the cell to fix."""
+    client, headers = client_for(db, max_column_categories=50), auth(db)
+    lines = ["income,y"] + [f"{1000 + 7 * i},{i % 2}" for i in range(200)]
+    lines[120] = "n/a,1"
+    before = row_counts(db)
+    answer = client.post("/v1/datasets", files={"file": ("t.csv", "\n".join(lines).encode())},
+                         data={"target": "y"}, headers=headers)
+    assert answer.status_code == 422 and row_counts(db) == before
+    assert ("categorical because row 120 (line 121) holds 'n/a', which is not a number"
+            in answer.json()["detail"]), answer.text
