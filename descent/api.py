@@ -60,6 +60,10 @@ class Client:
 
         ``target`` names the target column(s) of a CSV, a DataFrame or records (a DataFrame may
         instead take its targets as ``targets``, a Series); an ``.npz`` holds ``X`` and ``y``.
+        Multi-label targets (for ``submit_job(task="multilabel")``) are several 0/1 target
+        columns (``target=["a", "b"]``, or rows of 0/1 as ``targets``) or a label set per row
+        (``targets=[["a", "b"], [], …]``); ``predict`` then answers label sets, with
+        ``{label: p}`` per row as ``probabilities``.
         ``target_kind`` (``"labels"`` or ``"values"``) says what the targets are; without it
         the server guesses (whole numbers and strings are labels) and the answer's ``hint``
         says what it guessed. A DataFrame's column kinds come from its dtypes (numbers are

@@ -131,7 +131,7 @@ class PredictResult(_APIObject):
     """The answer of ``POST /v1/models/{id}/predict``."""
 
     predictions: list[Any] = dataclasses.field(default_factory=list)
-    probabilities: list[list[float]] | None = None
+    probabilities: list[Any] | None = None  # per class; multilabel: {label: p} per row
     prediction_id: str | None = None
     ignored_columns: list[str] | None = None  # inputs by name: keys the model does not take
 
@@ -144,7 +144,7 @@ class Prediction(_APIObject):
     model_id: str | None = None
     n_rows: int = 0
     predictions: list[Any] = dataclasses.field(default_factory=list)
-    probabilities: list[list[float]] | None = None
+    probabilities: list[Any] | None = None  # per class; multilabel: {label: p} per row
     created_at: str | None = None
 
 

@@ -18,7 +18,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     upload = actions.add_parser("upload", parents=[common], help="upload a CSV or .npz file")
     upload.add_argument("file", type=Path, help="a CSV with a header row, or an .npz with X and y")
     upload.add_argument("--target", action="extend", nargs="+", metavar="COL", default=None,
-                        help="target column(s) of a CSV (none: a dataset for predictions only)")
+                        help="target column(s) of a CSV (none: a dataset for predictions only; "
+                             "several 0/1 columns, one per label: train with --task multilabel)")
     upload.add_argument("--target-kind", choices=("labels", "values"), default=None,
                         help="what the targets are (default: guessed; whole numbers and "
                              "strings are labels)")

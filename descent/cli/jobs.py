@@ -69,7 +69,7 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", nargs="?", type=Path, help="a job spec JSON file (docs/api.md); "
                         "the options below override its fields")
     parser.add_argument("--dataset", help="dataset id (ds_…)")
-    parser.add_argument("--task", choices=("classification", "regression"))
+    parser.add_argument("--task", choices=("classification", "regression", "multilabel"))
     hidden = ",".join(f"{layer['units']}:{layer['activation']}" for layer in DEFAULTS["hidden"])
     parser.add_argument("--hidden", help=f"hidden layers, e.g. 64:relu,32:tanh ('' for none; "
                         f"default {hidden}); 64:relu:0.2 adds dropout 0.2")

@@ -93,7 +93,7 @@ def predict_csv(args: argparse.Namespace, client: Client) -> int:
     model = client.get_model(args.model)
     rows, _ = read_inputs(args.file, model)  # records by column name when the model has names
     predictions: list[Any] = []
-    probabilities: list[list[float]] | None = None
+    probabilities: list[Any] | None = None
     ids = []
     ignored: dict[str, None] = {}
     for start in range(0, len(rows), CHUNK_ROWS):
@@ -138,12 +138,15 @@ def spreadsheet_safe(cell: Any) -> Any:
 
 
 def predictions_csv(
-    model: Model, predictions: list[Any], probabilities: list[list[float]] | None
+    model: Model, predictions: list[Any], probabilities: list[Any] | None
 ) -> str:
-    """``prediction`` (or ``prediction_0…`` for several targets) then ``p_<class>`` columns.
+    """``prediction`` (or ``prediction_0…`` for several targets; ``labels``, the label set
+    joined by ``;``, for multilabel) then ``p_<class>`` columns.
 
     Labels come from whoever uploaded the dataset: text that a spreadsheet would run as a
     formula gets a leading ``'`` (`spreadsheet_safe`)."""
+    if model.task == "multilabel":
+        return _label_sets_csv(list(model.classes or []), predictions, probabilities or [])
     several = bool(predictions) and isinstance(predictions[0], list)
     header = ([f"prediction_{i}" for i in range(len(predictions[0]))] if several
               else ["prediction"])
@@ -157,4 +160,16 @@ def predictions_csv(
         if probabilities is not None:
             row += [repr(float(p)) for p in probabilities[i]]
         writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def _label_sets_csv(labels: list[Any], predictions: list[Any],
+                    probabilities: list[Any]) -> str:
+    """Multilabel: ``labels`` (each row's set, joined by ``;``) then ``p_<label>`` columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([spreadsheet_safe(cell) for cell in ["labels", *(f"p_{c}" for c in labels)]])
+    for chosen, row in zip(predictions, probabilities, strict=True):
+        cells = [";".join(str(c) for c in chosen), *(repr(float(row[str(c)])) for c in labels)]
+        writer.writerow([spreadsheet_safe(cell) for cell in cells])
     return buffer.getvalue()

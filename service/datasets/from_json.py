@@ -5,7 +5,8 @@ Rows are numbered from 0, as they are indexed in the body (``features[7]``). Ext
 the API: ``target_kind`` ("labels" | "values") overrides the inference, ``feature_names`` /
 ``target_names`` name the columns, ``null`` in ``features`` is a missing cell, and
 ``column_kinds`` makes numeric columns categorical (docs/api.md). Inference: strings and
-integers are labels, any float makes numbers values; a list of rows is values (several outputs).
+integers are labels, any float makes numbers values; a list of rows is values (several outputs),
+and a list of label sets per row (lists of strings) is one 0/1 column per label (``label_sets``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .canonical import (
     text_problem,
 )
 from .columns import Limits, column_kinds
+from .label_sets import are_label_sets, label_set_values
 
 KNOWN_FIELDS = ("name", "features", "targets", "target_kind", "feature_names", "target_names",
                 "column_kinds")
@@ -70,6 +72,12 @@ def parse_json(body: Any, *, max_columns: int | None = None,
             f"targets must be a list with one entry per row: it has {count} entries for"
             f" {n_rows} rows of features",
         )
+    if are_label_sets(targets):
+        if body.get("target_names") is not None:
+            raise invalid(["body", "target_names"], "label sets name their own labels; omit "
+                                                    "target_names")
+        values, labels_named = label_set_values(targets, ["body", "targets"], target_kind)
+        return build(X, values=values, target_names=labels_named, **common)
     if isinstance(targets[0], list):
         values = _feature_like(targets, "targets")
         if target_kind == "labels" and values.shape[1] == 1:

@@ -22,6 +22,7 @@ from worker.pipeline.schema import number_text
 from ..errors import InvalidInput
 from .canonical import ParsedDataset, build, check_name, check_target_kind, invalid, text_problem
 from .columns import Limits, categorical_column, column_kinds
+from .label_sets import label_set_values
 
 KNOWN_FIELDS = ("name", "records", "target", "target_kind", "column_kinds")
 _LOC: list[str | int] = ["body", "records"]
@@ -65,6 +66,8 @@ def parse_records(body: dict[str, Any], *, max_columns: int | None = None,
     if len(targets) == 1:
         cells = [record[targets[0]] for record in records]
         _no_null(cells, targets[0])
+        if any(type(cell) is list for cell in cells):
+            return _label_sets(table, cells, targets[0], target_kind, common)
         try:
             labels, values = _flat_targets(cells, target_kind)
         except InvalidInput as exc:
@@ -174,6 +177,17 @@ def _number(cell: Any) -> float:
     if isinstance(cell, bool) or not isinstance(cell, int | float | str):
         raise TypeError
     return float(cell)
+
+
+def _label_sets(table: Table, cells: list[Any], name: str, target_kind: str | None,
+                common: dict[str, Any]) -> ParsedDataset:
+    """A target column whose cells are label sets: one 0/1 target column per label."""
+    bad = next((i for i, cell in enumerate(cells) if type(cell) is not list), None)
+    if bad is not None:
+        raise invalid([*_LOC, bad, name], f"record {bad}, column {name!r}: some targets are "
+                                          "label sets (lists), so every one must be a list")
+    values, labels = label_set_values(cells, _LOC, target_kind, name)
+    return build(table, values=values, target_names=labels, **common)
 
 
 def _target_values(records: list[dict[str, Any]], targets: list[str]) -> np.ndarray:

@@ -51,9 +51,14 @@ def insert_rows(
         return
     session.execute(rows_table.insert(), [
         {"prediction_id": prediction_id, "row": start + i, "prediction": p,
-         "probabilities": list(probabilities[i]) if probabilities is not None else None}
+         "probabilities": None if probabilities is None else _row(probabilities[i])}
         for i, p in enumerate(predictions)
     ])
+
+
+def _row(probabilities: Any) -> Any:
+    """One row's probabilities as stored: a list per class, or ``{label: p}`` (multilabel)."""
+    return dict(probabilities) if isinstance(probabilities, dict) else list(probabilities)
 
 
 def _write_chunk(

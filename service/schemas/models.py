@@ -23,7 +23,7 @@ class ModelPublic(BaseModel):
     id: str = Field(examples=["mdl_01JD4X0Q2ZK3N5V7W9Y1A3C5E7"])
     job_id: str
     dataset_id: str | None
-    task: Literal["classification", "regression"]
+    task: Literal["classification", "regression", "multilabel"]
     spec: dict[str, Any]
     n_features: int
     columns: list[ModelColumn] | None = Field(
@@ -65,9 +65,11 @@ class PredictCreate(BaseModel):
 
 
 class PredictPublic(BaseModel):
-    predictions: list[Any] = Field(description="Labels, numbers, or rows of numbers")
-    probabilities: list[list[float]] | None = Field(
-        description="One column per class, in the order of the model's classes"
+    predictions: list[Any] = Field(
+        description="Labels, numbers, rows of numbers, or label sets (multilabel)")
+    probabilities: list[list[float] | dict[str, float]] | None = Field(
+        description="One column per class, in the order of the model's classes; multilabel: "
+                    "{label: probability} per row"
     )
     prediction_id: str | None
     ignored_columns: list[str] | None = Field(

@@ -17,5 +17,5 @@ class PredictionPublic(BaseModel):
     limit: int
     next_offset: int | None = Field(description="`?offset=` of the next page, null at the end")
     predictions: list[Any]
-    probabilities: list[list[float] | None] | None
+    probabilities: list[list[float] | dict[str, float] | None] | None
     created_at: dt.datetime

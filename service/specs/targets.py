@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service import tables
 from service.errors import InvalidInput, field_error
-from worker.pipeline import as_labels, as_values
+from worker.pipeline import as_labels, as_multilabel, as_values
 from worker.pipeline.targets import TASK_NEEDS
 
 TASK_OF_KIND = {"labels": "classification", "values": "regression"}
@@ -40,8 +40,9 @@ class TrainedAs:
 
 
 def needs_targets(task: str | None, dataset: tables.Dataset) -> bool:
-    """Whether reading the dataset for ``task`` needs its stored values (values as labels)."""
-    return task == "classification" and dataset.target_kind == "values"
+    """Whether reading the dataset for ``task`` needs its stored values (values as labels, or
+    as multilabel 0/1 columns)."""
+    return task in ("classification", "multilabel") and dataset.target_kind == "values"
 
 
 def load_targets(session: Session, dataset: tables.Dataset) -> np.ndarray | None:
@@ -72,6 +73,14 @@ def trained_as(
                 raise ValueError("its values could not be read")
             _, classes = as_labels(targets)
             kind = "labels"
+        elif task == "multilabel":
+            if kind != "values":
+                raise ValueError("its targets are one label per row (for that, use task "
+                                 "classification)")
+            if targets is None:
+                raise ValueError("its values could not be read")
+            _, classes = as_multilabel(targets, dataset.target_names)
+            n_targets = len(classes)
         if task == "classification" and len(classes or []) < 2:
             raise ValueError("at least 2 classes are needed; it has " + (
                 f"only one, {classes[0]!r}" if classes else "none"))
@@ -97,4 +106,5 @@ def upload_hint(target_kind: str | None, classes: list[Any] | None, given: bool)
     return ("target_kind 'values' was guessed: the targets are numbers with fractions, or "
             "several columns. To train a classifier, submit the job with task "
             "'classification' (works when every value is a whole number), or upload again "
-            "with target_kind 'labels'.")
+            "with target_kind 'labels'; for several 0/1 columns (one per label), task "
+            "'multilabel'.")

@@ -28,7 +28,16 @@ from service.artifacts import decode_table, encode_weights
 from service.ids import new_id
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.recorder import EpochRecorder, history_row
-from worker.pipeline import Pipeline, Table, TargetScaler, as_labels, as_values, one_hot, split_rows
+from worker.pipeline import (
+    Pipeline,
+    Table,
+    TargetScaler,
+    as_labels,
+    as_multilabel,
+    as_values,
+    one_hot,
+    split_rows,
+)
 from worker.pipeline.targets import TASK_NEEDS
 
 
@@ -36,7 +45,8 @@ def training_arrays(
     dataset: tables.Dataset, task: str
 ) -> tuple[Table, np.ndarray, int, list[Any] | None]:
     """``(X, Y, n_outputs, classes)`` for training: ``X`` the raw columns, ``Y`` one-hot
-    ``(n, n_classes)`` for classification and the target values ``(n, k)`` for regression."""
+    ``(n, n_classes)`` for classification, the target values ``(n, k)`` for regression and
+    the 0/1 columns ``(n, k)`` for multilabel (classes: the target columns' names)."""
     X, y = decode_table(dataset.content)
     if y is None or dataset.n_targets == 0:
         raise InvalidJob(
@@ -50,6 +60,11 @@ def training_arrays(
             if len(classes) < 2:
                 raise ValueError(f"it has only {classes[0] if classes else 'no'!r} class")
             return X, one_hot(y, len(classes)), len(classes), classes
+        if task == "multilabel":
+            if dataset.target_kind != "values":
+                raise ValueError("its targets are one label per row")
+            Y, labels = as_multilabel(y, dataset.target_names)
+            return X, Y, int(Y.shape[1]), labels
         if task == "regression":
             Y = (as_values(y, dataset.classes or []) if dataset.target_kind == "labels"
                  else np.asarray(y, dtype=np.float64))
@@ -57,7 +72,8 @@ def training_arrays(
             return X, Y, int(Y.shape[1]), None
     except ValueError as exc:
         raise InvalidJob(f"{TASK_NEEDS.get(task, task)}; dataset {dataset.id}: {exc}") from None
-    raise InvalidJob(f"task: unknown task {task!r}; expected classification or regression")
+    raise InvalidJob(f"task: unknown task {task!r}; expected classification, regression "
+                     "or multilabel")
 
 
 def fill_preprocessing(preprocessing: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Per-epoch metrics: the loss, plus accuracy (classification) or MAE, RMSE and R² (regression).
+"""Per-epoch metrics: the loss, plus accuracy (classification), Hamming accuracy (multilabel) or
+MAE, RMSE and R² (regression).
+
+Multilabel accuracy is Hamming accuracy: the fraction of the ``n k`` decisions ``A ≥ 0.5``
+that equal ``Y ≥ 0.5``, i.e. ``1 - hamming_loss`` (scikit-learn), not the fraction of rows
+with every label right.
 
 Target units. When the network learns scaled targets (``(Y - mean) / scale`` per column), the
 loss stays on the scaled values, the quantity the optimizer minimizes, while ``mae`` and
@@ -32,6 +37,11 @@ def correct(Y: np.ndarray, A: np.ndarray) -> int:
     return int(np.count_nonzero(A.argmax(axis=1) == Y.argmax(axis=1)))
 
 
+def hamming_correct(Y: np.ndarray, A: np.ndarray) -> int:
+    """Right 0/1 decisions over all ``n k`` entries: ``A ≥ 0.5`` equals ``Y ≥ 0.5``."""
+    return int(np.count_nonzero((A >= 0.5) == (Y >= 0.5)))
+
+
 def r2_from_sums(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
     """``1 - SS_res / SS_tot`` per output, averaged (scikit-learn's default).
 
@@ -62,6 +72,8 @@ def evaluate(net: Network, Xs: np.ndarray, Ys: np.ndarray, task: str,
             return metrics
         if task == "classification":
             metrics["accuracy"] = accuracy(Ys, A)
+        elif task == "multilabel":
+            metrics["accuracy"] = hamming_correct(Ys, A) / Ys.size
         else:
             diff = A.astype(np.float64) - Ys
             Y64 = Ys.astype(np.float64)
@@ -114,6 +126,8 @@ class RunningMetrics:
                               else _row_dot(w, Y * log_p + (1.0 - Y) * log_q))
         if self.task == "classification":
             self.correct += correct(Y, A)
+        elif self.task == "multilabel":
+            self.correct += hamming_correct(Y, A)
         if self.loss == "mse" or self.task == "regression":
             diff = A - Y
             if self.loss == "mse":
@@ -129,7 +143,8 @@ class RunningMetrics:
         total = self.weight_sum
         metrics = {"loss": self.loss_sum / (total if self.loss == "cross_entropy" else total * k)}
         if self.ss_tot is None:
-            metrics["accuracy"] = self.correct / rows
+            # Hamming accuracy (multilabel) counts every entry, accuracy every row
+            metrics["accuracy"] = self.correct / (rows * (k if self.task == "multilabel" else 1))
         else:
             metrics["mae"] = self.abs_sum / (rows * k)
             metrics["rmse"] = float(np.sqrt(np.sum(self.ss_res) / (rows * k)))

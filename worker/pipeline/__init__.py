@@ -18,10 +18,11 @@ from .schema import KindMismatch, MissingColumn, conform
 from .split import split_rows
 from .standardize import Standardizer
 from .table import Column, Table
-from .targets import TargetScaler, as_labels, as_values
+from .targets import TargetScaler, as_labels, as_multilabel, as_values
 
 __all__ = [
     "Column", "KindMismatch", "MissingColumn", "NumericImputer", "OneHot", "Pipeline",
     "Preprocessor", "Standardizer", "Table", "TargetScaler", "UnknownCategory", "as_labels",
+    "as_multilabel",
     "as_values", "conform", "decode", "encode", "one_hot", "split_rows",
 ]

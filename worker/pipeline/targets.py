@@ -12,6 +12,10 @@ Kinds. A dataset stores its targets as ``labels`` (indices into ``classes``) or 
 job's task may read them as the other kind when they allow it: numeric labels as values (the
 class's number), and a single column of whole-number values as labels. ``as_values`` and
 ``as_labels`` convert, or raise ``ValueError`` saying why they cannot.
+
+Multilabel. A multilabel task reads ``k ≥ 2`` target columns of 0/1 values, one per label
+(a label-set upload is stored so: a column per distinct label, 1 where the row's set has it);
+``as_multilabel`` checks them and names the labels (the target columns' names).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from .standardize import moments
 TASK_NEEDS = {
     "classification": "classification needs labels (strings, or one column of whole numbers)",
     "regression": "regression needs numeric target values",
+    "multilabel": ("multilabel needs 2 or more target columns of 0/1 (one per label), or a "
+                   "list of label sets per row"),
 }
 
 
@@ -103,3 +109,21 @@ def as_labels(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     if column.size and np.abs(column).max() >= 2**53:
         raise ValueError("its values are too large to be labels (beyond 2^53)")
     return encode(column.astype(np.int64).tolist())
+
+
+def as_multilabel(values: np.ndarray, names: Sequence[Any] | None) -> tuple[np.ndarray, list[Any]]:
+    """Values ``(n, k)`` of 0/1 as multilabel targets: ``(Y, labels)``, ``Y`` float64 ``(n, k)``
+    and the labels the columns' ``names`` (else ``"0"``… ``"k-1"``). ``ValueError`` for fewer
+    than 2 columns or a value other than 0 and 1."""
+    Y = np.asarray(values, dtype=np.float64)
+    k = Y.shape[1] if Y.ndim == 2 else 1
+    if k < 2:
+        raise ValueError("it has 1 target column; multilabel needs one 0/1 column per label "
+                         "(for one yes/no label, use task classification)")
+    bad = np.argwhere((Y != 0) & (Y != 1))
+    if bad.size:
+        row, column = (int(v) for v in bad[0])
+        raise ValueError(f"its target values are not all 0 or 1 (row {row}, column {column}: "
+                         f"{float(Y[row, column])!r})")
+    labels = list(names) if names is not None and len(names) == k else [str(j) for j in range(k)]
+    return Y, labels

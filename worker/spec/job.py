@@ -18,7 +18,7 @@ from .controls import DROPOUT, TRAINING_CONTROLS, FilledList
 from .preprocessing import PREPROCESSING
 from .schema import Boolean, Choice, Integer, Number, Object, Tagged, Text
 
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "multilabel")
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
 OUTPUT_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax")
 LOSSES = ("mse", "binary_cross_entropy", "cross_entropy")
@@ -27,7 +27,8 @@ DTYPES = ("float32", "float64")
 MAX_SEED = 2**63 - 1  # numpy's SeedSequence takes any non-negative int; JSON clients need int64
 
 # The output activation and loss a task gets when the spec names neither.
-TASK_DEFAULTS = {"classification": ("softmax", "cross_entropy"), "regression": ("identity", "mse")}
+TASK_DEFAULTS = {"classification": ("softmax", "cross_entropy"), "regression": ("identity", "mse"),
+                 "multilabel": ("sigmoid", "binary_cross_entropy")}
 # loss -> the only output activation it may follow (mse may follow any)
 REQUIRED_ACTIVATION = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 # output activation -> the loss it implies when only it is given (anything else: mse)

@@ -27,12 +27,12 @@ def output_and_loss(
         if task is None:
             raise SpecError(("network", "loss"), "required when the task is unknown; give "
                             "network.loss and network.output_activation, or the task "
-                            "(classification or regression)")
+                            "(classification, regression or multilabel)")
         output, loss = TASK_DEFAULTS[task]
     elif loss is None:
         output = _OUTPUT.fill(output, ("network", "output_activation"))
         loss = PARTNER_LOSS.get(output, "mse")
-        if loss == "binary_cross_entropy" and task != "classification":
+        if loss == "binary_cross_entropy" and task not in ("classification", "multilabel"):
             loss = "mse"
     elif output is None:
         loss = _LOSS.fill(loss, ("network", "loss"))
@@ -52,6 +52,10 @@ def output_and_loss(
     if task == "regression" and loss != "mse":
         errors.append(SpecError(("network", "loss"),
                                 f"{loss} is a classification loss; regression uses mse"))
+    if task == "multilabel" and output != "sigmoid":
+        errors.append(SpecError(("network", "output_activation"), (
+            f"multilabel needs output_activation sigmoid (one probability per label), got "
+            f"{output}")))
     return output, loss, errors
 
 

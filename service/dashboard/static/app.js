@@ -42,6 +42,11 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
+// A row of probabilities in the classes' order: a list, or {label: p} (multilabel).
+function perClass(row, classes) {
+  return Array.isArray(row) ? row : classes.map((c) => row[c]);
+}
+
 function num(value, digits = 4) {
   if (value === null || value === undefined) return "–";
   if (typeof value !== "number") return String(value);
@@ -345,7 +350,7 @@ async function showModel(id) {
       const classes = model.classes || [];
       output.replaceChildren(table(["Row", "Prediction", ...(result.probabilities ? classes.map((c) => `p(${c})`) : [])],
         result.predictions.map((p, i) => el("tr", {}, el("td", {}, i + 1), el("td", { class: "prediction" }, Array.isArray(p) ? p.map((v) => num(v)).join(", ") : num(p)),
-          (result.probabilities ? result.probabilities[i] : []).map((v) => el("td", {}, num(v, 3))))), "predict-table"));
+          (result.probabilities ? perClass(result.probabilities[i], classes) : []).map((v) => el("td", {}, num(v, 3))))), "predict-table"));
     } catch (error) { output.replaceChildren(problemBox(error)); }
   }
   view.append(el("h1", {}, `Model ${model.id}`),

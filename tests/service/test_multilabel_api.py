@@ -1,0 +1,43 @@
+"""Multi-label through the API on SQLite and PostgreSQL: a CSV with several 0/1 target columns
+(the `target` form field repeated) trains with task multilabel, and a stored prediction keeps
+each row's label set and `{label: p}`."""
+
+from __future__ import annotations
+
+import numpy as np
+from api_helpers import auth, client_for
+from test_tables_api import run_next_job
+
+from service.db import Database
+
+
+def tags_csv(n: int = 150) -> bytes:
+    rng = np.random.default_rng(8)
+    lines = ["x0,x1,spam,work"]
+    for _ in range(n):
+        x0, x1 = rng.normal(size=2)
+        lines.append(f"{x0:.5f},{x1:.5f},{int(x0 > 0)},{int(x1 > 0)}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_csv_target_columns_train_and_stored_predictions_keep_label_sets(db: Database) -> None:
+    client, headers = client_for(db), auth(db)
+    upload = client.post("/v1/datasets", files={"file": ("t.csv", tags_csv())},
+                         data={"target": ["spam", "work"]}, headers=headers)
+    assert upload.status_code == 201, upload.text
+    submitted = client.post("/v1/jobs", headers=headers, json={
+        "dataset_id": upload.json()["id"], "task": "multilabel", "training": {"epochs": 40}})
+    assert submitted.status_code == 202, submitted.text
+    run_next_job(db)
+    job = client.get(f"/v1/jobs/{submitted.json()['id']}", headers=headers).json()
+    assert job["status"] == "succeeded", job
+    assert job["metrics"]["val_accuracy"] > 0.8  # Hamming accuracy over 2 labels
+    model = client.get(f"/v1/models/{job['model_id']}", headers=headers).json()
+    assert model["task"] == "multilabel" and model["classes"] == ["spam", "work"]
+    answer = client.post(f"/v1/models/{model['id']}/predict", headers=headers, json={
+        "inputs": [[2.0, 2.0], [-2.0, 2.0], [-2.0, -2.0]], "store": True}).json()
+    assert answer["predictions"] == [["spam", "work"], ["work"], []]
+    stored = client.get(f"/v1/predictions/{answer['prediction_id']}", headers=headers).json()
+    assert stored["predictions"] == answer["predictions"]
+    assert stored["probabilities"] == answer["probabilities"]
+    assert set(stored["probabilities"][0]) == {"spam", "work"}
