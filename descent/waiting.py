@@ -55,11 +55,11 @@ def wait(
 ) -> Job:
     deadline = _Deadline(job_id, timeout)
     job = client.get_job(job_id)
-    _emit(on_event, Event("status", None, job=job))
-    if job.done:
-        return job
-    last_id: str | None = None
     # Every epoch row from the first, also when attaching late: on_event sees the whole curve.
+    if job.done:  # (as its event stream would: its epochs, then its final status)
+        return _finish(client, job, on_event, 0)
+    _emit(on_event, Event("status", None, job=job))
+    last_id: str | None = None
     last_epoch, last_status = 0, job.status
     empty_streams = failures = 0
     while empty_streams < EMPTY_STREAMS_BEFORE_POLLING:
@@ -93,9 +93,8 @@ def wait(
             time.sleep(deadline.remaining(min(2.0**failures * 0.1, 5.0)))
         empty_streams = 0 if seen else empty_streams + 1
         job = client.get_job(job_id)
-        if job.done:
-            _emit(on_event, Event("status", None, job=job))
-            return job
+        if job.done:  # it ended while the stream was down: the epochs since, then its end
+            return _finish(client, job, on_event, last_epoch)
         if not seen:
             time.sleep(deadline.remaining(interval))
     return _poll(client, job_id, on_event, deadline, interval, last_epoch, last_status)
@@ -117,6 +116,17 @@ def _poll(
         if job.done:
             return job
         time.sleep(deadline.remaining(interval))
+
+
+def _finish(client: Client, job: Job, on_event: OnEvent, last_epoch: int) -> Job:
+    """A finished job's epoch rows after ``last_epoch``, then its final status (all its rows
+    are written before it is marked done, so its history is complete)."""
+    for row in client.history(job.id, after=last_epoch):
+        if row.epoch > last_epoch:
+            last_epoch = row.epoch
+            _emit(on_event, Event("epoch", None, row=row))
+    _emit(on_event, Event("status", None, job=job))
+    return job
 
 
 def _emit(on_event: OnEvent, event: Event) -> None:

@@ -62,7 +62,7 @@ class Progress:
         self.tty = self.stream.isatty()
         self.status = "queued"
         self.epochs: int | None = None
-        # The job's own count of finished epochs: a job watched after its end sends no rows.
+        # The job's own count of finished epochs (a job's row may be missing from its history).
         self.job_epoch = 0
         self.ran_for: float | None = None
         self.job_metrics: dict[str, Any] = {}
@@ -93,7 +93,8 @@ class Progress:
                 self.epoch_seconds.append(float(event.row.seconds))
             if self.started is None:
                 self.started = time.monotonic()
-            self.draw()
+            if self.drawn:  # a finished job's rows come before its status: drawn with it
+                self.draw()
 
     def line(self) -> str:
         epoch = max(self.row.epoch if self.row else 0, self.job_epoch)

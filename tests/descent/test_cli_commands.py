@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -148,6 +150,25 @@ def test_a_failed_job_exits_1_for_wait_and_watch(server: Server, tmp_path: Path)
     assert watched.returncode == 1 and json.loads(watched.stdout)["error"]["code"] == "DIVERGED"
 
 
+def stderr_until(process: subprocess.Popen[str], text: str, *, timeout: float) -> str:
+    """``process``'s stderr until it contains ``text`` (raw reads of its file descriptor, as
+    ``communicate`` then does for the rest: nothing is buffered in between)."""
+    assert process.stderr is not None
+    fd, seen = process.stderr.fileno(), b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while text.encode() not in seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise AssertionError(f"no {text!r} on stderr within {timeout} s: {seen!r}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise AssertionError(f"stderr closed before {text!r}: {seen!r}")
+            seen += chunk
+    return seen.decode()
+
+
 def test_ctrl_c_detaches_from_watch_without_cancelling(server: Server) -> None:
     X, y = blobs(n=600, seed=8)
     with Client(server.url, server.api_key) as client:
@@ -164,9 +185,12 @@ def test_ctrl_c_detaches_from_watch_without_cancelling(server: Server) -> None:
             deadline = time.monotonic() + 120
             while client.get_job(job.id).epoch < 2 and time.monotonic() < deadline:
                 time.sleep(0.3)
-            time.sleep(1.0)
+            # Ctrl-C once it is watching: its progress line is out (a fixed pause was not
+            # always enough for it to start on a loaded machine).
+            drawn = stderr_until(watch, "epoch", timeout=120)
             watch.send_signal(signal.SIGINT)
-            _, stderr = watch.communicate(timeout=30)
+            _, rest = watch.communicate(timeout=30)
+            stderr = drawn + rest
             assert watch.returncode == 130, stderr
             assert "not cancelled" in stderr and f"descent jobs cancel {job.id}" in stderr
             assert "epoch" in stderr  # the progress line was drawn

@@ -102,6 +102,13 @@ def test_jobs_estimate_submit_idempotency_list_history_events(client: Client) ->
     assert job.id in {j.id for j in client.list_jobs(status="succeeded", page_size=1)}
     assert job.id not in {j.id for j in client.list_jobs(status="failed")}
 
+    # Waiting on a job that has finished shows its whole curve too, then its end.
+    late: list[Event] = []
+    assert client.wait(job.id, on_event=late.append, timeout=60).status == "succeeded"
+    assert [e.row.epoch for e in late if e.row is not None] == list(range(1, done.epoch + 1))
+    assert [e.kind for e in late][-1] == "status" and late[-1].job is not None
+    assert late[-1].job.status == "succeeded"
+
     replay = list(client.events(job.id))  # a finished job's stream ends with its final status
     assert replay and replay[-1].kind == "status" and replay[-1].job is not None
     assert replay[-1].job.status == "succeeded"

@@ -183,23 +183,43 @@ def measure(
     return results
 
 
+# The training process logs its peak as it exits, just after it wrote the job's outcome; the
+# supervisor gives that exit 30 s (`worker.leases.EXIT_AFTER_OUTCOME_LIMIT_SECONDS`) before a
+# kill, and logs "done" once it has collected it.
+PEAK_AFTER_OUTCOME_SECONDS = 60.0
+
+
 def _wait(db: Database, result: Measurement, log_path: Path, worker: subprocess.Popen[bytes],
           timeout: float) -> None:
+    """Until the job has ended and its process has logged its peak (the one comes after the
+    other, from two processes); a clear error, soon, when the peak line cannot come."""
     deadline = time.monotonic() + timeout
+    ended_at: float | None = None
     while True:
         with db.read() as session:
             job = session.get(tables.Job, result.job_id)
             assert job is not None
             status, error = job.status, job.error_code
             took = (job.finished_at - job.started_at).total_seconds() if job.finished_at else 0
-        peaks = dict(PEAK_LINE.findall(log_path.read_text(errors="replace")))
+        text = log_path.read_text(errors="replace")
+        peaks = dict(PEAK_LINE.findall(text))
         if status in ("succeeded", "failed", "cancelled") and result.job_id in peaks:
             result.status, result.error, result.seconds = status, error, took
             result.peak_rss = int(peaks[result.job_id])
             return
+        if status in ("succeeded", "failed", "cancelled") and ended_at is None:
+            ended_at = time.monotonic()
+        # The supervisor has collected its exit, or killed it ("lease lost; stopping it").
+        collected = re.search(rf"job {result.job_id}: (done|lease lost;)", text)
+        if ended_at is not None and (
+            collected or time.monotonic() - ended_at > PEAK_AFTER_OUTCOME_SECONDS
+        ):
+            why = (f"its worker logged {collected[0]!r}" if collected
+                   else f"not within {PEAK_AFTER_OUTCOME_SECONDS} s")
+            raise RuntimeError(f"job {result.job_id} is {status} but its process logged no peak"
+                               f" memory ({why}); worker log:\n{text[-4000:]}")
         if worker.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"job {result.job_id} is {status}; worker log:\n"
-                               f"{log_path.read_text(errors='replace')[-4000:]}")
+            raise RuntimeError(f"job {result.job_id} is {status}; worker log:\n{text[-4000:]}")
         time.sleep(0.2)
 
 
