@@ -25,7 +25,9 @@ DEFAULT_NAME = re.compile(r"x\d+")
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     """The header (names stripped) and the non-blank rows, each as long as the header."""
     try:
-        with path.open(newline="") as handle:
+        # utf-8-sig: a spreadsheet's CSV starts with a BOM, which would glue itself to the
+        # first column's name (the server's upload strips it the same way).
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             header = [h.strip() for h in next(reader, [])]
             body = [(line, row) for line, row in enumerate(reader, start=2)
@@ -72,7 +74,9 @@ def _by_position(columns: list[dict[str, Any]], header: list[str]) -> bool:
 def _records(path: Path, header: list[str], rows: list[list[str]],
              columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: set[str] = set()
-    for name in header:
+    for index, name in enumerate(header, start=1):
+        if not name:
+            raise UsageError(f"{path}: column {index} of the header has no name; name every column")
         if name in seen:
             raise UsageError(f"{path}: column {name!r} appears twice in the header")
         seen.add(name)

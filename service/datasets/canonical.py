@@ -9,8 +9,10 @@ encode_table`` stores.
 ``sha256`` hashes the canonical arrays, not the upload's bytes, so the same data uploaded as
 JSON, CSV or ``.npz`` dedupes to one dataset. It covers the shapes, the numeric cells (NaN as
 one NaN), the target kind, the classes (as JSON) and ``y`` — and, for a table with categorical
-columns, the columns' kinds, categories and codes; names (dataset, feature and target names)
-are not part of it: they do not change what a model learns.
+columns, the columns' kinds, categories and codes — and the feature and target names when the
+upload has them: a model takes its columns by name, so the same cells under other names are
+another dataset (deduplicated to the first, a CSV with columns ``p, q`` became a dataset, and
+then a model, taking ``a, b``). The dataset's own name is not part of it.
 """
 
 from __future__ import annotations
@@ -181,27 +183,30 @@ def build(
     elif values is not None:
         y = np.ascontiguousarray(values, dtype=np.float64)
         kind = "values"
+    names = feature_names or (None if isinstance(X, np.ndarray) else table.names)
     return ParsedDataset(
         table=table,
         y=y,
         target_kind=kind,
         classes=classes,
-        feature_names=feature_names or (None if isinstance(X, np.ndarray) else table.names),
+        feature_names=names,
         target_names=target_names,
-        sha256=table_sha256(table, y, kind, classes),
+        sha256=table_sha256(table, y, kind, classes, names=[names, target_names]),
     )
 
 
 def table_sha256(table: Table, y: np.ndarray | None, target_kind: str | None,
-                 classes: list[Any] | None) -> str:
-    """``content_sha256`` of an all-numeric table (so numeric datasets keep their hash), else
-    the same with the columns' kinds, categories and codes."""
+                 classes: list[Any] | None, names: list[Any] | None = None) -> str:
+    """``content_sha256`` of an all-numeric table, else the same with the columns' kinds,
+    categories and codes; ``names`` (feature and target names, when given) are hashed too."""
     if table.numeric:
-        return content_sha256(table.matrix(), y, target_kind, classes)
+        return content_sha256(table.matrix(), y, target_kind, classes, names)
     digest = hashlib.sha256(_HASH_VERSION + b"table\0")
     header = {"rows": table.n_rows, "y": None if y is None else list(y.shape),
               "target_kind": target_kind, "classes": classes,
               "columns": [[c.kind, list(c.categories or ())] for c in table.columns]}
+    if names is not None and any(n is not None for n in names):
+        header["names"] = names
     digest.update(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
     for column in table.columns:
         if column.kind == "numeric":
@@ -214,16 +219,20 @@ def table_sha256(table: Table, y: np.ndarray | None, target_kind: str | None,
 
 
 def content_sha256(
-    X: np.ndarray, y: np.ndarray | None, target_kind: str | None, classes: list[Any] | None
+    X: np.ndarray, y: np.ndarray | None, target_kind: str | None, classes: list[Any] | None,
+    names: list[Any] | None = None,
 ) -> str:
-    """SHA-256 of the canonical content (see the module docstring); -0.0 hashes as 0.0."""
+    """SHA-256 of the canonical content (see the module docstring); -0.0 hashes as 0.0.
+    Without names (a matrix upload without ``feature_names``) the hash is what it always was."""
     digest = hashlib.sha256(_HASH_VERSION)
-    header = {
+    header: dict[str, Any] = {
         "X": list(X.shape),
         "y": None if y is None else list(y.shape),
         "target_kind": target_kind,
         "classes": classes,
     }
+    if names is not None and any(n is not None for n in names):
+        header["names"] = names
     digest.update(json.dumps(header, sort_keys=True, separators=(",", ":")).encode())
     _update(digest, X, "<f8")
     if y is not None:

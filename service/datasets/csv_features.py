@@ -31,8 +31,9 @@ class Recategorize(Exception):  # noqa: N818 (a signal to read again, not an err
     """Columns (feature positions) found to hold text: read the file again with them
     categorical."""
 
-    def __init__(self, columns: set[int]) -> None:
+    def __init__(self, columns: set[int], why: dict[int, str] | None = None) -> None:
         self.columns = columns
+        self.why = why or {}  # column -> its first text cell: "row 1500 (line 1501) holds 'n/a'"
         super().__init__(f"columns {sorted(columns)} hold text")
 
 
@@ -50,6 +51,7 @@ class FeatureCells:
         self.codes = [array("i") for _ in self.categorical]
         self.index: list[dict[str, int]] = [{} for _ in self.categorical]
         self.max_categories = max_categories
+        self.why: dict[int, str] = {}  # inferred categorical columns: the text that made them so
         self.n = 0
 
     def add(self, block: list[tuple[list[str], int]]) -> None:
@@ -79,7 +81,7 @@ class FeatureCells:
         """Fill ``part`` a column at a time (empty = NaN), cell by cell only in a column with
         text; returns the cells that were NaN literals."""
         literal = np.zeros(part.shape, bool)
-        text: set[int] = set()
+        text: dict[int, str] = {}
         for jj, j in enumerate(self.numeric):
             position = self.positions[j]
             cells = [row[position] for row, _ in block]
@@ -103,10 +105,10 @@ class FeatureCells:
                     if self.forced[j]:
                         self._refuse(block, i, j, "is not a number (column_kinds makes the "
                                                   "column numeric)")
-                    text.add(j)
+                    text[j] = f"row {self.n + i + 1} (line {block[i][1]}) holds {_short(cell)!r}"
                     break  # the column holds text: the rest of it need not be read
         if text:
-            raise Recategorize(text)
+            raise Recategorize(set(text), text)
         return literal
 
     def _categories(self, block: list[tuple[list[str], int]], k: int, j: int) -> None:
@@ -125,13 +127,21 @@ class FeatureCells:
                     self._refuse(block, i, j, (
                         f"is the column's {len(index):,}th distinct category; the limit is "
                         f"{self.max_categories:,} (DESCENT_MAX_COLUMN_CATEGORIES): is it an "
-                        "identifier or free text? drop it"))
+                        "identifier or free text? drop it" + self._because(j)))
             codes.append(code)
+
+    def _because(self, j: int) -> str:
+        """Why a column of numbers is read as categories: one text cell (a "n/a" among
+        numbers) turns the whole column categorical, and then its numbers are categories."""
+        if j not in self.why:
+            return ""
+        return (f". The column is categorical because {self.why[j]}, which is not a number: "
+                "if it marks a missing value, leave the cell empty")
 
     def _refuse(self, block: list[tuple[list[str], int]], i: int, j: int, problem: str) -> Any:
         row, line = block[i]
         cell = row[self.positions[j]].strip()
-        shown = cell if len(cell) <= 40 else cell[:37] + "..."
+        shown = _short(cell)
         raise invalid(_LOC, f"row {self.n + i + 1} (line {line}), column "
                             f"{self.header[self.positions[j]]!r}: {shown!r} {problem}")
 
@@ -151,3 +161,7 @@ class FeatureCells:
                 values = np.frombuffer(self.codes[k], dtype=np.int32)
                 columns.append(sorted_categories(names[j], values, list(self.index[k])))
         return Table(tuple(columns))
+
+
+def _short(cell: str) -> str:
+    return cell if len(cell) <= 40 else cell[:37] + "..."

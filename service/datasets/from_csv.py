@@ -102,14 +102,17 @@ def _read_all(
     names = [header[i] for i in feature_idx]
     current = [kinds.get(name, "numeric") for name in names]
     forced = [name in kinds for name in names]
+    why: dict[int, str] = {}
     while True:
         cells = FeatureCells(header, feature_idx, current, forced, bound, limits.max_categories)
+        cells.why = why
         try:
             read = _read(rows, cells, target_idx)
             return cells.table(), read
         except Recategorize as found:
             current = ["categorical" if j in found.columns else kind
                        for j, kind in enumerate(current)]
+            why.update(found.why)
             rows.detach()  # the next reader's wrapper takes the file over
             source.seek(0)
             rows = Rows(source)

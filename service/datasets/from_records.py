@@ -11,6 +11,7 @@ and ``""`` in a categorical column, is a missing cell. Records are numbered from
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from worker.pipeline import Column, Table
 from worker.pipeline.schema import number_text
 
+from ..errors import InvalidInput
 from .canonical import ParsedDataset, build, check_name, check_target_kind, invalid, text_problem
 from .columns import Limits, categorical_column, column_kinds
 from .label_sets import label_set_values
@@ -43,7 +45,10 @@ def parse_records(body: dict[str, Any], *, max_columns: int | None = None,
     if max_columns is not None and len(names) > max_columns:
         raise invalid(_LOC, f"the records have {len(names):,} columns; the limit is "
                             f"{max_columns:,} (DESCENT_MAX_DATASET_COLUMNS)")
-    _names(names, len(names), "records", "records")  # text, non-empty
+    if "" in names:
+        raise invalid([*_LOC, 0, ""], "record 0 has a column with an empty name; name every "
+                                      "column")
+    _names(names, len(names), "records", "records")  # text
     targets = _targets(body.get("target"), names)
     features = [name for name in names if name not in targets]
     if not features:
@@ -63,7 +68,10 @@ def parse_records(body: dict[str, Any], *, max_columns: int | None = None,
         _no_null(cells, targets[0])
         if any(type(cell) is list for cell in cells):
             return _label_sets(table, cells, targets[0], target_kind, common)
-        labels, values = _flat_targets(cells, target_kind)
+        try:
+            labels, values = _flat_targets(cells, target_kind)
+        except InvalidInput as exc:
+            raise _as_records(exc, targets[0]) from None
         return build(table, labels=labels, values=values, target_names=targets, **common)
     if target_kind == "labels":
         raise invalid(["body", "target_kind"],
@@ -108,6 +116,15 @@ def _targets(target: Any, names: list[str]) -> list[str]:
     return wanted
 
 
+def _as_records(exc: InvalidInput, name: str) -> InvalidInput:
+    """A refusal of the flat targets list (``targets[i]``), said of the records it came from:
+    ``targets`` is not a field of a records upload."""
+    detail = re.sub(r"targets\[(\d+)\]", lambda m: f"record {m[1]}'s {name!r}", exc.detail)
+    loc = exc.errors[0]["loc"] if exc.errors else []
+    index = loc[2:3] if len(loc) > 2 and isinstance(loc[2], int) else []
+    return invalid([*_LOC, *index, name], detail)
+
+
 def _no_null(cells: list[Any], name: str) -> None:
     for i, cell in enumerate(cells):
         if cell is None:
@@ -121,6 +138,8 @@ def _column(records: list[dict[str, Any]], name: str, kind: str | None) -> Colum
         return Column(name, "numeric", _numbers(cells, name))
     texts: list[str | None] = []
     for i, cell in enumerate(cells):
+        if isinstance(cell, str):  # read as a CSV cell is: " paris " is "paris", "  " missing
+            cell = cell.strip()
         if cell is None or cell == "":
             texts.append(None)
         elif isinstance(cell, str):

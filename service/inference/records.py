@@ -94,6 +94,8 @@ def _column(name: str, kind: str, cells: Sequence[Any], key: str | int) -> Colum
         return Column(name, "numeric", values)
     texts: list[str | None] = []
     for i, cell in enumerate(cells):
+        if isinstance(cell, str):  # read as a CSV cell is: " paris " is "paris", "  " missing
+            cell = cell.strip()
         if cell is None or cell == "":
             texts.append(None)
         elif isinstance(cell, str):

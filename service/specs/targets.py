@@ -82,8 +82,8 @@ def trained_as(
             _, classes = as_multilabel(targets, dataset.target_names)
             n_targets = len(classes)
         if task == "classification" and len(classes or []) < 2:
-            raise ValueError(f"at least 2 classes are needed; it has only "
-                             f"{(classes or ['none'])[0]!r}")
+            raise ValueError("at least 2 classes are needed; it has " + (
+                f"only one, {classes[0]!r}" if classes else "none"))
     except ValueError as exc:
         message = f"{TASK_NEEDS[task]}; dataset {dataset.id}: {exc}"
         raise InvalidInput(message, errors=[field_error(["body", "task"], message)]) from None

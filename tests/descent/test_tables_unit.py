@@ -173,6 +173,18 @@ def test_the_cli_reads_a_csv_as_records_in_any_column_order(tmp_path: Path) -> N
         read_inputs(bad, MODEL)
 
 
+def test_the_cli_reads_a_spreadsheets_csv_bom_crlf_and_quotes(tmp_path: Path) -> None:
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(b'\xef\xbb\xbfzip,city,age\r\n75001,"paris, fr",34\r\n,lyon,\r\n')
+    records, by_name = read_inputs(excel, MODEL)
+    assert by_name and records == [{"zip": "75001", "city": "paris, fr", "age": 34.0},
+                                   {"zip": None, "city": "lyon", "age": None}]
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text("age,,city,zip\n34,x,paris,75001\n")
+    with pytest.raises(UsageError, match="column 2 of the header has no name"):
+        read_inputs(unnamed, MODEL)
+
+
 def test_the_cli_sends_rows_by_position_to_models_without_names(tmp_path: Path) -> None:
     unnamed = Model.from_dict({"id": "mdl_2", "n_features": 2, "columns": [
         {"name": "x0", "kind": "numeric", "categories": None},

@@ -59,7 +59,8 @@ def test_reuploading_the_same_content_under_a_new_name_says_it_was_deduplicated(
     assert body["message"] == (f"The same content was uploaded before as {dataset_id} ('march'): "
                                "the upload was deduplicated, that dataset is returned and nothing "
                                "new was stored; the name 'april' was not applied.")
-    as_json = {"features": [[1, 2], [3, 4], [5, 6]], "targets": [0, 1, 0]}
+    as_json = {"features": [[1, 2], [3, 4], [5, 6]], "targets": [0, 1, 0],
+               "feature_names": ["a", "b"], "target_names": ["y"]}
     json_again = client.post("/v1/datasets", json=as_json, headers=headers).json()
     assert json_again["deduplicated"] is True and "'april'" not in json_again["message"]
     assert "deduplicated" not in client.get(f"/v1/datasets/{dataset_id}", headers=headers).json()

@@ -274,11 +274,14 @@ def test_npz_uncompressed_size_limit() -> None:
 
 def test_same_content_same_sha_across_formats() -> None:
     X = [[1.5, -2.0], [0.0, 4.25], [3.0, 1.0]]
-    from_json = parse_json({"name": "a", "features": X, "targets": [1, 0, 1]})
+    named = {"feature_names": ["u", "v"], "target_names": ["t"]}
+    from_json = parse_json({"name": "a", "features": X, "targets": [1, 0, 1], **named})
     from_csv = parse_csv(b"u,v,t\n1.5,-2,1\n-0.0,4.25,0\n3,1.0,1\n", targets=["t"])
+    assert from_json.sha256 == from_csv.sha256
+    unnamed = parse_json({"name": "a", "features": X, "targets": [1, 0, 1]})
     from_npz = parse_npz(npz_bytes(X=np.array(X, np.float64), y=np.array([1, 0, 1])))
-    assert from_json.sha256 == from_csv.sha256 == from_npz.sha256
-    values_json = parse_json({"features": X, "targets": [1.0, 0.5, 1.0]})
+    assert unnamed.sha256 == from_npz.sha256 != from_csv.sha256  # x0, x1 are not u, v
+    values_json = parse_json({"features": X, "targets": [1.0, 0.5, 1.0], **named})
     values_csv = parse_csv(b"u,v,t\n1.5,-2,1\n0,4.25,0.5\n3,1,1\n", targets=["t"])
     assert values_json.sha256 == values_csv.sha256 != from_json.sha256
 

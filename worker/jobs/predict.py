@@ -22,8 +22,16 @@ from worker.pipeline import Table
 
 
 def _shifted(message: str, row: int, start: int) -> str:
-    """A chunk's error message with its row counted from the dataset's first row."""
-    return message.replace(f"row {row}", f"row {start + row}", 1)
+    """A chunk's error message with its row counted from the dataset's first row, and said as
+    an ordinal too: rows here count from 0, as in /predict, but a CSV's upload counted them
+    from 1 ("row 2 (line 3)"), so "row 1" alone pointed a CSV's user at the wrong row."""
+    n = start + row
+    return message.replace(f"row {row}", f"row {n} (the dataset's {_ordinal(n + 1)} row)", 1)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
 
 
 def _model(ctx: JobContext) -> tables.Model:
@@ -60,7 +68,9 @@ def run_predict(ctx: JobContext) -> None:
         try:
             X = matching.model_table(loaded.columns, table, by_position=matching.unnamed(dataset))
         except ValueError as exc:  # MissingColumn, KindMismatch: named in the message
-            raise InvalidJob(f"dataset {dataset.id}: {exc}") from None
+            row = getattr(exc, "row", None)
+            message = str(exc) if row is None else _shifted(str(exc), row, 0)
+            raise InvalidJob(f"dataset {dataset.id}: {message}") from None
     n_rows = table.n_rows
     prediction = tables.Prediction(id=new_id("pred"), tenant_id=job.tenant_id,
                                    model_id=model.id, job_id=job.id, n_rows=n_rows)

@@ -55,13 +55,18 @@ class NumericImputer:
         if strategy != "constant" and X.shape[0]:
             with np.errstate(all="ignore"):  # (a gappy column's NaN is replaced below)
                 fill = X.mean(axis=0) if strategy == "mean" else np.median(X, axis=0)
-            for j in gappy:
-                column = X[:, j]
-                observed = column[~np.isnan(column)]
-                if not observed.size:
-                    fill[j] = float(fill_value)
-                else:
-                    fill[j] = observed.mean() if strategy == "mean" else np.median(observed)
+                for j in gappy:
+                    column = X[:, j]
+                    observed = column[~np.isnan(column)]
+                    if not observed.size:
+                        fill[j] = float(fill_value)
+                    else:
+                        fill[j] = observed.mean() if strategy == "mean" else np.median(observed)
+            for j in np.flatnonzero(~np.isfinite(fill)):  # |x| near 1e308: the sum overflowed
+                observed = X[:, j][~np.isnan(X[:, j])]
+                unit = np.abs(observed).max()  # mean(x) = u·mean(x/u), median likewise
+                scaled = observed / unit
+                fill[j] = unit * (scaled.mean() if strategy == "mean" else np.median(scaled))
         indicated = gappy if indicators else np.empty(0, np.int64)
         return cls(np.asarray(fill, dtype=np.float64), indicated.astype(np.int64))
 

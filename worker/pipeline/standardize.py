@@ -39,6 +39,27 @@ def constant_columns(var: np.ndarray, mean: np.ndarray, n: int) -> np.ndarray:
     return (var <= bound) | (np.sqrt(var) < 10 * EPS)
 
 
+def moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean, std, constant)`` of each column of ``X`` ``(n, d)``, float64 ``(d,)`` (and
+    bool), finite for any finite ``X``. A column near float64's limit (|x| ~ 1e308) overflows
+    the sums behind ``mean`` and ``var``; its moments are those of ``x / u``, ``u = max|x|``
+    (cells within [-1, 1]), scaled back: ``mean = u·mean(x/u)``, ``std = u·std(x/u)``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = X.mean(axis=0, dtype=np.float64)
+        var = X.var(axis=0, dtype=np.float64)
+        constant = constant_columns(var, mean, X.shape[0])
+        std = np.sqrt(var)
+    huge = ~(np.isfinite(mean) & np.isfinite(var))
+    if huge.any():
+        part = np.asarray(X[:, huge], dtype=np.float64)
+        unit = np.abs(part).max(axis=0)
+        part /= unit
+        mean_u, var_u = part.mean(axis=0), part.var(axis=0)
+        mean[huge], std[huge] = mean_u * unit, np.sqrt(var_u) * unit
+        constant[huge] = constant_columns(var_u, mean_u, X.shape[0])
+    return mean, std, constant
+
+
 @dataclass(frozen=True, eq=False)
 class Standardizer:
     """Fitted statistics ``mean`` and ``scale``, each ``(n_columns,)`` float64; ``transform``
@@ -51,11 +72,8 @@ class Standardizer:
     @classmethod
     def fit(cls, X: np.ndarray, dtype: Any) -> Standardizer:
         """From ``X`` ``(n, d)`` (the training rows), in float64."""
-        X = np.asarray(X)
-        mean = X.mean(axis=0, dtype=np.float64)
-        var = X.var(axis=0, dtype=np.float64)
-        scale = np.where(constant_columns(var, mean, X.shape[0]), 1.0, np.sqrt(var))
-        return cls.of(mean, scale, dtype)
+        mean, std, constant = moments(np.asarray(X))
+        return cls.of(mean, np.where(constant, 1.0, std), dtype)
 
     @classmethod
     def of(cls, mean: Any, scale: Any, dtype: Any) -> Standardizer:

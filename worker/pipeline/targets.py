@@ -28,7 +28,7 @@ import numpy as np
 
 from .labels import encode
 from .onnx import ONNX_DOUBLE, Node
-from .standardize import constant_columns
+from .standardize import moments
 
 # What each task needs of a dataset's targets (the first half of every refusal's message).
 TASK_NEEDS = {
@@ -49,10 +49,8 @@ class TargetScaler:
     @classmethod
     def fit(cls, Y: np.ndarray) -> TargetScaler:
         """From the training rows' targets ``Y`` ``(n, k)``."""
-        Y = np.asarray(Y, dtype=np.float64)
-        mean, var = Y.mean(axis=0), Y.var(axis=0)
-        scale = np.where(constant_columns(var, mean, Y.shape[0]), 1.0, np.sqrt(var))
-        return cls(mean, scale)
+        mean, std, constant = moments(np.asarray(Y, dtype=np.float64))
+        return cls(mean, np.where(constant, 1.0, std))
 
     @classmethod
     def from_arrays(cls, arrays: Any) -> TargetScaler | None:
