@@ -22,6 +22,7 @@ import numpy as np
 from .backprop import Workspace
 from .class_weights import class_weight_vector, row_weights
 from .clipping import clip_grad_norm
+from .diagnostics import Probe, epoch_warnings
 from .dropout import draw_masks, dropout_rates
 from .errors import DivergedError, SpecError
 from .metrics import RunningMetrics, evaluate
@@ -54,6 +55,7 @@ class Run:
     class_weights: np.ndarray | None = None  # (n_classes,)
     dropout: list[float] = field(default_factory=list)  # p per hidden layer
     history: list[dict[str, Any]] = field(default_factory=list)
+    probe: Probe | None = None  # training.diagnostics
     stopped: bool = False
     last_epoch: int = 0
 
@@ -139,6 +141,7 @@ def run_fit(
                           config.get("warmup_epochs") or 0),
         class_weights=class_weight_vector(config.get("class_weight"), Y, net.loss_name, labels),
         dropout=dropout_rates(net.spec["hidden_layers"]),
+        probe=Probe(net) if config.get("diagnostics") else None,
     )
     first_epoch = 1 if state is None else run.restore(state)
     run.last_epoch = first_epoch - 1
@@ -207,13 +210,22 @@ def _train_epoch(run: Run, data: EpochData, epoch: int, should_stop: ShouldStop 
     clip, grads = run.config.get("clip_grad_norm"), run.net.flat_grads
     dropping = any(p > 0 for p in run.dropout)
     rng = run.streams.generator("dropout") if dropping else None
+    probe, last = run.probe, data.batches[-1][0]
+    if probe is not None:
+        probe.start_epoch()
     for X_batch, Y_batch, w, workspace in data.batches:
         if rng is not None:
             draw_masks(rng, run.dropout, workspace.masks)
         accumulate(X_batch, Y_batch, workspace, observe, workspace.masks, w)
+        if probe is not None:
+            probe.add_batch()
+            if X_batch is last:
+                probe.before_last_step()
         if clip is not None:
             clip_grad_norm(grads, clip)
         step()
+        if probe is not None and X_batch is last:
+            probe.after_last_step()
         if should_stop is not None and should_stop():
             run.stopped = True
             return False
@@ -236,6 +248,10 @@ def _end_epoch(
         raise DivergedError(epoch, "a parameter is not finite")
     row = {"epoch": epoch, **metrics, "learning_rate": run.optimizer.learning_rate,
            "seconds": time.perf_counter() - started}
+    if run.probe is not None:
+        layers = run.probe.result(data.batches[-1][0])
+        blocks = [r["diagnostics"]["layers"] for r in run.history if r.get("diagnostics")]
+        row["diagnostics"] = {"layers": layers, "warnings": epoch_warnings([*blocks, layers])}
     run.history.append(row)
     run.schedule.observe(epoch - 1, metrics.get("val_loss", metrics["loss"]))
     if run.stopper is not None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .schema import Field, Integer, ListOf, Loc, Number, Object, SpecError, Tagged
+from .schema import Boolean, Field, Integer, ListOf, Loc, Number, Object, SpecError, Tagged
 
 DROPOUT = Number(0.0, ge=0, lt=1, doc=(
     "Fraction of this layer's units zeroed while training (inverted dropout: kept units are "
@@ -103,9 +103,14 @@ CLASS_WEIGHT = ClassWeight(None, nullable=True, doc=(
     "Classification: \"balanced\" (n/(k·n_c) over the training part) or {label: weight} "
     "(labels not named weigh 1); the loss becomes Σ w ℓ / Σ w"))
 
+DIAGNOSTICS = Boolean(True, doc=(
+    "Per-layer diagnostics each epoch (gradient and weight norms, update ratio, dead and "
+    "saturated units) and warnings; docs/api.md \"Diagnostics\""))
+
 TRAINING_CONTROLS: dict[str, Field] = {
     "lr_schedule": LR_SCHEDULE,
     "warmup_epochs": WARMUP_EPOCHS,
     "clip_grad_norm": CLIP_GRAD_NORM,
     "class_weight": CLASS_WEIGHT,
+    "diagnostics": DIAGNOSTICS,
 }
