@@ -14,7 +14,9 @@ backward ``Aᵀ δ`` per layer and ``δ Wᵀ`` for all but the first layer).
 Each framework trains the same network (relu hidden layers, softmax + cross-entropy, Adam with
 learning rate 0.001, float32, shuffled mini-batches of the workload's size) on the same data. The
 engine runs ``worker.nn.train`` exactly as the worker does, including its per-epoch metrics
-(training loss and accuracy), with validation, standardization and early stopping off.
+(training loss and accuracy), with validation, standardization and early stopping off, and
+per-layer diagnostics off; ``engine+diag`` is the same run with ``training.diagnostics`` on, and
+each workload's last line prints what the diagnostics cost (its time over the engine's, minus 1).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,8 @@ def sizes_of(workload: dict[str, Any]) -> list[int]:
     return [workload["features"], *workload["hidden"], workload["classes"]]
 
 
-def run_engine(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
+def run_engine(workload: dict[str, Any], X: np.ndarray, y: np.ndarray,
+               diagnostics: bool = False) -> float:
     network = {
         "hidden_layers": [{"units": u, "activation": "relu"} for u in workload["hidden"]],
         "output_activation": "softmax",
@@ -64,6 +68,7 @@ def run_engine(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
         "seed": 0, "dtype": "float32",
         "optimizer": {"name": "adam", "learning_rate": 0.001},
         "validation_split": None, "standardize": False, "early_stopping": None,
+        "diagnostics": diagnostics,
     }
     started = time.perf_counter()
     train(net, X, Y, training)
@@ -141,6 +146,7 @@ def blas_bound(workload: dict[str, Any], repeats: int) -> float:
 
 RUNNERS: dict[str, Callable[[dict[str, Any], np.ndarray, np.ndarray], float]] = {
     "engine": run_engine,
+    "engine+diag": partial(run_engine, diagnostics=True),
     "pytorch": run_torch,
     "sklearn": run_sklearn,
 }
@@ -188,13 +194,16 @@ def main(argv: list[str] | None = None) -> int:
                     seconds[name] = min(seconds[name], RUNNERS[name](workload, X, y))
             rates = {name: samples / value for name, value in seconds.items()}
             bound = blas_bound(workload, repeat)
-            peers = [rate for name, rate in rates.items() if name != "engine"]
+            peers = [rate for name, rate in rates.items() if not name.startswith("engine")]
             best_peer = max(peers) if peers else float("nan")
             for name, rate in rates.items():
                 print(f"{workload['name']:<9}{name:<10}{rate:>12,.0f}{rate / best_peer:>13.2f}x"
                       f"{rate / bound:>15.2f}")
             print(f"{workload['name']:<9}{'bound':<10}{bound:>12,.0f}"
                   f"{'':>14}{'(matmul only)':>15}")
+            if "engine" in seconds and "engine+diag" in seconds:
+                cost = seconds["engine+diag"] / seconds["engine"] - 1
+                print(f"{workload['name']:<9}diagnostics cost {cost:+.1%} of the engine's time")
     return 0
 
 

@@ -39,6 +39,7 @@ def finish(
     prediction_rows: Sequence[tables.PredictionRow] | None = None,
     prediction_id: str | None = None,
     evaluation: tuple[str, dict[str, Any]] | None = None,
+    warnings: list[str] | None = None,
 ) -> bool:
     """Mark the job succeeded and store the rows it produced, in one transaction; False (and
     nothing stored) when the lease was lost. ``outputs`` are inserted in order (a row before the
@@ -48,13 +49,16 @@ def finish(
     A prediction's rows come with it (``prediction_rows``, written by the one row writer,
     ``service.repository.predictions.insert_rows``) or, for a large one already written in
     chunks (``service.queue.results``), the prediction is named by ``prediction_id`` and marked
-    complete here, as the job succeeds. ``evaluation``: ``(id, report)`` of a pending one."""
+    complete here, as the job succeeds. ``evaluation``: ``(id, report)`` of a pending one.
+    ``warnings``: the diagnostics' last warnings, kept with the job's metrics."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None]
     rows += list(outputs)
     produced: dict[str, Any] = {
         RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
     if model is not None:  # the job reports what the model holds: its weights' epoch
         produced.update(metrics=model.metrics, best_epoch=model.best_epoch)
+        if warnings is not None:
+            produced["metrics"] = {**(model.metrics or {}), "warnings": warnings}
     if prediction_id is not None:
         produced["prediction_id"] = prediction_id
 

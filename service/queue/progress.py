@@ -25,16 +25,25 @@ def record_epoch(
     epoch: int,
     metrics: dict[str, Any],
     seconds: float,
+    diagnostics: dict[str, Any] | None = None,
 ) -> bool:
     """Store one finished epoch (overwriting that epoch's row after a resume, never duplicating
-    it) and the job's progress; False when the lease was lost (nothing written)."""
+    it) and the job's progress; False when the lease was lost (nothing written).
+
+    ``diagnostics`` (the engine's per-layer block) goes into the epoch row's metrics JSON under
+    ``diagnostics``; its ``warnings`` into the job's metrics under ``warnings`` (``JobPublic``
+    shows them as the job's ``warnings``)."""
+    job_metrics = metrics
+    if diagnostics is not None:
+        job_metrics = {**metrics, "warnings": diagnostics.get("warnings", [])}
+        metrics = {**metrics, "diagnostics": diagnostics}
 
     def write(session: Session) -> bool:
         c = clock(db)
         guarded = (
             update(jobs)
             .where(lease_guard(job_id, lease_token))
-            .values(progress_epoch=epoch, metrics=metrics)
+            .values(progress_epoch=epoch, metrics=job_metrics)
         )
         if rowcount(session, guarded) != 1:
             return False

@@ -149,11 +149,14 @@ def get_history(
     caller: CallerDep,
     db: DbDep,
     after: AfterQuery = None,
+    diagnostics: Annotated[bool, Query(description=(
+        "Include each epoch's per-layer `diagnostics` block (docs/api.md \"Diagnostics\")"
+    ))] = False,
 ) -> HistoryPublic:
     known_id(job_id, "job", "job")
     with db.read() as session:
         rows = store.history(session, tenant_id=caller.tenant_id, job_id=job_id, after=after)
-        data = [history_row(r) for r in rows]
+        data = [history_row(r, diagnostics) for r in rows]
     return HistoryPublic.model_validate({"data": data})
 
 

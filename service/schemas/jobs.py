@@ -46,6 +46,10 @@ class JobPublic(BaseModel):
     prediction_id: str | None = Field(description="The stored result of a predict job")
     error: JobError | None
     cancel_requested: bool
+    warnings: list[str] = Field(default_factory=list, description=(
+        "What the per-layer diagnostics (training.diagnostics) show to be wrong, in plain "
+        "words, as of the latest epoch: vanishing or exploding gradients, dead ReLUs, a "
+        "learning rate too high (docs/api.md \"Diagnostics\")"))
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
@@ -56,13 +60,15 @@ class JobPublic(BaseModel):
         if row.error_code:
             error = JobError(code=row.error_code, message=row.error_message or "")
         metrics = json_safe(row.metrics) if row.metrics else None
+        warnings = list(metrics.pop("warnings", None) or []) if metrics else []
         return cls(
             id=row.id, kind=row.kind, status=row.status, dataset_id=row.dataset_id,
             spec=json_safe(row.spec), metrics=metrics, best_epoch=row.best_epoch,
             progress=JobProgress(epoch=row.progress_epoch or 0, epochs=row.progress_epochs),
             attempts=row.attempts, max_attempts=row.max_attempts, model_id=row.model_id,
             prediction_id=row.prediction_id, error=error,
-            cancel_requested=bool(row.cancel_requested), created_at=row.created_at,
+            cancel_requested=bool(row.cancel_requested), warnings=warnings,
+            created_at=row.created_at,
             started_at=row.started_at, finished_at=row.finished_at,
         )
 
@@ -81,8 +87,12 @@ class HistoryPublic(BaseModel):
     data: list[HistoryRow]
 
 
-def history_row(row: tables.JobEpoch) -> dict[str, Any]:
-    return {"epoch": row.epoch, **json_safe(row.metrics or {}), "seconds": row.seconds}
+def history_row(row: tables.JobEpoch, diagnostics: bool = True) -> dict[str, Any]:
+    """The epoch row as the API shows it; ``diagnostics=False`` leaves that block out."""
+    metrics = json_safe(row.metrics or {})
+    if not diagnostics:
+        metrics.pop("diagnostics", None)
+    return {"epoch": row.epoch, **metrics, "seconds": row.seconds}
 
 
 class AttemptPublic(BaseModel):

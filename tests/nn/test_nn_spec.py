@@ -10,6 +10,7 @@ from worker.nn import Network, SpecError, fill_network_defaults, fill_training_d
 
 API_TRAINING_EXAMPLE = {
     "epochs": 50, "batch_size": 32, "shuffle": True, "seed": 0, "dtype": "float32",
+    "diagnostics": True,
     "optimizer": {"name": "adam", "learning_rate": 0.001, "beta1": 0.9, "beta2": 0.999,
                   "epsilon": 1e-8},
     "weight_decay": 0.0,

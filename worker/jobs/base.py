@@ -46,10 +46,11 @@ def load_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> tables.Dat
 
 
 def epoch_metrics(db: Database, *, job_id: str, epoch: int) -> dict[str, Any] | None:
-    """The metrics of the job's history row for ``epoch``, or None without one."""
+    """The metrics of the job's history row for ``epoch`` (without its diagnostics), or None
+    without one."""
     with db.read() as session:
         row = session.scalar(
             select(tables.JobEpoch.metrics)
             .where(tables.JobEpoch.job_id == job_id, tables.JobEpoch.epoch == epoch)
         )
-    return None if row is None else dict(row)
+    return None if row is None else {k: v for k, v in row.items() if k != "diagnostics"}

@@ -18,9 +18,16 @@ from worker.jobs.writer import ProgressWriter
 def history_row(row: dict[str, Any]) -> tuple[dict[str, Any], float]:
     """The engine's epoch row as ``(metrics, seconds)``: the epoch and its duration are columns
     of their own in ``job_epochs``, so the metrics are just the measures (JSON-safe: a
-    non-finite value is null)."""
-    metrics = json_safe({k: v for k, v in row.items() if k not in ("epoch", "seconds")})
+    non-finite value is null). The row's ``diagnostics`` stay out (``diagnostics_of``)."""
+    skip = ("epoch", "seconds", "diagnostics")
+    metrics = json_safe({k: v for k, v in row.items() if k not in skip})
     return metrics, float(row.get("seconds") or 0.0)
+
+
+def diagnostics_of(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The engine row's per-layer ``diagnostics`` block, JSON-safe, or None when off."""
+    block = None if row is None else row.get("diagnostics")
+    return None if block is None else json_safe(block)
 
 
 @dataclass
@@ -40,7 +47,7 @@ class EpochRecorder:
         metrics, seconds = history_row(row)
         self.writer.submit(partial(
             queue.record_epoch, self.ctx.db, job_id=job.id, lease_token=job.lease_token,
-            epoch=epoch, metrics=metrics, seconds=seconds,
+            epoch=epoch, metrics=metrics, seconds=seconds, diagnostics=diagnostics_of(row),
         ))
         self.last_epoch, self.last_state = epoch, state
         if time.monotonic() - self.last_checkpoint_at >= self.ctx.checkpoint_seconds:

@@ -241,5 +241,7 @@ def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data:
                                      names if names and len(names) == n_outputs else None),
         weights=weights, weights_sha256=sha256,
     )
-    if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model):
+    last = run.history[-1].get("diagnostics") if run.history else None
+    if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model,
+                        warnings=None if last is None else list(last["warnings"])):
         raise LeaseLost
