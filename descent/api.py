@@ -123,9 +123,13 @@ class Client:
     def get_job(self, job_id: str) -> Job:
         return Job.from_dict(self._t.json("GET", f"/v1/jobs/{job_id}"))
 
-    def history(self, job_id: str, *, after: int | None = None) -> list[HistoryRow]:
-        params = {"after": after} if after is not None else None
-        body = self._t.json("GET", f"/v1/jobs/{job_id}/history", params=params)
+    def history(self, job_id: str, *, after: int | None = None,
+                diagnostics: bool = False) -> list[HistoryRow]:
+        """The job's epochs; with ``diagnostics`` each row's ``raw["diagnostics"]`` too."""
+        params: dict[str, Any] = {"after": after} if after is not None else {}
+        if diagnostics:
+            params["diagnostics"] = "true"
+        body = self._t.json("GET", f"/v1/jobs/{job_id}/history", params=params or None)
         return [HistoryRow.from_dict(row) for row in body.get("data", [])]
 
     def attempts(self, job_id: str) -> list[dict[str, Any]]:

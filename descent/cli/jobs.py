@@ -1,4 +1,4 @@
-"""`descent jobs submit|watch|list|show|history|cancel|estimate`."""
+"""`descent jobs submit|watch|list|show|history|diagnose|cancel|estimate`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from worker.spec import OPTIMIZER, spec_defaults
 
 from ..api import Client
 from ..types import Job
+from .diagnose import diagnose_job
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 from .progress import Progress
 
@@ -59,6 +60,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
     for name, about, handler in (("show", "show one job", show_job),
                                  ("history", "its loss per epoch", show_history),
+                                 ("diagnose", "per-layer gradient norms, dead and saturated "
+                                  "units per epoch, and warnings", diagnose_job),
                                  ("cancel", "cancel a queued or running job", cancel_job)):
         action = actions.add_parser(name, parents=[common], help=about)
         action.add_argument("id")

@@ -62,6 +62,14 @@ def test_upload_train_predict_export_plot(server: Server, tmp_path: Path,
     assert shown.returncode == 0 and "succeeded" in shown.stdout
     history = json_of(descent(server, "jobs", "history", job["id"], "--json"))["data"]
     assert history[-1]["epoch"] == job["progress"]["epoch"]
+    diagnosed = descent(server, "jobs", "diagnose", job["id"])
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    lines = diagnosed.stdout.splitlines()
+    assert lines[0].split()[:4] == ["EPOCH", "LAYER", "ACTIVATION", "GRAD_NORM"]
+    assert lines[1].split()[:3] == ["1", "1", "relu"]
+    assert any(line.startswith("warnings") for line in lines)
+    epochs = json_of(descent(server, "jobs", "diagnose", job["id"], "--json"))["epochs"]
+    assert [len(e["layers"]) for e in epochs] == [3] * len(history)
     assert json_of(descent(server, "models", "show", job["model_id"], "--json"))["n_features"] == 4
     assert job["model_id"] in descent(server, "models", "list").stdout
 
