@@ -28,6 +28,11 @@ RESULT_COLUMNS: dict[type[tables.Base], str] = {
 }
 
 
+def _with_warnings(model: tables.Model, warnings: list[str] | None) -> Any:
+    """The job's metrics: the model's, with the diagnostics' ``warnings`` (``JobPublic``)."""
+    return model.metrics if warnings is None else {**(model.metrics or {}), "warnings": warnings}
+
+
 def finish(
     db: Database,
     *,
@@ -49,16 +54,13 @@ def finish(
     A prediction's rows come with it (``prediction_rows``, written by the one row writer,
     ``service.repository.predictions.insert_rows``) or, for a large one already written in
     chunks (``service.queue.results``), the prediction is named by ``prediction_id`` and marked
-    complete here, as the job succeeds. ``evaluation``: ``(id, report)`` of a pending one.
-    ``warnings``: the diagnostics' last warnings, kept with the job's metrics."""
-    rows: list[Any] = [row for row in (model, prediction) if row is not None]
-    rows += list(outputs)
+    complete here, as the job succeeds. ``evaluation``: ``(id, report)`` of a pending one;
+    ``warnings``: the diagnostics' last ones, kept with the job's metrics."""
+    rows: list[Any] = [row for row in (model, prediction) if row is not None] + list(outputs)
     produced: dict[str, Any] = {
         RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
     if model is not None:  # the job reports what the model holds: its weights' epoch
-        produced.update(metrics=model.metrics, best_epoch=model.best_epoch)
-        if warnings is not None:
-            produced["metrics"] = {**(model.metrics or {}), "warnings": warnings}
+        produced.update(metrics=_with_warnings(model, warnings), best_epoch=model.best_epoch)
     if prediction_id is not None:
         produced["prediction_id"] = prediction_id
 

@@ -246,8 +246,9 @@ def _end_epoch(
             raise DivergedError(epoch, f"{key} is {metrics[key]}")
     if not np.isfinite(run.net.flat_params).all():
         raise DivergedError(epoch, "a parameter is not finite")
-    row = {"epoch": epoch, **metrics, "learning_rate": run.optimizer.learning_rate,
-           "seconds": time.perf_counter() - started}
+    row: dict[str, Any] = {"epoch": epoch, **metrics,
+                           "learning_rate": run.optimizer.learning_rate,
+                           "seconds": time.perf_counter() - started}
     if run.probe is not None:
         layers = run.probe.result(data.batches[-1][0])
         blocks = [r["diagnostics"]["layers"] for r in run.history if r.get("diagnostics")]
