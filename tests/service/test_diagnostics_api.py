@@ -3,6 +3,7 @@ left out of it by default, and the latest epoch's warnings shown on the job."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from api_helpers import auth, client_for, upload
@@ -40,6 +41,12 @@ def test_history_carries_diagnostics_and_the_job_its_warnings(db: Database) -> N
     assert any(w.startswith("vanishing gradients in layer 1") for w in shown["warnings"])
     model = client.get(f"/v1/models/{shown['model_id']}", headers=headers).json()
     assert "diagnostics" not in model["metrics"] and "warnings" not in model["metrics"]
+
+    stream = client.get(f"/v1/jobs/{job_id}/events", headers=headers).text
+    events = [block.splitlines() for block in stream.split("\n\n")]
+    epochs = [json.loads(line[len("data: "):]) for lines in events if "event: epoch" in lines
+              for line in lines if line.startswith("data: ")]
+    assert [e["diagnostics"] for e in epochs] == [r["diagnostics"] for r in rows]
 
 
 def test_diagnostics_off_leaves_no_block_and_no_warnings(db: Database) -> None:
