@@ -97,6 +97,13 @@ def check_dashboard(server: Server, browser: Browser, client: Client, finished: 
     drawn = browser.evaluate("document.querySelector('#loss-chart polyline[data-series=loss]')"
                              ".getAttribute('points').split(' ').length")
     assert drawn == browser.evaluate(POINTS)
+    # The layers panel: a gradient-norm line per layer (64 relu, 32 tanh, the output), the
+    # latest epoch's table and the warnings line.
+    assert browser.wait_for("document.querySelectorAll('#gradient-chart polyline').length") == 3
+    assert browser.evaluate("document.querySelectorAll('#layers-table tbody tr').length") == 3
+    assert browser.evaluate("[...document.querySelectorAll('#layers-table tbody td')]"
+                            ".map(td => td.textContent).slice(0, 2)") == ["1", "relu"]
+    assert browser.evaluate("document.querySelector('#layer-warnings') !== null")
     spec = json.loads(browser.evaluate("document.querySelector('#job-spec').textContent"))
     assert spec["training"]["epochs"] == 10000
     time.sleep(0.5)

@@ -248,8 +248,9 @@ function metricsList(metrics) {
 async function showJob(id, token) {
   const header = el("div", { class: "job-head" });
   const chart = el("div", { class: "card" });
+  const layers = el("div", { class: "card", id: "layers-panel" });
   const details = el("div", { class: "columns" });
-  view.append(el("p", {}, link("#/", "← Jobs")), header, chart, details);
+  view.append(el("p", {}, link("#/", "← Jobs")), header, chart, layers, details);
   const rows = [];
   let job = null;
   let busy = false;
@@ -259,10 +260,11 @@ async function showJob(id, token) {
     try {
       job = await api(`/v1/jobs/${id}`);
       const after = rows.length ? rows[rows.length - 1].epoch : 0;
-      const history = await api(`/v1/jobs/${id}/history?after=${after}`);
+      const history = await api(`/v1/jobs/${id}/history?after=${after}&diagnostics=true`);
       if (token !== routeToken) return;
       for (const row of history.data) if (!rows.length || row.epoch > rows[rows.length - 1].epoch) rows.push(row);
       renderJob(job, rows, header, chart, details);
+      fill(layers, layersPanel(job, rows));
       if (FINAL.has(job.status)) { timers.forEach(clearInterval); timers = []; }
       say(`Updated ${new Date().toLocaleTimeString()}`);
     } catch (error) {
