@@ -49,11 +49,12 @@ def finish(
     """Mark the job succeeded and store the rows it produced, in one transaction; False (and
     nothing stored) when the lease was lost. ``outputs`` are inserted in order (a row before the
     rows that refer to it); ``model`` and ``prediction`` are the same by name, stored first. A
-    result row (`RESULT_COLUMNS`) is linked from the job. A prediction's rows come with it (``prediction_rows``, written by the one row writer,
-    ``service.repository.predictions.insert_rows``) or, for a large one already written in
-    chunks (``service.queue.results``), the prediction is named by ``prediction_id`` and marked
-    complete here, as the job succeeds. ``evaluation``: ``(id, report)`` of a pending one;
-    ``warnings``: the diagnostics' last ones (kept with the job's metrics)."""
+    result row (`RESULT_COLUMNS`) is linked from the job. A prediction's rows come with it
+    (``prediction_rows``, written by the one row writer, ``service.repository.predictions.
+    insert_rows``) or, for a large one already written in chunks (``service.queue.results``),
+    the prediction is named by ``prediction_id`` and marked complete here, as the job succeeds.
+    ``evaluation``: ``(id, report)`` of a pending one; ``warnings``: the diagnostics' last
+    ones (kept with the job's metrics)."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None] + list(outputs)
     produced: dict[str, Any] = {
         RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}

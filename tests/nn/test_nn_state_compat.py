@@ -33,8 +33,8 @@ def meta() -> dict[str, Any]:
 
 
 def without_lr(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows as format 1 recorded them (before ``learning_rate`` was a column)."""
-    return [{k: v for k, v in row.items() if k != "learning_rate"}
+    """The rows as format 1 recorded them (before ``learning_rate`` and ``diagnostics``)."""
+    return [{k: v for k, v in row.items() if k not in ("learning_rate", "diagnostics")}
             for row in without_seconds(history)]
 
 

@@ -49,7 +49,7 @@ def test_learns_and_reports_classification_metrics() -> None:
     net, history, _ = run({"epochs": 15, "batch_size": 16, "optimizer": {"learning_rate": 0.01}})
     assert [row["epoch"] for row in history] == list(range(1, 16))
     assert set(history[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                               "learning_rate", "seconds"}
+                               "learning_rate", "seconds", "diagnostics"}
     assert history[-1]["loss"] < history[0]["loss"]
     assert history[-1]["accuracy"] > 0.8
 
@@ -157,7 +157,7 @@ def test_regression_metrics_and_standardization() -> None:
     history = train(net, X, Y, {"epochs": 30, "batch_size": 16,
                                 "optimizer": {"learning_rate": 0.01}})
     assert set(history[0]) == {"epoch", "loss", "mae", "rmse", "r2", "val_loss", "val_mae",
-                               "val_rmse", "val_r2", "learning_rate", "seconds"}
+                               "val_rmse", "val_r2", "learning_rate", "seconds", "diagnostics"}
     assert history[-1]["r2"] > 0.5
     assert net.standardization is not None
     mean, scale = net.standardization
@@ -247,6 +247,6 @@ def test_running_metrics_match_a_full_pass(output: str, loss: str, task: str,
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-250)
     full = evaluate(net, net.prepare_inputs(X), Y, task)
     row = history[0]
-    assert set(full) | {"epoch", "learning_rate", "seconds"} == set(row)
+    assert set(full) | {"epoch", "learning_rate", "seconds", "diagnostics"} == set(row)
     for key, value in full.items():
         assert row[key] == pytest.approx(value, rel=1e-12), key
