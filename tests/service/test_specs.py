@@ -50,6 +50,7 @@ API_EXAMPLE_SPEC = {
         "standardize_targets": True,
         "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
         "lr_schedule": None, "warmup_epochs": 0, "clip_grad_norm": None, "class_weight": None,
+        "diagnostics": True,
     },
     "preprocessing": {
         "numeric_imputation": "mean",
