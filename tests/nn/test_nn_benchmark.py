@@ -28,3 +28,19 @@ def test_engine_benchmark_quick(tmp_path: Path) -> None:
     assert any(line.startswith("T        engine") for line in lines), result.stdout
     assert any(line.startswith("T        pytorch") for line in lines), result.stdout
     assert any(line.startswith("T        sklearn") for line in lines), result.stdout
+
+
+def test_engine_benchmark_prints_the_cost_of_diagnostics(tmp_path: Path) -> None:
+    pytest.importorskip("threadpoolctl")
+    workloads = tmp_path / "workloads.json"
+    workloads.write_text(
+        '{"workloads": [{"name": "T", "rows": 300, "features": 8, "hidden": [16],'
+        ' "classes": 3, "batch_size": 32, "epochs": 2}]}')
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "engine.py"), "--quick", "--workloads",
+         str(workloads), "--frameworks", "engine", "engine+diag"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("T        engine+diag") for line in lines), result.stdout
+    assert any(line.startswith("T        diagnostics cost") for line in lines), result.stdout
