@@ -18,7 +18,8 @@ from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
 from service.specs.targets import TASK_OF_KIND, trained_as
 from worker.pipeline.preprocess import encoded_width
-from worker.spec import network_and_errors, parameter_count
+from worker.spec import SpecError, network_and_errors, parameter_count
+from worker.spec.weights import layer_shape_errors
 
 
 def output_units(dataset: Any) -> int:
@@ -81,6 +82,7 @@ def resolve_spec(
             f"categorical column); the limit is {settings.max_encoded_width:,} "
             "(DESCENT_MAX_ENCODED_WIDTH): set preprocessing.max_categories")))
     parameters = count_parameters(spec, width, output_units(view))
+    errors += _weights(network, width, output_units(view))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (
             f"the network has {parameters:,} parameters; the limit is"
@@ -92,8 +94,20 @@ def resolve_spec(
 
 def _network(submit: Any, task: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The filled network and its pairing errors (all of them, each at its field)."""
-    network, problems = network_and_errors(submit.network.model_dump(mode="json"), task)
+    try:
+        network, problems = network_and_errors(submit.network.model_dump(mode="json"), task)
+    except SpecError as exc:  # a field pydantic cannot check alone (initial_weights' values)
+        raise _invalid(list(exc.loc), exc.msg) from None
     return network, [_error(list(p.loc), p.msg) for p in problems]
+
+
+def _weights(network: dict[str, Any], width: int, n_outputs: int) -> list[dict[str, Any]]:
+    """``network.initial_weights`` shaped for ``width`` inputs and ``n_outputs`` outputs."""
+    weights = network.get("initial_weights")
+    if weights is None:
+        return []
+    sizes = [width, *(layer["units"] for layer in network["hidden_layers"]), n_outputs]
+    return [_error(list(e.loc), e.msg) for e in layer_shape_errors(weights, sizes)]
 
 
 def _shape(network: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
