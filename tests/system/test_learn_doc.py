@@ -50,8 +50,9 @@ def test_learn_doc_commands_reproduce_the_hand_derivation(tmp_path: Path) -> Non
         work.mkdir()
         run = subprocess.run(["bash", "-e", "-c", script], cwd=work, env=env,
                              capture_output=True, text=True, timeout=180)
-        assert run.returncode == 0, (run.stderr, [(p.name, p.read_text()[:600]) for p in work.glob("*.json")])
-        assert run.stdout == expected, (run.stdout, (work / "job.json").read_text())
+        files = [(p.name, p.read_text()[:600]) for p in work.glob("*.json")]
+        assert run.returncode == 0, (run.stderr, files)
+        assert run.stdout == expected, (run.stdout, files)
 
         # the API's numbers are the derivation's, to its printed precision
         table = _table(text)
@@ -82,9 +83,9 @@ def _assert_shapes_refused(url: str, headers: dict[str, str], dataset: str) -> N
             {"W": [[0.40], [0.45]], "b": [0.60]}]
     cases = [
         ([good[0], {"W": [[0.40, 0.1], [0.45, 0.1]], "b": [0.60]}],
-         ["body", "network", "initial_weights", 1, "W"], "(2, 1)"),
+         ["body", "network", "initial_weights", 1, "W"], "(fan_in, fan_out) = (2, 1)"),
         ([{"W": good[0]["W"], "b": [0.35]}, good[1]],
-         ["body", "network", "initial_weights", 0, "b"], "2 units"),
+         ["body", "network", "initial_weights", 0, "b"], "fan_out = 2"),
         ([good[0]], ["body", "network", "initial_weights"], "the network has 2"),
         ([{"W": [[0.15, 0.25], [0.20]], "b": [0.35, 0.35]}, good[1]],
          ["body", "network", "initial_weights", 0, "W"], "rows of different lengths"),

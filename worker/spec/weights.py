@@ -91,9 +91,8 @@ def layer_shape_errors(weights: Sequence[Mapping[str, Any]], sizes: Sequence[int
         shape = (len(W), len(W[0]) if W else 0)
         if shape != (fan_in, fan_out):
             errors.append(SpecError((*loc, i, "W"), (
-                f"shape {shape}; layer {i} ({fan_in} inputs → {fan_out} units) needs "
-                f"({fan_in}, {fan_out})")))
+                f"shape {shape}; layer {i} needs (fan_in, fan_out) = ({fan_in}, {fan_out})")))
         if len(b) != fan_out:
             errors.append(SpecError((*loc, i, "b"), (
-                f"{len(b)} biases; layer {i} has {fan_out} units")))
+                f"{len(b)} biases; layer {i} needs fan_out = {fan_out}")))
     return errors
