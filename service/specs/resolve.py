@@ -82,7 +82,7 @@ def resolve_spec(
             f"categorical column); the limit is {settings.max_encoded_width:,} "
             "(DESCENT_MAX_ENCODED_WIDTH): set preprocessing.max_categories")))
     parameters = count_parameters(spec, width, output_units(view))
-    errors += _weights(network, width, output_units(view))
+    errors += _weights(spec, dataset, width, output_units(view))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (
             f"the network has {parameters:,} parameters; the limit is"
@@ -101,11 +101,22 @@ def _network(submit: Any, task: str) -> tuple[dict[str, Any], list[dict[str, Any
     return network, [_error(list(p.loc), p.msg) for p in problems]
 
 
-def _weights(network: dict[str, Any], width: int, n_outputs: int) -> list[dict[str, Any]]:
-    """``network.initial_weights`` shaped for ``width`` inputs and ``n_outputs`` outputs."""
+def _weights(spec: dict[str, Any], dataset: Any, width: int,
+             n_outputs: int) -> list[dict[str, Any]]:
+    """``network.initial_weights`` shaped for ``width`` inputs and ``n_outputs`` outputs.
+
+    ``width`` is exact when the pipeline is fitted on every row (no validation split) or the
+    columns are all numeric and complete; otherwise the training rows may encode narrower, so
+    the first layer's ``fan_in`` is left to the engine (the job fails naming the field)."""
+    network = spec["network"]
     weights = network.get("initial_weights")
     if weights is None:
         return []
+    columns = dataset.columns or []
+    exact = not spec["training"]["validation_split"] or all(
+        c.get("kind", "numeric") == "numeric" and not c.get("missing") for c in columns)
+    if not exact:
+        width = len(weights[0]["W"])
     sizes = [width, *(layer["units"] for layer in network["hidden_layers"]), n_outputs]
     return [_error(list(e.loc), e.msg) for e in layer_shape_errors(weights, sizes)]
 
