@@ -14,8 +14,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.system.served import serve
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "learn.md"
 FENCE = re.compile(r"```\w*\n(.*?)```", re.S)
