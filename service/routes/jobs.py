@@ -27,6 +27,7 @@ from service.schemas import (
     Page,
 )
 from service.schemas.common import DEFAULT_LIMIT
+from service.schemas.gradcheck import GradcheckPublic
 from service.schemas.jobs import history_row
 from service.settings import Settings
 from service.strict_json import StrictJsonRoute
@@ -123,6 +124,7 @@ def estimate_job(
 
 @router.post(
     "/gradcheck",
+    response_model=GradcheckPublic,
     responses=problem_responses(400, 401, 404, 413, 422),
     summary="Check backprop against finite differences on a sample of the job's data",
 )
@@ -134,14 +136,15 @@ def gradcheck_job(
         ge=1, le=gradcheck.MAX_PER_LAYER,
         description="Weights, and as many biases, sampled per layer",
     )] = gradcheck.DEFAULT_PER_LAYER,
-) -> dict[str, Any]:
+) -> GradcheckPublic:
     spec, view = _resolve(db, settings, caller.tenant_id, submit)
     gradcheck.check_limits(spec, view, rows, parameters)
     with db.read() as session:
         dataset = dataset_store.get_dataset(session, tenant_id=caller.tenant_id,
                                             dataset_id=submit.dataset_id, with_content=True)
         session.expunge(dataset)
-    return gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters)
+    report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters)
+    return GradcheckPublic.model_validate(report)
 
 
 @router.get("", response_model=Page[JobPublic], responses=problem_responses(401, 422))
