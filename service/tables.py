@@ -111,6 +111,9 @@ class Dataset(Base):
     # The feature columns' schema: [{"name", "kind", "missing", "categories"}, …] (null for a
     # dataset stored before columns had kinds: all numeric, named by feature_names).
     columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The task the targets' form implies, a job's default task: "multilabel" for targets
+    # uploaded as label sets; null otherwise (the default then follows target_kind).
+    task: Mapped[str | None] = mapped_column(String(16))
     # Size of the upload as received (the API's "bytes" field).
     size_bytes: Mapped[int] = mapped_column(Integer)
     # A compressed .npz of X (and y when there are targets).

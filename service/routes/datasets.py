@@ -213,7 +213,7 @@ async def upload_dataset(
     response.headers["Location"] = f"/v1/datasets/{row.id}"
     answer = DatasetUploaded.of(row)
     answer.target_kind_guessed = not given and row.target_kind is not None
-    answer.hint = upload_hint(row.target_kind, row.classes, given)
+    answer.hint = upload_hint(row.target_kind, row.classes, given, row.task)
     if created:
         return answer
     response.status_code = 200
