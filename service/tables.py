@@ -280,6 +280,8 @@ class Prediction(Base):
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id"), index=True)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
     n_rows: Mapped[int] = mapped_column(Integer)
+    # Inputs matched by name: the columns given (or the dataset's) that the model does not take.
+    ignored_columns: Mapped[list[str] | None] = mapped_column(JSON)
     # False while its rows are being written (in chunks); readers see complete ones only.
     complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
