@@ -55,6 +55,8 @@ class ParsedDataset:
     # The task the targets' form implies ("multilabel" for label sets), else None: the job's
     # default task then follows target_kind.
     task: str | None = None
+    # What the upload's answer should warn about (not part of the content: not hashed).
+    warnings: tuple[str, ...] = ()
 
     @property
     def X(self) -> np.ndarray:
