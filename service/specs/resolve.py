@@ -16,7 +16,7 @@ from service.errors import InvalidInput, field_error
 from service.settings import Settings
 from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
-from service.specs.targets import TASK_OF_KIND, trained_as
+from service.specs.targets import default_task, trained_as
 from worker.pipeline.preprocess import encoded_width
 from worker.spec import SpecError, network_and_errors, parameter_count
 from worker.spec.weights import layer_shape_errors
@@ -53,7 +53,8 @@ def resolve_spec(
 ) -> dict[str, Any]:
     """The full spec with defaults filled in, checked against ``dataset`` and ``settings``.
 
-    The task defaults to the dataset's kind of targets; a task given reads them as its own kind
+    The task defaults to the dataset's (``multilabel`` for label sets), else to its kind of
+    targets; a task given reads them as its own kind
     when they allow it (``service.specs.targets``; ``targets``, the stored ``y``, is needed to
     read values as labels)."""
     task = _task(submit.task, dataset)
@@ -160,7 +161,7 @@ def _task(task: str | None, dataset: tables.Dataset) -> str:
     if dataset.target_kind is None or dataset.n_targets == 0:
         raise _invalid(["dataset_id"], f"dataset {dataset.id} has no targets; it can only be "
                                        "used for batch predictions")
-    return task or TASK_OF_KIND[dataset.target_kind]
+    return task or default_task(dataset)
 
 
 def _error(loc: list[str | int], msg: str) -> dict[str, Any]:
