@@ -114,6 +114,16 @@ class Client:
         body = {**(spec or {}), **fields}
         return Estimate.from_dict(self._t.json("POST", "/v1/jobs/estimate", json=body))
 
+    def gradcheck(self, spec: dict[str, Any] | None = None, *, rows: int | None = None,
+                  parameters: int | None = None, **fields: Any) -> dict[str, Any]:
+        """Backprop against central differences on a sample of the job's data, per layer
+        (``POST /v1/jobs/gradcheck``: ``{"passed", "layers": [{"max_relative_error", …}]}``)."""
+        body = {**(spec or {}), **fields}
+        query = {k: v for k, v in (("rows", rows), ("parameters", parameters)) if v is not None}
+        report: dict[str, Any] = self._t.json("POST", "/v1/jobs/gradcheck", json=body,
+                                              params=query or None)
+        return report
+
     def list_jobs(
         self, status: str | None = None, *, page_size: int | None = None
     ) -> Iterator[Job]:

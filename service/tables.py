@@ -111,6 +111,9 @@ class Dataset(Base):
     # The feature columns' schema: [{"name", "kind", "missing", "categories"}, …] (null for a
     # dataset stored before columns had kinds: all numeric, named by feature_names).
     columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # The task the targets' form implies, a job's default task: "multilabel" for targets
+    # uploaded as label sets; null otherwise (the default then follows target_kind).
+    task: Mapped[str | None] = mapped_column(String(16))
     # Size of the upload as received (the API's "bytes" field).
     size_bytes: Mapped[int] = mapped_column(Integer)
     # A compressed .npz of X (and y when there are targets).
@@ -277,6 +280,8 @@ class Prediction(Base):
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id"), index=True)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
     n_rows: Mapped[int] = mapped_column(Integer)
+    # Inputs matched by name: the columns given (or the dataset's) that the model does not take.
+    ignored_columns: Mapped[list[str] | None] = mapped_column(JSON)
     # False while its rows are being written (in chunks); readers see complete ones only.
     complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

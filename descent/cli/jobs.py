@@ -1,4 +1,4 @@
-"""`descent jobs submit|watch|list|show|history|diagnose|cancel|estimate`."""
+"""`descent jobs submit|watch|list|show|history|diagnose|cancel|estimate|gradcheck`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from worker.spec import OPTIMIZER, spec_defaults
 
 from ..api import Client
 from ..types import Job
+from . import gradcheck
 from .diagnose import diagnose_job
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 from .progress import Progress
@@ -47,6 +48,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     estimate = actions.add_parser("estimate", parents=[common], help="cost of a job, unqueued")
     add_spec_options(estimate)
     estimate.set_defaults(handler=estimate_job)
+    gradcheck.add_parser(actions, common, add_spec_options)
 
     watch = actions.add_parser("watch", parents=[common], help="follow a job live (Ctrl-C "
                                "detaches, the job keeps running)")

@@ -52,6 +52,11 @@ class ParsedDataset:
     feature_names: list[str] | None
     target_names: list[str] | None
     sha256: str
+    # The task the targets' form implies ("multilabel" for label sets), else None: the job's
+    # default task then follows target_kind.
+    task: str | None = None
+    # What the upload's answer should warn about (not part of the content: not hashed).
+    warnings: tuple[str, ...] = ()
 
     @property
     def X(self) -> np.ndarray:
@@ -153,13 +158,15 @@ def build(
     kinds: dict[str, str] | None = None,
     limits: Limits | None = None,
     first_row: int = 0,
+    task: str | None = None,
 ) -> ParsedDataset:
     """The canonical dataset from checked feature columns — a float64 matrix ``X`` (NaN =
     missing, no infinities) or a ``Table`` — and at most one kind of targets.
 
     ``values`` (float64, n × k) must be finite. Checks what is common to every format: at
     least 2 rows and 1 feature column; ``kinds`` (``column_kinds``) turning numeric columns
-    categorical; the ``limits`` (rows named from ``first_row``).
+    categorical; the ``limits`` (rows named from ``first_row``). ``task`` is the task the
+    targets' form implies (``"multilabel"`` for label sets; hashed, so it is part of the content).
     """
     n_rows = X.n_rows if isinstance(X, Table) else X.shape[0]
     if n_rows < 2:
@@ -191,7 +198,9 @@ def build(
         classes=classes,
         feature_names=names,
         target_names=target_names,
-        sha256=table_sha256(table, y, kind, classes, names=[names, target_names]),
+        sha256=table_sha256(table, y, kind, classes,
+                            names=[names, target_names, *([task] if task else [])]),
+        task=task,
     )
 
 

@@ -163,5 +163,35 @@ class FeatureCells:
         return Table(tuple(columns))
 
 
+def numbers_read_as_categories(table: Table, why: dict[int, str]) -> list[str]:
+    """A warning for each column inferred categorical (``why``: feature position → its first
+    text cell) whose categories are numbers but for 1 to 3 texts (an "NA", "null", "n/a" or
+    "-" marking a missing value): the column is kept categorical, but the user likely meant
+    numbers with missing cells, and is told which cells to empty."""
+    warnings = []
+    for j, first in sorted(why.items()):
+        column = table.columns[j]
+        categories = column.categories or ()
+        texts = [c for c in categories if not _is_number(c)]
+        if not texts or len(texts) > 3 or len(categories) - len(texts) < len(texts):
+            continue
+        shown = ", ".join(repr(_short(t)) for t in texts)
+        warnings.append(
+            f"column {column.name!r} was read as categorical (its numbers as categories) "
+            f"because of the non-number cell(s) {shown} (first: {first}). If they mark missing "
+            "values, leave those cells empty and upload again, so the column is numeric; if "
+            f"the column is categorical, say so with column_kinds {{\"{column.name}\": "
+            "\"categorical\"}.")
+    return warnings
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
 def _short(cell: str) -> str:
     return cell if len(cell) <= 40 else cell[:37] + "..."

@@ -16,6 +16,7 @@ values and must be numeric. ``true`` / ``false`` are not numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from array import array
@@ -36,7 +37,7 @@ from .canonical import (
     text_problem,
 )
 from .columns import Limits, check_kind_names
-from .csv_features import FeatureCells, Recategorize
+from .csv_features import FeatureCells, Recategorize, numbers_read_as_categories
 from .csv_stream import Rows, is_blank, line_bound
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
@@ -51,7 +52,8 @@ def parse_csv(
     max_columns: int | None = None, column_kinds: dict[str, str] | None = None,
     limits: Limits | None = None,
 ) -> ParsedDataset:
-    """``data``: the file's bytes, or a seekable binary file (an upload spooled to disk)."""
+    """``data``: the file's bytes, or a seekable binary file (an upload spooled to disk);
+    ``warnings`` name the columns of numbers that a few text cells made categorical."""
     check_target_kind(target_kind, ["body", "target_kind"])
     source = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
     if is_blank(source):
@@ -76,7 +78,17 @@ def parse_csv(
     kinds = column_kinds or {}
     check_kind_names(kinds, feature_names)
     limits = limits or Limits()
-    X, read = _read_all(source, rows, header, feature_idx, target_idx, bound, kinds, limits)
+    X, read, why = _read_all(source, rows, header, feature_idx, target_idx, bound, kinds,
+                             limits)
+    parsed = _targets(X, read, header, target_idx, target_kind, feature_names, limits)
+    warnings = numbers_read_as_categories(X, why)
+    return dataclasses.replace(parsed, warnings=tuple(warnings)) if warnings else parsed
+
+
+def _targets(X: Table, read: Targets, header: list[str], target_idx: list[int],
+             target_kind: str | None, feature_names: list[str], limits: Limits
+             ) -> ParsedDataset:
+    """The dataset of the feature columns ``X`` and the target cells ``read``."""
     target_names = [header[i] for i in target_idx]
     common: dict[str, Any] = {"feature_names": feature_names, "loc": _LOC, "limits": limits,
                               "first_row": 1}
@@ -96,9 +108,10 @@ def parse_csv(
 def _read_all(
     source: BinaryIO, rows: Rows, header: list[str], feature_idx: list[int],
     target_idx: list[int], bound: int, kinds: dict[str, str], limits: Limits,
-) -> tuple[Table, Targets]:
+) -> tuple[Table, Targets, dict[int, str]]:
     """Read the rows, again with more columns categorical each time a block finds text in a
-    column read as numbers (see ``csv_features``)."""
+    column read as numbers (see ``csv_features``); also the columns so turned, each with the
+    first text cell found in it."""
     names = [header[i] for i in feature_idx]
     current = [kinds.get(name, "numeric") for name in names]
     forced = [name in kinds for name in names]
@@ -108,7 +121,7 @@ def _read_all(
         cells.why = why
         try:
             read = _read(rows, cells, target_idx)
-            return cells.table(), read
+            return cells.table(), read, why
         except Recategorize as found:
             current = ["categorical" if j in found.columns else kind
                        for j, kind in enumerate(current)]

@@ -77,7 +77,7 @@ def parse_json(body: Any, *, max_columns: int | None = None,
             raise invalid(["body", "target_names"], "label sets name their own labels; omit "
                                                     "target_names")
         values, labels_named = label_set_values(targets, ["body", "targets"], target_kind)
-        return build(X, values=values, target_names=labels_named, **common)
+        return build(X, values=values, target_names=labels_named, task="multilabel", **common)
     if isinstance(targets[0], list):
         values = _feature_like(targets, "targets")
         if target_kind == "labels" and values.shape[1] == 1:

@@ -187,7 +187,8 @@ def _label_sets(table: Table, cells: list[Any], name: str, target_kind: str | No
         raise invalid([*_LOC, bad, name], f"record {bad}, column {name!r}: some targets are "
                                           "label sets (lists), so every one must be a list")
     values, labels = label_set_values(cells, _LOC, target_kind, name)
-    return build(table, values=values, target_names=labels, **common)
+    return build(table, values=values, target_names=labels, task="multilabel",
+                 **common)
 
 
 def _target_values(records: list[dict[str, Any]], targets: list[str]) -> np.ndarray:

@@ -42,6 +42,16 @@ def problem(model_columns: list[dict[str, Any]] | None, n_features: int,
     return None
 
 
+def ignored(model_columns: list[dict[str, Any]] | None, dataset: Any) -> list[str] | None:
+    """The dataset's columns the model does not take, in the dataset's order, when they are
+    matched by name (as /predict's ``ignored_columns``); None when matched by position."""
+    if model_columns is None or unnamed(dataset):
+        return None
+    taken = {c["name"] for c in model_columns}
+    names = [c["name"] for c in dataset.columns] if dataset.columns else dataset.feature_names
+    return [name for name in names if name not in taken]
+
+
 def model_table(columns: list[tuple[str, str]], table: Table, *, by_position: bool) -> Table:
     """The model's columns from a dataset's ``table`` (``MissingColumn`` / ``KindMismatch``
     from ``conform`` when they do not fit)."""

@@ -12,7 +12,7 @@ Inputs stay float64 until the pipeline has centered them.
 one column per class in the order of ``classes`` (softmax rows sum to 1; a sigmoid output layer
 gives each class its own independent probability, not normalized), and each prediction is the
 class of the largest one. Regression: numbers, or a row per input when there are several targets.
-Multilabel: each prediction is the row's label set (the labels with sigmoid output ``≥ 0.5``,
+Multilabel: each prediction is the row's label set (the labels with sigmoid output ``> 0.5``,
 in the model's label order) and ``probabilities`` is ``{label: p}`` per row.
 ``forward`` allocates its buffers per call, so one cached model serves concurrent requests.
 """
@@ -144,9 +144,9 @@ def to_answers(loaded: LoadedModel, out: np.ndarray) -> tuple[list[Any], list[An
 
 
 def label_sets(out: np.ndarray, labels: list[Any]) -> tuple[list[Any], list[Any]]:
-    """Multilabel answers from sigmoid outputs ``(n, k)``: each row's labels with ``p ≥ 0.5``
+    """Multilabel answers from sigmoid outputs ``(n, k)``: each row's labels with ``p > 0.5``
     (in the model's label order) and ``{label: p}`` for every label."""
-    chosen = out >= 0.5
+    chosen = out > 0.5  # "above 0.5" (issue 12), as evaluation and Hamming accuracy count
     sets = [[labels[j] for j in np.flatnonzero(row).tolist()] for row in chosen]
     return sets, [dict(zip(labels, row, strict=True)) for row in out.tolist()]
 

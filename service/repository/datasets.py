@@ -70,7 +70,7 @@ def new_dataset(
         classes=list(parsed.classes) if parsed.classes is not None else None,
         feature_names=list(parsed.feature_names) if parsed.feature_names else None,
         target_names=list(parsed.target_names) if parsed.target_names else None,
-        columns=parsed.columns, size_bytes=size_bytes, content=parsed.encode(),
+        columns=parsed.columns, task=parsed.task, size_bytes=size_bytes, content=parsed.encode(),
     )
 
 

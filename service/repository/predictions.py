@@ -78,12 +78,14 @@ def store_prediction(
     predictions: Sequence[Any],
     probabilities: Sequence[Sequence[float]] | None,
     job_id: str | None = None,
+    ignored_columns: list[str] | None = None,
 ) -> str:
     """Store an online prediction (chunked, see the module docstring); returns its id."""
     prediction_id = new_id("pred")
     db.run_write(lambda session: session.execute(heads.insert().values(
         id=prediction_id, tenant_id=tenant_id, model_id=model_id, job_id=job_id,
-        n_rows=len(predictions), complete=False, created_at=tables.utcnow())))
+        n_rows=len(predictions), ignored_columns=ignored_columns, complete=False,
+        created_at=tables.utcnow())))
     for start in range(0, len(predictions), ROWS_PER_WRITE):
         with pace(db):
             db.run_write(partial(_write_chunk, prediction_id=prediction_id, start=start,

@@ -196,11 +196,12 @@ async def upload_dataset(
 ) -> DatasetUploaded:
     parse, size = await _reader(request, settings)
 
-    given = False
+    given, warnings = False, ()
 
     def store_it() -> tuple[Any, bool, str | None]:
-        nonlocal given
+        nonlocal given, warnings
         parsed, name, given = parse()
+        warnings = parsed.warnings
         existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
         if existing is not None:
             return existing, False, name
@@ -213,7 +214,8 @@ async def upload_dataset(
     response.headers["Location"] = f"/v1/datasets/{row.id}"
     answer = DatasetUploaded.of(row)
     answer.target_kind_guessed = not given and row.target_kind is not None
-    answer.hint = upload_hint(row.target_kind, row.classes, given)
+    answer.hint = upload_hint(row.target_kind, row.classes, given, row.task)
+    answer.warnings = list(warnings)
     if created:
         return answer
     response.status_code = 200

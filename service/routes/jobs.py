@@ -1,5 +1,5 @@
-"""``/v1/jobs``: submit (validated against the data first), estimate, list, get, history,
-attempts, events (SSE) and cancel."""
+"""``/v1/jobs``: submit (validated against the data first), estimate, gradient check, list, get,
+history, attempts, events (SSE) and cancel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.status import HTTP_202_ACCEPTED
 
-from service import events, specs, tables
+from service import events, gradcheck, specs, tables
 from service.db import Database
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.event_hub import EventHub
@@ -27,6 +27,7 @@ from service.schemas import (
     Page,
 )
 from service.schemas.common import DEFAULT_LIMIT
+from service.schemas.gradcheck import GradcheckPublic
 from service.schemas.jobs import history_row
 from service.settings import Settings
 from service.strict_json import StrictJsonRoute
@@ -119,6 +120,31 @@ def estimate_job(
     cost = specs.estimate(spec, dataset, settings=settings)
     specs.enforce_budget(cost, settings)
     return EstimatePublic.model_validate(cost)
+
+
+@router.post(
+    "/gradcheck",
+    response_model=GradcheckPublic,
+    responses=problem_responses(400, 401, 404, 413, 422),
+    summary="Check backprop against finite differences on a sample of the job's data",
+)
+def gradcheck_job(
+    submit: specs.JobSubmit, caller: CallerDep, db: DbDep, settings: SettingsDep,
+    rows: Annotated[int, Query(ge=1, le=gradcheck.MAX_ROWS,
+                               description="Training rows sampled")] = gradcheck.DEFAULT_ROWS,
+    parameters: Annotated[int, Query(
+        ge=1, le=gradcheck.MAX_PER_LAYER,
+        description="Weights, and as many biases, sampled per layer",
+    )] = gradcheck.DEFAULT_PER_LAYER,
+) -> GradcheckPublic:
+    spec, view = _resolve(db, settings, caller.tenant_id, submit)
+    gradcheck.check_limits(spec, view, rows, parameters)
+    with db.read() as session:
+        dataset = dataset_store.get_dataset(session, tenant_id=caller.tenant_id,
+                                            dataset_id=submit.dataset_id, with_content=True)
+        session.expunge(dataset)
+    report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters)
+    return GradcheckPublic.model_validate(report)
 
 
 @router.get("", response_model=Page[JobPublic], responses=problem_responses(401, 422))

@@ -79,7 +79,8 @@ def batch_predict(
         raise InvalidInput(msg, errors=[field_error(["body", "dataset_id"], msg)])
     job, _ = job_store.submit(
         db, settings=settings, tenant_id=caller.tenant_id, kind="predict",
-        dataset_id=dataset.id, model_id=model.id, spec={"model_id": model.id},
+        dataset_id=dataset.id, model_id=model.id,
+        spec={"model_id": model.id, "ignored_columns": matching.ignored(model.columns, dataset)},
         max_attempts=3,
     )
     return JobPublic.of(job)

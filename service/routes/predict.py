@@ -84,7 +84,7 @@ def _answer(request: Request, model_id: str, prepared: Prepared) -> Response:
     if store_it:
         prediction_id = store.store_prediction(
             request.app.state.db, tenant_id=caller.tenant_id, model_id=model_id,
-            predictions=predictions, probabilities=probabilities,
+            predictions=predictions, probabilities=probabilities, ignored_columns=ignored,
         )
     payload: dict[str, Any] = {"predictions": predictions, "probabilities": probabilities,
                                "prediction_id": prediction_id}

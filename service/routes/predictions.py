@@ -40,6 +40,7 @@ def get_prediction(
     end = offset + len(rows)
     return PredictionPublic(
         id=head.id, model_id=head.model_id, job_id=head.job_id, n_rows=head.n_rows,
+        ignored_columns=head.ignored_columns,
         offset=offset, limit=limit, next_offset=end if end < head.n_rows else None,
         predictions=json_safe([r.prediction for r in rows]),
         probabilities=json_safe([r.probabilities for r in rows]) if has_probabilities else None,

@@ -108,6 +108,9 @@ class DatasetUploaded(DatasetPublic):
     hint: str | None = Field(default=None, description=(
         "What was guessed about the targets and how to change it (a job's task, or "
         "target_kind on upload)"))
+    warnings: list[str] = Field(default_factory=list, description=(
+        "What the upload may have got wrong, each saying how to fix it: a CSV column of "
+        "numbers read as categorical because of a few text cells (an 'NA' or '-')"))
 
 
 def dedupe_message(row: tables.Dataset, requested_name: str | None) -> str:

@@ -13,6 +13,9 @@ class PredictionPublic(BaseModel):
     model_id: str
     job_id: str | None
     n_rows: int
+    ignored_columns: list[str] | None = Field(default=None, description=(
+        "Inputs matched by name (records, or a dataset with named columns): the columns the "
+        "model does not take, ignored; null when matched by position"))
     offset: int = Field(description="Index of the first row on this page")
     limit: int
     next_offset: int | None = Field(description="`?offset=` of the next page, null at the end")

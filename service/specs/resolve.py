@@ -16,9 +16,10 @@ from service.errors import InvalidInput, field_error
 from service.settings import Settings
 from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
-from service.specs.targets import TASK_OF_KIND, trained_as
+from service.specs.targets import default_task, trained_as
 from worker.pipeline.preprocess import encoded_width
-from worker.spec import network_and_errors, parameter_count
+from worker.spec import SpecError, network_and_errors, parameter_count
+from worker.spec.weights import layer_shape_errors
 
 
 def output_units(dataset: Any) -> int:
@@ -52,7 +53,8 @@ def resolve_spec(
 ) -> dict[str, Any]:
     """The full spec with defaults filled in, checked against ``dataset`` and ``settings``.
 
-    The task defaults to the dataset's kind of targets; a task given reads them as its own kind
+    The task defaults to the dataset's (``multilabel`` for label sets), else to its kind of
+    targets; a task given reads them as its own kind
     when they allow it (``service.specs.targets``; ``targets``, the stored ``y``, is needed to
     read values as labels)."""
     task = _task(submit.task, dataset)
@@ -81,6 +83,7 @@ def resolve_spec(
             f"categorical column); the limit is {settings.max_encoded_width:,} "
             "(DESCENT_MAX_ENCODED_WIDTH): set preprocessing.max_categories")))
     parameters = count_parameters(spec, width, output_units(view))
+    errors += _weights(spec, dataset, width, output_units(view))
     if parameters > settings.max_parameters:
         errors.append(_error(["network", "hidden_layers"], (
             f"the network has {parameters:,} parameters; the limit is"
@@ -92,8 +95,31 @@ def resolve_spec(
 
 def _network(submit: Any, task: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The filled network and its pairing errors (all of them, each at its field)."""
-    network, problems = network_and_errors(submit.network.model_dump(mode="json"), task)
+    try:
+        network, problems = network_and_errors(submit.network.model_dump(mode="json"), task)
+    except SpecError as exc:  # a field pydantic cannot check alone (initial_weights' values)
+        raise _invalid(list(exc.loc), exc.msg) from None
     return network, [_error(list(p.loc), p.msg) for p in problems]
+
+
+def _weights(spec: dict[str, Any], dataset: Any, width: int,
+             n_outputs: int) -> list[dict[str, Any]]:
+    """``network.initial_weights`` shaped for ``width`` inputs and ``n_outputs`` outputs.
+
+    ``width`` is exact when the pipeline is fitted on every row (no validation split) or the
+    columns are all numeric and complete; otherwise the training rows may encode narrower, so
+    the first layer's ``fan_in`` is left to the engine (the job fails naming the field)."""
+    network = spec["network"]
+    weights = network.get("initial_weights")
+    if weights is None:
+        return []
+    columns = dataset.columns or []
+    exact = not spec["training"]["validation_split"] or all(
+        c.get("kind", "numeric") == "numeric" and not c.get("missing") for c in columns)
+    if not exact:
+        width = len(weights[0]["W"])
+    sizes = [width, *(layer["units"] for layer in network["hidden_layers"]), n_outputs]
+    return [_error(list(e.loc), e.msg) for e in layer_shape_errors(weights, sizes)]
 
 
 def _shape(network: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
@@ -135,7 +161,7 @@ def _task(task: str | None, dataset: tables.Dataset) -> str:
     if dataset.target_kind is None or dataset.n_targets == 0:
         raise _invalid(["dataset_id"], f"dataset {dataset.id} has no targets; it can only be "
                                        "used for batch predictions")
-    return task or TASK_OF_KIND[dataset.target_kind]
+    return task or default_task(dataset)
 
 
 def _error(loc: list[str | int], msg: str) -> dict[str, Any]:

@@ -39,9 +39,17 @@ class TrainedAs:
     columns: list[dict[str, Any]] | None = None  # the dataset's column schema (input width)
 
 
+def default_task(dataset: Any) -> str:
+    """A job's task when none is given: the one the targets' form implies (``multilabel`` for
+    label sets), else the one of the dataset's target kind."""
+    return getattr(dataset, "task", None) or TASK_OF_KIND[dataset.target_kind]
+
+
 def needs_targets(task: str | None, dataset: tables.Dataset) -> bool:
-    """Whether reading the dataset for ``task`` needs its stored values (values as labels, or
-    as multilabel 0/1 columns)."""
+    """Whether reading the dataset for ``task`` (None: its default) needs its stored values
+    (values as labels, or as multilabel 0/1 columns)."""
+    if task is None and dataset.target_kind is not None:
+        task = default_task(dataset)
     return task in ("classification", "multilabel") and dataset.target_kind == "values"
 
 
@@ -91,9 +99,15 @@ def trained_as(
                      classes, dataset.columns)
 
 
-def upload_hint(target_kind: str | None, classes: list[Any] | None, given: bool) -> str | None:
+def upload_hint(target_kind: str | None, classes: list[Any] | None, given: bool,
+                task: str | None = None) -> str | None:
     """What the upload's answer says about its target kind: what was guessed and how to change
-    it (None when the kind was given, or there are no targets)."""
+    it (None when the kind was given, or there are no targets). ``task``: the dataset's own
+    (``multilabel`` for label sets)."""
+    if task == "multilabel":
+        return ("The targets are label sets: stored as one 0/1 column per label (target_kind "
+                "'values'), and a job trains them with task 'multilabel' unless it gives "
+                "another task.")
     if given or target_kind is None:
         return None
     if target_kind == "labels":

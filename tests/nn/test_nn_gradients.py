@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from worker.nn import Network, gradcheck
+from worker.nn import Network, gradcheck, layer_gradcheck
 from worker.nn.activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
 
 N_INPUTS, N_OUTPUTS, ROWS = 4, 3, 7
@@ -132,3 +132,19 @@ def test_cross_entropy_is_stable_for_confident_wrong_answers() -> None:
     bce.params[0][...] = 0.0
     bce.params[1][...] = [800.0, -800.0, 0.0]
     assert bce.loss(X, np.array([[0.0, 1.0, 1.0]])) == pytest.approx((1600 + np.log(2)) / 3)
+
+
+def test_layer_gradcheck_samples_each_layer_and_names_the_wrong_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    net = _network(["tanh", "relu"], "softmax", "cross_entropy")
+    rng = np.random.default_rng(11)
+    X, Y = rng.standard_normal((ROWS, N_INPUTS)), np.eye(N_OUTPUTS)[rng.integers(0, 3, ROWS)]
+    before = net.flat_params.copy()
+    layers = layer_gradcheck(net, X, Y, np.random.default_rng(0), per_layer=3)
+    assert [(e["layer"], e["checked"]) for e in layers] == [(1, 6), (2, 6), (3, 6)]
+    assert max(e["max_relative_error"] for e in layers) < 1e-7
+    np.testing.assert_array_equal(net.flat_params, before)
+    monkeypatch.setitem(DERIVATIVES, "tanh", DERIVATIVES["sigmoid"])
+    layers = layer_gradcheck(net, X, Y, np.random.default_rng(0), per_layer=3)
+    assert [e["max_relative_error"] > 1e-2 for e in layers] == [True, False, False]

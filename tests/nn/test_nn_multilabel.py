@@ -39,7 +39,7 @@ def test_loss_is_the_mean_over_rows_and_labels() -> None:
     expected = -np.mean(Y * np.log(P) + (1 - Y) * np.log(1 - P))  # over all n·k entries
     got = evaluate(net, X, Y, "multilabel")
     assert abs(got["loss"] - expected) < 1e-12
-    assert got["accuracy"] == np.mean((P >= 0.5) == (Y == 1))  # Hamming, not argmax
+    assert got["accuracy"] == np.mean((P > 0.5) == (Y == 1))  # Hamming, not argmax
 
 
 def test_history_reports_hamming_accuracy() -> None:
@@ -52,5 +52,5 @@ def test_history_reports_hamming_accuracy() -> None:
                   validation=(val_X, val_Y))
     last = run.history[-1]
     P = net.logits_and_outputs(val_X)[1]
-    assert last["val_accuracy"] == np.mean((P >= 0.5) == (val_Y == 1))  # over 7·3 decisions
+    assert last["val_accuracy"] == np.mean((P > 0.5) == (val_Y == 1))  # over 7·3 decisions
     assert "mae" not in last and 0.0 <= last["accuracy"] <= 1.0

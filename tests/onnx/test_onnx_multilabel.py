@@ -1,6 +1,6 @@
 """ONNX export of a multilabel model: the graph's ``output`` is the sigmoid probability of each
 label, in the model's label order — the numbers of ``/predict``'s ``{label: p}`` rows; the label
-set is ``output ≥ 0.5`` (thresholding is left to the consumer)."""
+set is ``output > 0.5`` (thresholding is left to the consumer)."""
 
 from __future__ import annotations
 
@@ -30,4 +30,4 @@ def test_multilabel_graph_gives_each_labels_probability() -> None:
     want = np.array([[row[label] for label in LABELS] for row in probabilities])
     got = run_onnx(content, X)
     np.testing.assert_allclose(got, want, atol=1e-6)
-    assert sets == [[c for c, p in zip(LABELS, row, strict=True) if p >= 0.5] for row in got]
+    assert sets == [[c for c, p in zip(LABELS, row, strict=True) if p > 0.5] for row in got]

@@ -229,3 +229,18 @@ def test_cache_concurrent_predictions_agree() -> None:
     for thread in threads:
         thread.join()
     assert not failures
+
+
+def test_multilabel_sets_hold_the_labels_above_one_half() -> None:
+    """p = 0.5 exactly is not chosen: predict, the evaluation report and the history's Hamming
+    accuracy all take a label when p > 0.5."""
+    from service.inference.model import label_sets
+    from worker.nn.metrics import hamming_correct
+    from worker.report.multilabel import multilabel_report
+
+    out = np.array([[0.5, 0.500001, 0.2], [0.9, 0.5, 0.5]])
+    sets, probabilities = label_sets(out, ["a", "b", "c"])
+    assert sets == [["b"], ["a"]] and probabilities[1] == {"a": 0.9, "b": 0.5, "c": 0.5}
+    Y = np.array([[0, 1, 0], [1, 0, 0]])
+    assert hamming_correct(Y.astype(float), out) == 6
+    assert multilabel_report(Y, out, ["a", "b", "c"])["subset_accuracy"] == 1.0

@@ -41,3 +41,33 @@ def test_csv_target_columns_train_and_stored_predictions_keep_label_sets(db: Dat
     assert stored["predictions"] == answer["predictions"]
     assert stored["probabilities"] == answer["probabilities"]
     assert set(stored["probabilities"][0]) == {"spam", "work"}
+
+
+def _label_set_bodies() -> list[dict[str, object]]:
+    rng = np.random.default_rng(9)
+    xs = rng.normal(size=(40, 2)).round(4).tolist()
+    sets = [[name for name, on in (("spam", x0 > 0), ("work", x1 > 0)) if on] for x0, x1 in xs]
+    return [{"name": "sets", "features": xs, "targets": sets},
+            {"name": "records", "target": "tags",
+             "records": [{"a": x0, "b": x1, "tags": s}
+                         for (x0, x1), s in zip(xs, sets, strict=True)]}]
+
+
+def test_label_set_uploads_default_to_multilabel(db: Database) -> None:
+    """Targets uploaded as label sets train as multilabel when the job gives no task (they
+    trained as regression on the 0/1 columns before), and the upload's hint says so."""
+    client, headers = client_for(db), auth(db)
+    for body in _label_set_bodies():
+        upload = client.post("/v1/datasets", headers=headers, json=body)
+        assert upload.status_code == 201, upload.text
+        assert "task 'multilabel'" in upload.json()["hint"], upload.json()
+        submitted = client.post("/v1/jobs", headers=headers, json={
+            "dataset_id": upload.json()["id"], "training": {"epochs": 2}})
+        assert submitted.status_code == 202, submitted.text
+        assert submitted.json()["spec"]["task"] == "multilabel", submitted.json()
+    plain = client.post("/v1/datasets", files={"file": ("t.csv", tags_csv())},
+                        data={"target": ["spam", "work"]}, headers=headers)
+    assert "multilabel" in plain.json()["hint"]  # several 0/1 columns: the task is suggested
+    submitted = client.post("/v1/jobs", headers=headers, json={
+        "dataset_id": plain.json()["id"], "training": {"epochs": 2}})
+    assert submitted.json()["spec"]["task"] == "regression"  # columns stay values by default

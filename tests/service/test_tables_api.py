@@ -166,6 +166,33 @@ def test_batch_matching_by_name_and_by_position(db: Database) -> None:
     run_next_job(db)
     job = client.get(f"/v1/jobs/{batch.json()['id']}", headers=headers).json()
     assert job["status"] == "succeeded", job  # by position; "0"/"1" are unseen categories
+    assert job["spec"]["ignored_columns"] is None
+    assert client.get(f"/v1/predictions/{job['prediction_id']}",
+                      headers=headers).json()["ignored_columns"] is None
+
+
+def test_batch_predictions_list_the_columns_the_model_ignores(db: Database) -> None:
+    """A dataset's columns the model does not take are listed, as /predict lists a record's."""
+    client, headers = client_for(db), auth(db)
+    _, model_id = trained(db, client, headers)
+    extra = client.post("/v1/datasets", headers=headers, json={"records": [
+        {"note": "a", "weight": 0.1, "shape": "round", "color": "red", "size": 1.0, "id": i}
+        for i in range(3)]})
+    assert extra.status_code == 201, extra.text
+    batch = client.post(f"/v1/models/{model_id}/batch-predictions", headers=headers,
+                        json={"dataset_id": extra.json()["id"]})
+    assert batch.status_code == 202, batch.text
+    assert batch.json()["spec"]["ignored_columns"] == ["note", "id"]
+    run_next_job(db)
+    job = client.get(f"/v1/jobs/{batch.json()['id']}", headers=headers).json()
+    assert job["status"] == "succeeded", job
+    stored = client.get(f"/v1/predictions/{job['prediction_id']}", headers=headers).json()
+    assert stored["ignored_columns"] == ["note", "id"]
+    online = client.post(f"/v1/models/{model_id}/predict", headers=headers, json={
+        "inputs": [{"weight": 0.1, "shape": "round", "color": "red", "size": 1.0, "id": 0}],
+        "store": True}).json()
+    assert client.get(f"/v1/predictions/{online['prediction_id']}",
+                      headers=headers).json()["ignored_columns"] == ["id"]
 
 
 def test_a_model_from_before_columns_takes_rows_by_position(db: Database) -> None:

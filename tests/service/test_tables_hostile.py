@@ -167,3 +167,31 @@ def test_a_numeric_column_over_the_category_limit_names_the_text_that_made_it_ca
     assert answer.status_code == 422 and row_counts(db) == before
     assert ("categorical because row 120 (line 121) holds 'n/a', which is not a number"
             in answer.json()["detail"]), answer.text
+
+
+def test_a_few_text_cells_in_a_column_of_numbers_are_warned_about(db: Database) -> None:
+    """An "NA" and a "-" among numbers make the column categorical (kept: the cells may be
+    categories), but silently: the answer now warns, naming the column and the cells, and
+    says to leave them empty; a real text column, or one given its kind, is not warned about."""
+    client, headers = client_for(db), auth(db)
+    lines = ["income,city,y"] + [f"{1000 + 7 * i},{'Lyon' if i % 2 else 'Paris'},{i % 2}"
+                                 for i in range(30)]
+    lines[5], lines[9] = "NA,Lyon,1", "-,Paris,0"
+    csv = "\n".join(lines).encode()
+    answer = client.post("/v1/datasets", files={"file": ("t.csv", csv)}, data={"target": "y"},
+                         headers=headers)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["columns"][0]["kind"] == "categorical"  # the behaviour is kept
+    [warning] = body["warnings"]
+    assert "column 'income'" in warning and "'-', 'NA'" in warning, warning
+    assert "row 5 (line 6) holds 'NA'" in warning and "leave those cells empty" in warning
+    assert "column_kinds" in warning
+    given = client.post("/v1/datasets", files={"file": ("t.csv", csv)}, headers=headers,
+                        data={"target": "y", "column_kinds": '{"income": "categorical"}'})
+    assert given.status_code in (200, 201) and given.json()["warnings"] == [], given.text
+    fixed = csv.replace(b"\nNA,", b"\n,").replace(b"\n-,", b"\n,")
+    clean = client.post("/v1/datasets", files={"file": ("t.csv", fixed)}, data={"target": "y"},
+                        headers=headers).json()
+    assert clean["columns"][0] == {"name": "income", "kind": "numeric", "missing": 2,
+                                   "categories": None} and clean["warnings"] == []

@@ -144,9 +144,9 @@ def test_multilabel_report_equals_sklearn() -> None:
     P = rng.uniform(size=(200, 4))
     P[:, 2] = 0.1  # a label never predicted
     report = multilabel_report(Y, P, ["a", "b", "c", "d"])
-    P[:5, 0] = 0.5  # exactly 0.5 is predicted, as predict answers
+    P[:5, 0] = 0.5  # exactly 0.5 is not predicted (above 0.5 is), as predict answers
     report = multilabel_report(Y, P, ["a", "b", "c", "d"])
-    Y_hat = (P >= 0.5).astype(int)
+    Y_hat = (P > 0.5).astype(int)
     assert report["hamming_accuracy"] == pytest.approx(1 - skm.hamming_loss(Y, Y_hat), abs=TOL)
     assert report["subset_accuracy"] == pytest.approx(skm.accuracy_score(Y, Y_hat), abs=TOL)
     assert report["micro_f1"] == pytest.approx(

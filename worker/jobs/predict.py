@@ -73,7 +73,8 @@ def run_predict(ctx: JobContext) -> None:
             raise InvalidJob(f"dataset {dataset.id}: {message}") from None
     n_rows = table.n_rows
     prediction = tables.Prediction(id=new_id("pred"), tenant_id=job.tenant_id,
-                                   model_id=model.id, job_id=job.id, n_rows=n_rows)
+                                   model_id=model.id, job_id=job.id, n_rows=n_rows,
+                                   ignored_columns=matching.ignored(model.columns, dataset))
     if not results.begin_prediction(db, job_id=job.id, lease_token=job.lease_token,
                                     prediction=prediction):
         raise LeaseLost

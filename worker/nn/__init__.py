@@ -6,7 +6,7 @@ engine"), docs/architecture.md and docs/api.md ("Jobs", "Optimizer updates", "Lo
 
 from .defaults import fill_network_defaults, fill_training_defaults
 from .errors import DataError, DivergedError, SpecError
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, layer_gradcheck
 from .loop import fit, run_fit
 from .network import Network
 from .random import RandomStreams
@@ -25,5 +25,6 @@ __all__ = [
     "fit",
     "run_fit",
     "gradcheck",
+    "layer_gradcheck",
     "train",
 ]

@@ -1,9 +1,9 @@
 """Per-epoch metrics: the loss, plus accuracy (classification), Hamming accuracy (multilabel) or
 MAE, RMSE and R² (regression).
 
-Multilabel accuracy is Hamming accuracy: the fraction of the ``n k`` decisions ``A ≥ 0.5``
-that equal ``Y ≥ 0.5``, i.e. ``1 - hamming_loss`` (scikit-learn), not the fraction of rows
-with every label right.
+Multilabel accuracy is Hamming accuracy: the fraction of the ``n k`` decisions ``A > 0.5`` (a
+label is predicted above one half, as predict answers) that equal ``Y ≥ 0.5``, i.e.
+``1 - hamming_loss`` (scikit-learn), not the fraction of rows with every label right.
 
 Target units. When the network learns scaled targets (``(Y - mean) / scale`` per column), the
 loss stays on the scaled values, the quantity the optimizer minimizes, while ``mae`` and
@@ -38,8 +38,8 @@ def correct(Y: np.ndarray, A: np.ndarray) -> int:
 
 
 def hamming_correct(Y: np.ndarray, A: np.ndarray) -> int:
-    """Right 0/1 decisions over all ``n k`` entries: ``A ≥ 0.5`` equals ``Y ≥ 0.5``."""
-    return int(np.count_nonzero((A >= 0.5) == (Y >= 0.5)))
+    """Right 0/1 decisions over all ``n k`` entries: ``A > 0.5`` equals ``Y ≥ 0.5``."""
+    return int(np.count_nonzero((A > 0.5) == (Y >= 0.5)))
 
 
 def r2_from_sums(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:

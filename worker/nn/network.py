@@ -21,6 +21,7 @@ import numpy as np
 
 from worker.pipeline import Standardizer
 from worker.spec import DTYPES, parameter_count
+from worker.spec.weights import layer_shape_errors
 
 from .activations import ACTIVATIONS
 from .backprop import Masks, Workspace, backpropagate, masked_outputs
@@ -104,6 +105,13 @@ class Network:
             raise SpecError(("dtype",), f"unknown dtype {dtype!r}; expected one of "
                             f"{', '.join(DTYPES)}")
         net = cls(spec, int(n_inputs), int(n_outputs), dtype)
+        given = spec.get("initial_weights")
+        if given is not None:  # the spec's own parameters (docs/learn.md), biases included
+            errors = layer_shape_errors(given, net.sizes)
+            if errors:
+                raise errors[0]
+            net.params = [np.asarray(layer[key], np.float64) for layer in given for key in "Wb"]
+            return net
         weights = initial_weights(net.sizes, net.activations, spec["init"], seed)
         for layer, W in zip(net.layers, weights, strict=True):
             layer.W[...] = W

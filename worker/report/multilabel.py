@@ -1,5 +1,5 @@
 """The multi-label report: ``Y`` ``(n, L)`` 0/1 true label sets and ``P`` ``(n, L)`` per-label
-probabilities; label ``l`` is predicted for row ``i`` when ``P[i, l] ≥ 0.5`` (as predict)."""
+probabilities; label ``l`` is predicted for row ``i`` when ``P[i, l] > 0.5`` (as predict)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from worker.report.classification import _ratio
 def multilabel_report(
     Y: np.ndarray, P: np.ndarray, labels: Sequence[Any], *, threshold: float = 0.5
 ) -> dict[str, Any]:
-    """With ``Ŷ = [P ≥ threshold]`` and, per label ``l``, ``tp_l = Σ_i Y_il Ŷ_il``,
+    """With ``Ŷ = [P > threshold]`` and, per label ``l``, ``tp_l = Σ_i Y_il Ŷ_il``,
     ``fp_l = Σ_i (1 − Y_il) Ŷ_il``, ``fn_l = Σ_i Y_il (1 − Ŷ_il)``:
 
     - Hamming accuracy ``(1/(n·L)) Σ_il [Y_il = Ŷ_il]`` (1 − sklearn's ``hamming_loss``);
@@ -26,7 +26,7 @@ def multilabel_report(
     every ratio 0 when its denominator is 0 (``zero_division=0``).
     """
     Y = np.asarray(Y).astype(bool)
-    Y_hat = np.asarray(P, dtype=np.float64) >= threshold
+    Y_hat = np.asarray(P, dtype=np.float64) > threshold
     tp = (Y & Y_hat).sum(axis=0).astype(np.float64)
     fp = (~Y & Y_hat).sum(axis=0).astype(np.float64)
     fn = (Y & ~Y_hat).sum(axis=0).astype(np.float64)

@@ -17,6 +17,7 @@ from typing import Any
 from .controls import DROPOUT, TRAINING_CONTROLS, FilledList
 from .preprocessing import PREPROCESSING
 from .schema import Boolean, Choice, Integer, Number, Object, Tagged, Text
+from .weights import INITIAL_WEIGHTS
 
 TASKS = ("classification", "regression", "multilabel")
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu")
@@ -56,6 +57,7 @@ NETWORK = Object(name="NetworkSpec", default={}, fields={
                    doc="Default from the output activation, else the task"),
     "init": Choice("auto", choices=INITS, what="init",
                    doc="auto: He for the relu family, Glorot otherwise"),
+    "initial_weights": INITIAL_WEIGHTS,
 })
 
 _RATE = "Step size"

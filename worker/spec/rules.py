@@ -81,8 +81,11 @@ def network_and_errors(
         Choice(choices=TASKS, what="task").fill(task, ("task",))
     filled = NETWORK.fill(dict(network), ("network",))
     output, loss, errors = output_and_loss(filled["output_activation"], filled["loss"], task)
-    return {"hidden_layers": filled["hidden_layers"], "output_activation": output, "loss": loss,
-            "init": filled["init"]}, errors
+    network = {"hidden_layers": filled["hidden_layers"], "output_activation": output,
+               "loss": loss, "init": filled["init"]}
+    if filled["initial_weights"] is not None:  # stored only when given: older specs unchanged
+        network["initial_weights"] = filled["initial_weights"]
+    return network, errors
 
 
 def fill_training(training: Mapping[str, Any] | None) -> dict[str, Any]:
