@@ -70,8 +70,8 @@ def test_enqueue_many_is_all_or_none(
     good = batch(dataset_row(), 2)
     with pytest.raises(IntegrityError):  # a dataset that does not exist: its foreign key
         queue.enqueue_many(db, tenant_id=tenant, jobs=[*good, *batch(MISSING_DATASET, 1)])
-    unknown = queue.NewJob(kind="evaluate", dataset_id=good[0].dataset_id, spec={})
-    with pytest.raises(queue.UnknownJobKind, match="evaluate"):
+    unknown = queue.NewJob(kind="no-such-kind", dataset_id=good[0].dataset_id, spec={})
+    with pytest.raises(queue.UnknownJobKind, match="no-such-kind"):
         queue.enqueue_many(db, tenant_id=tenant, jobs=[*good, unknown])
     with pytest.raises(ValueError, match="at least one"):
         queue.enqueue_many(db, tenant_id=tenant, jobs=[])
