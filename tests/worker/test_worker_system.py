@@ -45,7 +45,7 @@ StartWorker = Callable[..., WorkerProcess]
 EPOCHS = 100
 # Small batches: ~20 ms an epoch (2 s a job) on an idle core, slower than its rows are written.
 INTERRUPTED = {"batch_size": 4}
-ENDLESS = 100_000
+ENDLESS = 100_000  # with early stopping off (patience 1000 ends a small job in seconds)
 # A takeover needs a new worker process started (imports, a spare training process) and the
 # lease expired; on a loaded machine (a second suite beside this one) that took over 30 s.
 TAKEOVER_SECONDS = 240.0
@@ -143,7 +143,7 @@ def test_sigterm_releases_the_job_without_spending_an_attempt(
 
 
 def test_second_sigterm_exits_at_once(case: TrainCase, start_worker: StartWorker) -> None:
-    job_id = case.enqueue(case.spec(epochs=ENDLESS))
+    job_id = case.enqueue(case.spec(epochs=ENDLESS, early_stopping=None))
     worker = start_worker(DESCENT_GRACE_SECONDS="60")
     wait_progress(case.db, job_id, 2)
     children = job_processes(worker)
@@ -228,7 +228,7 @@ def test_cancel_queued_job_never_runs(case: TrainCase, start_worker: StartWorker
 def test_cancel_running_job_within_one_heartbeat(
     case: TrainCase, start_worker: StartWorker
 ) -> None:
-    job_id = case.enqueue(case.spec(epochs=ENDLESS))
+    job_id = case.enqueue(case.spec(epochs=ENDLESS, early_stopping=None))
     worker = start_worker()
     wait_progress(case.db, job_id, 3)
     asked = time.monotonic()
@@ -250,7 +250,7 @@ def test_job_whose_process_always_dies_fails_worker_lost_after_retries(
     """The test plays the kernel's OOM killer: every training process of this worker gets
     SIGKILL shortly after it starts. Retries wait out the queue's backoff (2 s, then 4 s, ±25 %).
     The job is far too long to finish first, however slowly the killer gets to it."""
-    job_id = case.enqueue(case.spec(epochs=ENDLESS), max_attempts=3)
+    job_id = case.enqueue(case.spec(epochs=ENDLESS, early_stopping=None), max_attempts=3)
     worker = start_worker()
     kills: list[tuple[float, float]] = []  # (first seen, killed) per training process
     done = threading.Event()
@@ -303,7 +303,7 @@ def test_heartbeats_keep_a_long_job_from_other_workers(
 ) -> None:
     lease = 1.5
     timings = {"DESCENT_LEASE_SECONDS": str(lease)}
-    job_id = case.enqueue(case.spec(epochs=ENDLESS))
+    job_id = case.enqueue(case.spec(epochs=ENDLESS, early_stopping=None))
     first = start_worker(**timings)
     second = start_worker(**timings)
     running = wait_status(case.db, job_id, "running", timeout=30)
