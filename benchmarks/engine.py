@@ -197,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             peers = [rate for name, rate in rates.items() if not name.startswith("engine")]
             best_peer = max(peers) if peers else float("nan")
             for name, rate in rates.items():
-                print(f"{workload['name']:<9}{name:<10}{rate:>12,.0f}{rate / best_peer:>13.2f}x"
-                      f"{rate / bound:>15.2f}")
+                versus = f"{rate / best_peer:>13.2f}x" if peers else f"{'-':>14}"
+                print(f"{workload['name']:<9}{name:<10}{rate:>12,.0f}{versus}{rate / bound:>15.2f}")
             print(f"{workload['name']:<9}{'bound':<10}{bound:>12,.0f}"
                   f"{'':>14}{'(matmul only)':>15}")
             if "engine" in seconds and "engine+diag" in seconds:
