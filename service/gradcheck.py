@@ -5,7 +5,10 @@ It runs inline in the API process, so the sample is small and bounded: ``rows`` 
 at most 50), in float64, on a network of at most `MAX_PARAMETERS` parameters, a dataset of at
 most `MAX_CELLS` cells, and at most `MAX_WORK` multiply-adds in all (each checked parameter
 costs two forward passes over the sample: ``2 × checked × rows × parameters``). Anything larger
-is refused with 422 naming the field and the limit.
+is refused with 422 naming the field and the limit. At most ``DESCENT_GRADCHECK_CONCURRENCY``
+checks run at once per API process (`slot`); one more is answered 429 with ``Retry-After``
+rather than queued on the request threads, so many concurrent calls cannot hold a decoded
+dataset each.
 
 The data go the way a train job's do (``worker.jobs.train``): the task's targets, the split with
 the run's ``split`` stream, the pipeline (and regression's target scaling) fitted on the
@@ -17,12 +20,15 @@ class weights weigh the rows as in training.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from service import tables
-from service.errors import InvalidInput, field_error
+from service.errors import InvalidInput, TooManyRequests, field_error
 from service.specs.estimate import job_shape
 from worker.jobs.base import InvalidJob
 from worker.jobs.train import fill_preprocessing, training_arrays
@@ -38,6 +44,27 @@ MAX_CELLS = 20_000_000  # the dataset's rows × raw columns (it is decoded whole
 MAX_WORK = 2_000_000_000  # 2 × checked × rows × parameters multiply-adds (~1-2 s)
 TOLERANCE = 1e-6
 EPSILON = 1e-6
+RETRY_AFTER_SECONDS = 2
+_SLOTS_LOCK = threading.Lock()
+
+
+@contextmanager
+def slot(state: Any, limit: int) -> Iterator[None]:
+    """Hold one of the API process's ``limit`` gradient-check slots (kept on ``state``, the
+    app's state), or raise ``TooManyRequests`` (429) at once when all are taken."""
+    with _SLOTS_LOCK:
+        if getattr(state, "gradcheck_slots", None) is None:
+            state.gradcheck_slots = threading.BoundedSemaphore(limit)
+    slots: threading.BoundedSemaphore = state.gradcheck_slots
+    if not slots.acquire(blocking=False):
+        raise TooManyRequests(
+            f"{limit} gradient checks are running in this API process (the limit, "
+            "DESCENT_GRADCHECK_CONCURRENCY); try again shortly",
+            retry_after=RETRY_AFTER_SECONDS)
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def check_limits(spec: dict[str, Any], dataset: Any, rows: int, per_layer: int) -> None:

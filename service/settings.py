@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     max_encoded_width: int = Field(default=100_000, ge=1)
     # Uploads parsed at once per API process (each holds about its dataset's size in memory).
     upload_parse_concurrency: int = Field(default=2, ge=1)
+    # Gradient checks run at once per API process (each decodes its dataset whole, inline).
+    gradcheck_concurrency: int = Field(default=2, ge=1)
     max_parameters: int = 20_000_000
     # Depth and width of a network: its cost per row and its activations per request.
     max_hidden_layers: int = Field(default=100, ge=0)

@@ -125,11 +125,11 @@ def estimate_job(
 @router.post(
     "/gradcheck",
     response_model=GradcheckPublic,
-    responses=problem_responses(400, 401, 404, 413, 422),
+    responses=problem_responses(400, 401, 404, 413, 422, 429),
     summary="Check backprop against finite differences on a sample of the job's data",
 )
 def gradcheck_job(
-    submit: specs.JobSubmit, caller: CallerDep, db: DbDep, settings: SettingsDep,
+    submit: specs.JobSubmit, caller: CallerDep, db: DbDep, settings: SettingsDep, request: Request,
     rows: Annotated[int, Query(ge=1, le=gradcheck.MAX_ROWS,
                                description="Training rows sampled")] = gradcheck.DEFAULT_ROWS,
     parameters: Annotated[int, Query(
@@ -139,11 +139,12 @@ def gradcheck_job(
 ) -> GradcheckPublic:
     spec, view = _resolve(db, settings, caller.tenant_id, submit)
     gradcheck.check_limits(spec, view, rows, parameters)
-    with db.read() as session:
-        dataset = dataset_store.get_dataset(session, tenant_id=caller.tenant_id,
-                                            dataset_id=submit.dataset_id, with_content=True)
-        session.expunge(dataset)
-    report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters)
+    with gradcheck.slot(request.app.state, settings.gradcheck_concurrency):
+        with db.read() as session:
+            dataset = dataset_store.get_dataset(session, tenant_id=caller.tenant_id,
+                                                dataset_id=submit.dataset_id, with_content=True)
+            session.expunge(dataset)
+        report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters)
     return GradcheckPublic.model_validate(report)
 
 

@@ -93,3 +93,21 @@ def test_limits_and_tenants(db: Database) -> None:
     other = auth(db, tenant="globex")
     r = client.post("/v1/jobs/gradcheck", json=body, headers=other)
     assert r.status_code == 404, r.text
+
+
+def test_checks_beyond_the_concurrency_limit_are_429_with_retry_after(db: Database) -> None:
+    # Each check decodes its dataset whole in the API process: the slots bound how many at once.
+    client, headers = client_for(db, gradcheck_concurrency=1), auth(db)
+    dataset_id = upload(client, headers, _digits(60))
+    body = _body(dataset_id, ["tanh"], "softmax", "cross_entropy")
+    assert _check(client, headers, body)["passed"]  # makes the slots, then frees its own
+    slots = client.app.state.gradcheck_slots  # type: ignore[attr-defined]
+    assert slots.acquire(blocking=False)  # a check in flight elsewhere holds the only slot
+    try:
+        r = client.post("/v1/jobs/gradcheck", json=body, headers=headers)
+        assert r.status_code == 429, r.text
+        assert r.headers["Retry-After"] == "2"
+        assert "DESCENT_GRADCHECK_CONCURRENCY" in r.json()["detail"]
+    finally:
+        slots.release()
+    assert _check(client, headers, body)["passed"]
