@@ -81,15 +81,22 @@ def target_values(model: tables.Model, dataset: tables.Dataset, y: np.ndarray) -
 def label_columns(model: tables.Model, dataset: tables.Dataset, y: np.ndarray) -> np.ndarray:
     """A multi-label dataset's 0/1 target columns ``(n, L)`` in the model's label order: by
     the target columns' names when they are all labels of the model (a label the dataset never
-    names is never true there: label sets name only the labels they use), else by position."""
+    names is never true there: label sets name only the labels they use), by position when the
+    dataset's or the model's labels are unnamed (``"0"``…), else a label the model does not
+    know is refused (reading ``a, b`` as ``blue, green`` by position would be a wrong report)."""
     Y = np.asarray(y, dtype=np.float64)
     Y = Y[:, None] if Y.ndim == 1 else Y
     labels = [str(v) for v in (model.classes or [])]
     names = [str(v) for v in (dataset.target_names or [])]
+    named = names and labels != [str(j) for j in range(len(labels))]
     if names and len(names) == Y.shape[1] and set(names) <= set(labels):
         full = np.zeros((Y.shape[0], len(labels)))
         full[:, [labels.index(name) for name in names]] = Y
         Y = full
+    elif named and len(names) == Y.shape[1]:
+        unknown = next(name for name in names if name not in labels)
+        raise EvaluationProblem(f"dataset {dataset.id} has the label {unknown!r}, which the "
+                                f"model does not know (its labels: {', '.join(labels[:20])})")
     elif Y.shape[1] != len(labels):
         raise EvaluationProblem(f"dataset {dataset.id} has {Y.shape[1]} target columns; the "
                                 f"model has {len(labels)} labels ({', '.join(labels[:20])})")

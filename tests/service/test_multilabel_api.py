@@ -71,3 +71,28 @@ def test_label_set_uploads_default_to_multilabel(db: Database) -> None:
     submitted = client.post("/v1/jobs", headers=headers, json={
         "dataset_id": plain.json()["id"], "training": {"epochs": 2}})
     assert submitted.json()["spec"]["task"] == "regression"  # columns stay values by default
+
+
+def test_an_evaluation_with_labels_the_model_lacks_is_refused_naming_one(db: Database) -> None:
+    """Label sets over other names (or columns named otherwise) are not read by position."""
+    client, headers = client_for(db), auth(db)
+    upload = client.post("/v1/datasets", files={"file": ("t.csv", tags_csv())},
+                         data={"target": ["spam", "work"]}, headers=headers)
+    submitted = client.post("/v1/jobs", headers=headers, json={
+        "dataset_id": upload.json()["id"], "task": "multilabel", "training": {"epochs": 2}})
+    run_next_job(db)
+    model_id = client.get(f"/v1/jobs/{submitted.json()['id']}", headers=headers).json()[
+        "model_id"]
+    for body in _label_set_bodies()[:1]:  # spam/work as label sets: read by name
+        ok = client.post("/v1/datasets", headers=headers, json=body).json()["id"]
+        r = client.post(f"/v1/models/{model_id}/evaluations", headers=headers,
+                        json={"dataset_id": ok})
+        assert r.status_code == 201, r.text
+    renamed = tags_csv().replace(b"spam,work", b"ham,play", 1)
+    other = client.post("/v1/datasets", files={"file": ("o.csv", renamed)},
+                        data={"target": ["ham", "play"]}, headers=headers).json()["id"]
+    r = client.post(f"/v1/models/{model_id}/evaluations", headers=headers,
+                    json={"dataset_id": other})
+    assert r.status_code == 422, r.text  # was 201, ham read as spam and play as work
+    assert r.json()["errors"][0]["loc"] == ["body", "dataset_id"]
+    assert "'ham'" in r.json()["detail"] and "spam, work" in r.json()["detail"]
