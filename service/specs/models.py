@@ -28,7 +28,8 @@ from worker.spec.schema import Field as Declared
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # NaN/Infinity reach the checks of `Any` fields (initial_weights) named, not as null.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, ser_json_inf_nan="strings")
 
 
 def _constraints(spec: Declared) -> dict[str, Any]:

@@ -111,3 +111,19 @@ def test_checks_beyond_the_concurrency_limit_are_429_with_retry_after(db: Databa
     finally:
         slots.release()
     assert _check(client, headers, body)["passed"]
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_initial_weights_are_422_naming_the_cell_and_value(
+        db: Database, token: str) -> None:
+    client, headers = client_for(db), auth(db)
+    dataset_id = upload(client, headers)
+    body = ('{"dataset_id": "%s", "network": {"hidden_layers": [], "initial_weights": '
+            '[{"W": [[0.5, 1], [1, %s]], "b": [0, 0]}]}}' % (dataset_id, token))
+    for path in ("/v1/jobs", "/v1/jobs/gradcheck"):
+        r = client.post(path, content=body,
+                        headers={**headers, "Content-Type": "application/json"})
+        assert r.status_code == 422, r.text
+        error = r.json()["errors"][0]
+        assert error["loc"] == ["body", "network", "initial_weights", 0, "W", 1, 1]
+        assert error["msg"].endswith(f"got {float(token)!r}"), error  # it said "got None"
