@@ -118,8 +118,9 @@ def test_non_finite_initial_weights_are_422_naming_the_cell_and_value(
         db: Database, token: str) -> None:
     client, headers = client_for(db), auth(db)
     dataset_id = upload(client, headers)
-    body = ('{"dataset_id": "%s", "network": {"hidden_layers": [], "initial_weights": '
-            '[{"W": [[0.5, 1], [1, %s]], "b": [0, 0]}]}}' % (dataset_id, token))
+    body = ('{"dataset_id": "DS", "network": {"hidden_layers": [], "initial_weights": '
+            '[{"W": [[0.5, 1], [1, TOKEN]], "b": [0, 0]}]}}').replace(
+                "DS", dataset_id).replace("TOKEN", token)
     for path in ("/v1/jobs", "/v1/jobs/gradcheck"):
         r = client.post(path, content=body,
                         headers={**headers, "Content-Type": "application/json"})
