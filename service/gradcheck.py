@@ -20,14 +20,13 @@ class weights weigh the rows as in training.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from service import tables
+from service import inline_slots, tables
 from service.errors import InvalidInput, TooManyRequests, field_error
 from service.specs.estimate import job_shape
 from worker.jobs.base import InvalidJob
@@ -45,26 +44,19 @@ MAX_WORK = 2_000_000_000  # 2 × checked × rows × parameters multiply-adds (~1
 TOLERANCE = 1e-6
 EPSILON = 1e-6
 RETRY_AFTER_SECONDS = 2
-_SLOTS_LOCK = threading.Lock()
 
 
 @contextmanager
 def slot(state: Any, limit: int) -> Iterator[None]:
-    """Hold one of the API process's ``limit`` gradient-check slots (kept on ``state``, the
-    app's state), or raise ``TooManyRequests`` (429) at once when all are taken."""
-    with _SLOTS_LOCK:
-        if getattr(state, "gradcheck_slots", None) is None:
-            state.gradcheck_slots = threading.BoundedSemaphore(limit)
-    slots: threading.BoundedSemaphore = state.gradcheck_slots
-    if not slots.acquire(blocking=False):
-        raise TooManyRequests(
-            f"{limit} gradient checks are running in this API process (the limit, "
-            "DESCENT_GRADCHECK_CONCURRENCY); try again shortly",
-            retry_after=RETRY_AFTER_SECONDS)
-    try:
+    """Hold one of the API process's ``limit`` gradient-check slots (``service.inline_slots``),
+    or raise ``TooManyRequests`` (429) at once when all are taken."""
+    with inline_slots.held(state, "gradcheck", limit) as got:
+        if not got:
+            raise TooManyRequests(
+                f"{limit} gradient checks are running in this API process (the limit, "
+                "DESCENT_GRADCHECK_CONCURRENCY); try again shortly",
+                retry_after=RETRY_AFTER_SECONDS)
         yield
-    finally:
-        slots.release()
 
 
 def check_limits(spec: dict[str, Any], dataset: Any, rows: int, per_layer: int) -> None:

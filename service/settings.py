@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # POST /v1/models/{id}/evaluations: datasets of at most this many rows are evaluated in the
     # request (201); larger ones by an `evaluate` job (202).
     evaluate_inline_rows: int = Field(default=10_000, ge=0)
+    # Inline evaluations at once per API process (each decodes its dataset whole); one more
+    # is queued as an `evaluate` job (202) instead.
+    evaluate_inline_concurrency: int = Field(default=2, ge=1)
     log_json: bool = False
 
     def blas_threads_for(self, concurrency: int) -> int:

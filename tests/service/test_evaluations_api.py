@@ -56,3 +56,24 @@ def test_a_dataset_lacking_a_column_is_refused_naming_it(db: Database) -> None:
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["loc"] == ["body", "dataset_id"]
     assert "'shape'" in refused.json()["detail"]
+
+
+def test_a_small_evaluation_is_queued_when_the_inline_slots_are_busy(db: Database) -> None:
+    # Each inline evaluation decodes its dataset whole in the API process: the slots bound them.
+    client, headers = client_for(db, evaluate_inline_concurrency=1), auth(db)
+    dataset_id, model_id = trained(db, client, headers)
+    url, body = f"/v1/models/{model_id}/evaluations", {"dataset_id": dataset_id}
+    first = client.post(url, json=body, headers=headers)
+    assert first.status_code == 201, first.text  # makes the slots, then frees its own
+    slots = client.app.state.evaluate_slots  # type: ignore[attr-defined]
+    assert slots.acquire(blocking=False)  # an evaluation in flight holds the only slot
+    try:
+        queued = client.post(url, json=body, headers=headers)
+    finally:
+        slots.release()
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["status"] == "queued" and queued.json()["job_id"]
+    run_next_job(db)
+    done = client.get(f"/v1/evaluations/{queued.json()['id']}", headers=headers).json()
+    assert done["report"] == first.json()["report"]
+    assert client.post(url, json=body, headers=headers).status_code == 201
