@@ -24,6 +24,7 @@ from service.logging import log_context
 from service.metrics import Metrics
 from service.routes import router
 from service.settings import Settings, get_settings
+from service.version import VERSION
 
 log = logging.getLogger("service.app")
 
@@ -101,7 +102,7 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
 
     app = FastAPI(
         title="Descent",
-        version="0.1.0",
+        version=VERSION,
         summary="Training-as-a-service for dense neural networks",
         lifespan=lifespan,
         # /docs is served by service.apidocs from vendored files (FastAPI's loads a CDN); no

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from importlib.metadata import PackageNotFoundError, version
+
+from service.version import VERSION
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("service.commands.serve", "run the API and embedded workers (migrates first)"),
@@ -38,14 +39,6 @@ def usage() -> str:
     return "\n".join(lines)
 
 
-def installed_version() -> str:
-    """The version of the installed ``descent`` distribution (pyproject's ``version``)."""
-    try:
-        return version("descent")
-    except PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown (not installed)"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args:
@@ -55,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0
     if args[0] in ("-V", "--version"):
-        print(f"descent {installed_version()}")
+        print(f"descent {VERSION}")
         return 0
     name, rest = args[0], args[1:]
     if name not in COMMANDS:

@@ -27,12 +27,12 @@ Metadata properties: ``descent_version``, ``task``, ``classes`` (JSON), ``featur
 from __future__ import annotations
 
 import json
-from importlib import metadata
 from typing import Any, Protocol
 
 import numpy as np
 import onnx
 
+from service.version import VERSION
 from worker.pipeline.labels import label_nodes
 from worker.pipeline.onnx import ONNX_DOUBLE, Graph, Node
 
@@ -45,14 +45,7 @@ ONNX_DTYPES = {np.dtype(np.float32): onnx.TensorProto.FLOAT,
                np.dtype(np.float64): onnx.TensorProto.DOUBLE}
 
 
-def _version() -> str:
-    try:
-        return metadata.version("descent")
-    except metadata.PackageNotFoundError:  # a source checkout that was never installed
-        return "0.0.0"
-
-
-DESCENT_VERSION = _version()
+DESCENT_VERSION = VERSION
 
 
 class _Loaded(Protocol):
