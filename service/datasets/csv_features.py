@@ -105,7 +105,7 @@ class FeatureCells:
                     if self.forced[j]:
                         self._refuse(block, i, j, "is not a number (column_kinds makes the "
                                                   "column numeric)")
-                    text[j] = f"row {self.n + i + 1} (line {block[i][1]}) holds {_short(cell)!r}"
+                    text[j] = f"row {self.n + i + 1} (line {block[i][1]}) holds {short(cell)!r}"
                     break  # the column holds text: the rest of it need not be read
         if text:
             raise Recategorize(set(text), text)
@@ -141,7 +141,7 @@ class FeatureCells:
     def _refuse(self, block: list[tuple[list[str], int]], i: int, j: int, problem: str) -> Any:
         row, line = block[i]
         cell = row[self.positions[j]].strip()
-        shown = _short(cell)
+        shown = short(cell)
         raise invalid(_LOC, f"row {self.n + i + 1} (line {line}), column "
                             f"{self.header[self.positions[j]]!r}: {shown!r} {problem}")
 
@@ -172,10 +172,10 @@ def numbers_read_as_categories(table: Table, why: dict[int, str]) -> list[str]:
     for j, first in sorted(why.items()):
         column = table.columns[j]
         categories = column.categories or ()
-        texts = [c for c in categories if not _is_number(c)]
+        texts = [c for c in categories if not is_number(c)]
         if not texts or len(texts) > 3 or len(categories) - len(texts) < len(texts):
             continue
-        shown = ", ".join(repr(_short(t)) for t in texts)
+        shown = ", ".join(repr(short(t)) for t in texts)
         warnings.append(
             f"column {column.name!r} was read as categorical (its numbers as categories) "
             f"because of the non-number cell(s) {shown} (first: {first}). If they mark missing "
@@ -185,7 +185,8 @@ def numbers_read_as_categories(table: Table, why: dict[int, str]) -> list[str]:
     return warnings
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a number (Python's ``float``: also "nan" and "inf")."""
     try:
         float(cell)
     except ValueError:
@@ -193,5 +194,6 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _short(cell: str) -> str:
+def short(cell: str) -> str:
+    """A cell as quoted in an error message: at most 40 characters."""
     return cell if len(cell) <= 40 else cell[:37] + "..."

@@ -37,7 +37,13 @@ from .canonical import (
     text_problem,
 )
 from .columns import Limits, check_kind_names
-from .csv_features import FeatureCells, Recategorize, numbers_read_as_categories
+from .csv_features import (
+    FeatureCells,
+    Recategorize,
+    is_number,
+    numbers_read_as_categories,
+    short,
+)
 from .csv_stream import Rows, is_blank, line_bound
 
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*")
@@ -216,9 +222,9 @@ def _raise_first_non_number(
 ) -> None:
     for i, (row, line) in enumerate(block):
         for j, c in enumerate(columns):
-            if not _is_float(row[c]):
+            if not is_number(row[c]):
                 cell = row[c].strip()
-                problem = "is empty" if not cell else f"{_short(cell)!r} is not a number"
+                problem = "is empty" if not cell else f"{short(cell)!r} is not a number"
                 name = header[c] if what == "feature" else header[j]
                 raise invalid(_LOC, f"row {offset + i + 1} (line {line}), column {name!r}: "
                                     f"{problem}; every {what} cell must be a number")
@@ -236,9 +242,9 @@ def _one_target(
         numbers = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
     except ValueError:
         if target_kind == "values":
-            i = next(i for i, cell in enumerate(column) if not _is_float(cell))
+            i = next(i for i, cell in enumerate(column) if not is_number(cell))
             raise invalid(_LOC, f"row {i + 1} (line {lines[i]}), column {name!r}: "
-                                f"{_short(column[i])!r} is not a number (target_kind is "
+                                f"{short(column[i])!r} is not a number (target_kind is "
                                 "'values')") from None
         nul = next((i for i, cell in enumerate(column) if "\0" in cell), None)
         if nul is not None:
@@ -254,15 +260,3 @@ def _one_target(
     if target_kind == "labels" or (target_kind is None and integers):
         return ([int(cell) for cell in column] if integers else numbers.tolist()), None
     return None, numbers.reshape(-1, 1)
-
-
-def _is_float(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _short(cell: str) -> str:
-    return cell if len(cell) <= 40 else cell[:37] + "..."
