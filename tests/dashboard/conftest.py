@@ -1,16 +1,19 @@
-"""The browser tests share the client tests' server helper (tests/descent) and Chromium."""
+"""The browser tests share the client tests' server helper (tests/descent), Chromium, a browser
+with a profile of its own and a server (with a worker) per test; a test module may narrow them."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "descent"))
 
-from cdp import chromium_executable  # noqa: E402
+from cdp import Browser, chromium_executable  # noqa: E402
+from descent_server import Server, running_server  # noqa: E402
 
 
 @pytest.fixture
@@ -22,3 +25,18 @@ def chromium() -> str:
             pytest.fail("CI=true but Chromium is missing: apt-get install -y chromium")
         pytest.skip("Chromium not installed (/usr/bin/chromium): apt-get install -y chromium")
     return executable
+
+
+@pytest.fixture
+def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
+    opened = Browser(chromium, tmp_path / "profile")
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with running_server(tmp_path / "server") as running:
+        yield running

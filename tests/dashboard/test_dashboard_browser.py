@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from cdp import Browser
-from descent_server import ROOT, Server, running_server
+from descent_server import ROOT, Server
 from descent_testdata import blobs, churn_records
 
 from descent import Client, Job
@@ -26,21 +24,6 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 ARTIFACTS = ROOT / "test-artifacts"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 POINTS = "Number(document.querySelector('#loss-chart')?.dataset.points || 0)"
-
-
-@pytest.fixture
-def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
-    opened = Browser(chromium, tmp_path / "profile")
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with running_server(tmp_path / "server") as running:
-        yield running
 
 
 def start_long_job(client: Client, dataset_id: str) -> Job:

@@ -4,12 +4,9 @@ out below. Headless Chromium against a real `descent serve` (CI=true: Chromium r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from cdp import Browser
-from descent_server import ROOT, Server, running_server
+from descent_server import ROOT, Server
 from descent_testdata import blobs
 
 from descent import Client
@@ -17,21 +14,6 @@ from descent import Client
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 CELLS = "[...document.querySelectorAll('#validation-report rect.cm-cell')]"
-
-
-@pytest.fixture
-def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
-    opened = Browser(chromium, tmp_path / "profile")
-    try:
-        yield opened
-    finally:
-        opened.close()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with running_server(tmp_path / "server") as running:
-        yield running
 
 
 def test_model_page_shows_the_confusion_heat_map_and_per_class_table(
