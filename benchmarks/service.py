@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # before benchmarks/ itself, which holds this very `service.py`
 
 from benchmarks.service_bench import measures as m  # noqa: E402
+from benchmarks.service_bench import smalljobs  # noqa: E402
 from benchmarks.service_bench.load import Targets, predict_body, run_load  # noqa: E402
 from benchmarks.service_bench.overhead import overhead_data, service_overhead  # noqa: E402
 from benchmarks.service_bench.processes import KEY, cpu_seconds, postgres_database, serve  # noqa: E402
@@ -46,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--load-clients", type=int, default=32, help="concurrent clients (32)")
     p.add_argument("--overhead-seconds", type=float,
                    help="length of the overhead training run (30; quick 5)")
+    p.add_argument("--small-jobs-only", action="store_true",
+                   help="only the small-job rows (latency and throughput, ~1 minute)")
     return p
 
 
@@ -66,6 +69,10 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         url = stack.enter_context(database(kind, args, tmp))
         served = stack.enter_context(serve(url, tmp))
         client = stack.enter_context(served.client())
+        if args.small_jobs_only:
+            out["small"] = smalljobs.small_jobs(served, client, quick=quick)
+            out["load_after"] = os.getloadavg()[0]
+            return out
         served.start_workers(1)
         log(kind, "training the 64-feature model")
         X, y = m.classification_data(2000, FEATURES, 10, seed=0)
@@ -116,6 +123,8 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             out["throughput"][workers] = m.tiny_throughput(
                 served, client, tiny_ds, workers=workers, jobs=(2 if quick else 8) * workers
             )
+        log(kind, "small jobs")
+        out["small"] = smalljobs.small_jobs(served, client, quick=quick)
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -135,6 +144,10 @@ def ms(seconds: float) -> str:
 
 def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(measure, value, target) rows of one database's results."""
+    if "predict" not in r:  # --small-jobs-only
+        return [*smalljobs.rows(r["small"]), ("machine load average before / after",
+                                              f"{r['load_before']:.1f} / {r['load_after']:.1f}",
+                                              "")]
     p, q, o, load = r["predict"], r["pickup"], r["overhead"], r["load"]
     ratio = p["one_p50"] / p["health_p50"]
     out = [
@@ -148,6 +161,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
     for workers, rate in r["throughput"].items():
         out.append((f"tiny jobs, {workers} worker process(es)", f"{rate:.2f} jobs/s", ""))
+    out += smalljobs.rows(r["small"])
     out += [
         (f"overhead: {o['epochs']}-epoch job, direct train (best)", f"{o['direct']:.2f} s", ""),
         ("overhead: started→finished ÷ direct", f"{o['ratio_worker']:.3f}×", "≤ 1.05×"),

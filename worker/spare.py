@@ -1,23 +1,93 @@
-"""Starting training processes (``python -m worker.runner``), one of them ahead of its job.
+"""Starting training processes: forked from a warm template, or ``python -m worker.runner``.
 
-A training process spends ~1 s importing NumPy, SQLAlchemy and the engine before it can train.
-The supervisor keeps one *spare* started ahead of its job (``SPARE_FLAG`` on its command line):
-it does its imports while the supervisor waits for work, then reads its job from standard input.
-A spare given no job (its stdin closed empty) exits at once.
+A fresh interpreter spends ~1 s importing NumPy, SQLAlchemy and the engine before it can train
+— most of a small job. So the supervisor keeps one *template* process (`worker.template`) that
+did those imports (and one tiny training run) once, and forks each job's training process from
+it in milliseconds; the forked process becomes the supervisor's own child (the supervisor is a
+child subreaper), so it is waited for, signalled and limited exactly like one it started itself.
+The template is restarted when it dies; until it is ready again, claims wait (`ready`).
+
+Where a template cannot work (not Linux: no subreaper), each job gets ``python -m
+worker.runner`` as before, with one *spare* started ahead of its job (``SPARE_FLAG`` on its
+command line): it does its imports while the supervisor waits for work, then reads its job from
+standard input. A spare given no job (its stdin closed empty) exits at once.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
+import time
+from typing import Any, Protocol
 
 from worker.blas import blas_env
 from worker.runner import SPARE_FLAG
+from worker.template import (
+    BLAS_THREADS_FLAG,
+    LEASE_SECONDS_FLAG,
+    MESSAGE_BYTES,
+    READY,
+    SOCKET_FD_FLAG,
+    become_subreaper,
+)
 
 log = logging.getLogger("descent.worker")
+
+
+
+class JobProcess(Protocol):
+    """What the supervisor needs of a training process (a ``subprocess.Popen`` has it)."""
+
+    pid: int
+    returncode: int | None
+    stdin: Any
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+
+
+class AdoptedProcess:
+    """A training process forked by the template and handed to us by the kernel (we are its
+    subreaper): waited for with ``waitpid`` like a ``Popen``'s, so its pid stays ours until we
+    have its exit status (no signal can reach a recycled pid)."""
+
+    stdin = None  # its job came with the fork request
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # not ours (cannot happen once adopted): call it lost
+                self.returncode = -signal.SIGKILL
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.001
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"training process {self.pid}", timeout or 0.0)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
 
 
 def spawn_runner(
@@ -29,7 +99,7 @@ def spawn_runner(
     return subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
 
 
-def signal_process(process: subprocess.Popen[bytes], signum: int) -> None:
+def signal_process(process: JobProcess, signum: int) -> None:
     """Send ``signum`` unless the process has exited already."""
     if process.poll() is None:
         try:
@@ -38,47 +108,212 @@ def signal_process(process: subprocess.Popen[bytes], signum: int) -> None:
             pass
 
 
-def kill(process: subprocess.Popen[bytes]) -> None:
+def kill(process: JobProcess) -> None:
     signal_process(process, signal.SIGKILL)
 
 
-class SpareRunner:
-    """At most one training process started ahead of its job."""
+def _close(process: subprocess.Popen[bytes]) -> None:
+    """End a template or spare: its stdin closed, it exits at once (or is killed)."""
+    try:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        kill(process)
+        process.wait()
 
-    def __init__(self, *, database_url: str, blas_threads: int) -> None:
-        self.database_url = database_url
-        self.blas_threads = blas_threads
-        self._spare: subprocess.Popen[bytes] | None = None
 
-    def spawn(self, *, spare: bool = False) -> subprocess.Popen[bytes]:
-        return spawn_runner(
-            database_url=self.database_url, blas_threads=self.blas_threads, spare=spare
-        )
+class ForkedSpare:
+    """A process forked by the template, adopted, waiting on its pipe for a job."""
 
-    def refill(self) -> None:
-        """Start the next job's process now: its ~1 s of imports overlap the wait for work."""
-        if self._spare is None:
-            try:
-                self._spare = self.spawn(spare=True)
-            except OSError:
-                log.warning("could not start a spare training process; starting them per job")
+    def __init__(self, pid: int, payload_fd: int) -> None:
+        self.process = AdoptedProcess(pid)
+        self._payload_fd = payload_fd
 
-    def take(self) -> subprocess.Popen[bytes]:
-        """The spare if it is still alive, else a process started now (``OSError`` if none)."""
-        spare, self._spare = self._spare, None
-        if spare is not None and spare.poll() is not None:
-            spare = None  # it died waiting (killed from outside): start a fresh one
-        return spare or self.spawn()
+    def hand(self, payload: dict[str, Any]) -> AdoptedProcess:
+        """Give it its job (it starts at once)."""
+        data = json.dumps(payload, default=str).encode()
+        try:
+            with os.fdopen(self._payload_fd, "wb") as pipe:
+                pipe.write(data)
+        except BrokenPipeError:
+            pass  # it died waiting: its exit status tells how
+        return self.process
 
     def discard(self) -> None:
-        """End the spare, if any: given no job, it exits at once."""
-        spare, self._spare = self._spare, None
-        if spare is None:
-            return
+        """Its pipe closed empty, it exits; reaped here."""
+        os.close(self._payload_fd)
         try:
-            assert spare.stdin is not None
-            spare.stdin.close()
-            spare.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            kill(spare)
-            spare.wait()
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            kill(self.process)
+            self.process.wait()
+
+
+class Template:
+    """The supervisor's handle on its template process (`worker.template`)."""
+
+    def __init__(self, *, database_url: str, blas_threads: int, lease_seconds: float) -> None:
+        env = {**os.environ, **blas_env(blas_threads), "DESCENT_DATABASE_URL": database_url}
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "worker.template", SPARE_FLAG,
+                 SOCKET_FD_FLAG, str(theirs.fileno()), BLAS_THREADS_FLAG, str(blas_threads),
+                 LEASE_SECONDS_FLAG, repr(float(lease_seconds))],
+                stdin=subprocess.DEVNULL, env=env, pass_fds=(theirs.fileno(),),
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self._sock = ours
+        self.ready = False
+        self._asked: int | None = None  # the write end of the pipe of a spare asked for
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def ask_for_spare(self) -> None:
+        """Ask for a process forked ahead of its job (`take_spare` collects it)."""
+        if self._asked is not None or not self.ready:
+            return
+        read_end, write_end = os.pipe()
+        try:
+            socket.send_fds(self._sock, [b"spare"], [read_end])
+        except OSError:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        self._asked = write_end
+
+    def take_spare(self, *, wait: float) -> ForkedSpare | None:
+        """The spare asked for, once the template has forked it (waiting up to ``wait``
+        seconds); None before. ``OSError`` if the template failed."""
+        while True:
+            message = self._receive(wait if self._asked is not None or not self.ready else 0.0)
+            if message is None:
+                return None
+            if message == READY:
+                self.ready = True
+                self.ask_for_spare()
+                continue
+            write_end, self._asked = self._asked, None
+            if write_end is None:
+                continue
+            if not message.isdigit():
+                os.close(write_end)
+                raise OSError(f"the template process could not fork: {message.decode()}")
+            return ForkedSpare(int(message), write_end)
+
+    def _receive(self, wait: float) -> bytes | None:
+        if not select.select([self._sock], [], [], wait)[0]:
+            return None
+        message = self._sock.recv(MESSAGE_BYTES)
+        if not message:
+            raise OSError("the template process exited")
+        return message
+
+    def close(self) -> None:
+        if self._asked is not None:
+            os.close(self._asked)
+            self._asked = None
+        self._sock.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            kill(self.process)
+            self.process.wait()
+
+
+class Launcher:
+    """Starts each job's training process: a spare forked from the template where one can run,
+    else a spare ``python -m worker.runner``."""
+
+    def __init__(self, *, database_url: str, blas_threads: int, lease_seconds: float) -> None:
+        self.database_url = database_url
+        self.blas_threads = blas_threads
+        self.lease_seconds = lease_seconds
+        self.use_template = sys.platform == "linux" and become_subreaper()
+        self._template: Template | None = None
+        self._forked: ForkedSpare | None = None
+        self._spare: subprocess.Popen[bytes] | None = None
+
+    def refill(self) -> None:
+        """Have the next job's process on its way: a forked spare (the template started again
+        if it died), or a spare whose ~1 s of imports overlaps the wait for work."""
+        try:
+            if self.use_template:
+                template = self._template
+                if template is not None and not template.alive():
+                    log.warning("the template process exited (%s); starting another",
+                                template.process.returncode)
+                    self._discard_template()
+                    template = None
+                if template is None:
+                    template = self._template = Template(
+                        database_url=self.database_url, blas_threads=self.blas_threads,
+                        lease_seconds=self.lease_seconds)
+                if self._forked is None:
+                    template.ask_for_spare()
+            elif self._spare is None:
+                self._spare = spawn_runner(database_url=self.database_url,
+                                           blas_threads=self.blas_threads, spare=True)
+        except OSError:
+            log.exception("could not start a template or spare process")
+            self._discard_template()
+
+    def ready(self, *, wait: float = 0.0) -> bool:
+        """Whether a job could start now without waiting for imports: a forked spare is
+        ready (waiting up to ``wait`` seconds for the one asked for). Without a template,
+        always: the job's process starts cold."""
+        if not self.use_template:
+            return True
+        if self._forked is not None and self._forked.process.poll() is not None:
+            self._forked = None  # it died waiting (killed from outside)
+        self.refill()
+        template = self._template
+        if self._forked is None and template is not None:
+            try:
+                self._forked = template.take_spare(wait=wait)
+            except OSError:
+                log.exception("the template process failed")
+                self._discard_template()
+        return self._forked is not None
+
+    def start(self, payload: dict[str, Any]) -> JobProcess:
+        """The job's training process, its payload handed over (``OSError`` if none starts)."""
+        forked, self._forked = self._forked, None
+        if forked is not None and forked.process.poll() is None:
+            process: JobProcess = forked.hand(payload)
+        else:
+            spare, self._spare = self._spare, None
+            if spare is not None and spare.poll() is not None:
+                spare = None  # it died waiting (killed from outside): start a fresh one
+            process = spare or spawn_runner(database_url=self.database_url,
+                                            blas_threads=self.blas_threads)
+            assert process.stdin is not None
+            try:
+                process.stdin.write(json.dumps(payload, default=str).encode())
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # it died at once; its exit status tells how
+        self.refill()
+        return process
+
+    def _discard_template(self) -> None:
+        template, self._template = self._template, None
+        if template is not None:
+            template.close()
+
+    def discard(self) -> None:
+        """End the spares and the template: given no job, each exits at once."""
+        forked, self._forked = self._forked, None
+        if forked is not None:
+            forked.discard()
+        self._discard_template()
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            _close(spare)

@@ -171,6 +171,7 @@ def run_train(ctx: JobContext) -> None:
 
     db, job, spec = ctx.db, ctx.job, ctx.job.spec
     dataset = load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
+    ctx.mark("dataset read")
     task = spec.get("task") or (
         "classification" if dataset.target_kind == "labels" else "regression"
     )
@@ -182,6 +183,7 @@ def run_train(ctx: JobContext) -> None:
     net = Network.from_spec(spec.get("network") or {}, data.pipeline.width, n_outputs,
                             seed=config["seed"], dtype=config["dtype"], task=task)
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
+    ctx.mark("prepared")
     recorder = EpochRecorder(ctx)
     if checkpoint is not None:
         recorder.checkpointed_epoch = checkpoint[0]
@@ -213,7 +215,9 @@ def run_train(ctx: JobContext) -> None:
         raise Diverged(exc.epoch, explain(str(exc), causes)) from exc
     finally:
         recorder.writer.close()
+    ctx.mark("trained")
     _finish(ctx, dataset, task, net, data, classes, n_outputs, run)
+    ctx.mark("finished")
 
 
 def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data: Prepared,
