@@ -208,23 +208,31 @@ def run_train(ctx: JobContext) -> None:
             # finish.)
             recorder.checkpoint()
             raise Stopped
-        recorder.writer.flush()  # every epoch row is in before the job succeeds
+        # The rows written so far are in (or the lease loss they met raised); the last ones
+        # go with the outcome.
+        recorder.writer.flush()
+        last_rows = recorder.take_rows()
     except DivergedError as exc:  # name the likely cause the job can see
         causes = likely_causes(task=task, X=data.X, Y=data.Y, optimizer=config["optimizer"],
                                standardized=bool(config["standardize"]))
         raise Diverged(exc.epoch, explain(str(exc), causes)) from exc
     finally:
-        recorder.writer.close()
+        try:
+            recorder.write_rows()  # a failed run's history up to its failure (none left when
+        finally:  # it succeeded)
+            recorder.writer.close()
     ctx.mark("trained")
-    _finish(ctx, dataset, task, net, data, classes, n_outputs, run)
+    _finish(ctx, dataset, task, net, data, classes, n_outputs, run, last_rows)
     ctx.mark("finished")
 
 
 def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data: Prepared,
-            classes: list[Any] | None, n_outputs: int, run: Any) -> None:
+            classes: list[Any] | None, n_outputs: int, run: Any,
+            last_rows: list[queue.EpochRow]) -> None:
     """Store the model: the weights (with the pipeline's state and the target scaling) and the
     metrics of the epoch whose weights they are (``run.kept_epoch``: from this attempt's
-    history, or the epoch rows when it ran before a resume)."""
+    history, or the epoch rows when it ran before a resume), with the epoch rows not written
+    yet (``last_rows``), in one transaction."""
     job, pipeline = ctx.job, data.pipeline
     kept = run.kept_epoch
     row = next((r for r in run.history if int(r["epoch"]) == kept), None)
@@ -247,5 +255,6 @@ def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data:
     )
     last = run.history[-1].get("diagnostics") if run.history else None
     if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model,
-                        warnings=None if last is None else list(last["warnings"])):
+                        warnings=None if last is None else list(last["warnings"]),
+                        epochs=last_rows):
         raise LeaseLost
