@@ -1,5 +1,6 @@
-"""The training process: runs one claimed job, started by the supervisor as
-``python -m worker.runner`` with the claimed job as JSON on standard input.
+"""The training process: runs one claimed job (`run`), forked from the worker's template process
+(`worker.template`), or — where there is none — started as ``python -m worker.runner`` with the
+claimed job as JSON on standard input.
 
 It opens its own database connection and writes the job's outcome itself (history rows,
 checkpoints, ``finish``, ``fail``), always under the job's lease token. What it could not write
@@ -243,6 +244,7 @@ def preload() -> None:
     import service.queue  # noqa: F401
     import worker.blas  # noqa: F401
     import worker.jobs  # noqa: F401
+    import worker.memory  # noqa: F401
     import worker.nn  # noqa: F401
 
 

@@ -1,12 +1,14 @@
 """The worker process: claims jobs, runs each in a training process, and keeps their leases.
 
 One supervisor per ``descent worker`` process, with a fresh ``lease_owner`` (uuid4). It claims up
-to ``concurrency`` jobs and starts ``python -m worker.runner`` for each (the child opens its own
-connection and writes its job's history, checkpoints and outcome). The supervisor itself only
-touches the queue's bookkeeping; its parts live beside it:
+to ``concurrency`` jobs and runs each in a training process of its own (`worker.runner`; the
+child opens its own connection and writes its job's history, checkpoints and outcome). The
+supervisor itself only touches the queue's bookkeeping; its parts live beside it:
 
-* `worker.spare` — starting training processes, one of them ahead of its job;
-* `worker.children` — the running jobs, and how each ends (exit codes, time limit, kills);
+* `worker.spare` — starting training processes, forked from a warm template (`worker.template`)
+  ahead of their jobs; the supervisor is their parent (a child subreaper);
+* `worker.children` — the running jobs, and how each ends (exit codes, time limit, kills); an
+  exit wakes the loop at once, so the next job is claimed the moment a slot frees;
 * `worker.leases` — heartbeats (lost leases, cancels) and the reaper, which runs every few
   seconds so that jobs of dead workers come back to the queue;
 * `worker.signals` — SIGTERM/SIGINT and SIGUSR1.
