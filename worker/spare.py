@@ -39,6 +39,9 @@ from worker.template import (
 
 log = logging.getLogger("descent.worker")
 
+# Templates in a row that may die before they are ready before the worker does without one.
+TEMPLATE_ATTEMPTS = 3
+
 
 
 class JobProcess(Protocol):
@@ -238,6 +241,7 @@ class Launcher:
         self.lease_seconds = lease_seconds
         self.use_template = sys.platform == "linux" and become_subreaper()
         self._template: Template | None = None
+        self._failures = 0  # templates in a row that died before they were ready
         self._forked: ForkedSpare | None = None
         self._spare: subprocess.Popen[bytes] | None = None
 
@@ -248,10 +252,17 @@ class Launcher:
             if self.use_template:
                 template = self._template
                 if template is not None and not template.alive():
-                    log.warning("the template process exited (%s); starting another",
-                                template.process.returncode)
+                    log.warning("the template process exited; starting another")
+                    self._failures += 0 if template.ready else 1
                     self._discard_template()
                     template = None
+                if self._failures >= TEMPLATE_ATTEMPTS:  # it cannot start: do without
+                    log.error("the template process failed %d times before it was ready;"
+                              " starting training processes cold", self._failures)
+                    self.use_template = False
+                    self.refill()
+                    return
+
                 if template is None:
                     template = self._template = Template(
                         database_url=self.database_url, blas_threads=self.blas_threads,
@@ -278,9 +289,12 @@ class Launcher:
         if self._forked is None and template is not None:
             try:
                 self._forked = template.take_spare(wait=wait)
-            except OSError:
-                log.exception("the template process failed")
+            except OSError as exc:
+                log.warning("the template process failed: %s", exc)
+                self._failures += 0 if template.ready else 1
                 self._discard_template()
+            if template.ready:
+                self._failures = 0
         return self._forked is not None
 
     def start(self, payload: dict[str, Any]) -> JobProcess:

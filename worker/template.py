@@ -119,7 +119,7 @@ def rehearse(db: Any, lease_seconds: float) -> None:
         try:
             # Every session on this connection joins `outer` (SQLAlchemy's default for a
             # connection already in a transaction), so rolling it back undoes them all.
-            inside = Database(url=db.url, engine=connection, writer=connection)  # type: ignore[arg-type]
+            inside = Database(url=db.url, engine=connection, writer=connection)
             tenant_id = new_id("ten")
             dataset = new_dataset(parse_json(body), tenant_id=tenant_id, name=None, size_bytes=0)
             with inside.write() as session:
