@@ -85,18 +85,16 @@ def clock(db: Database, now: dt.datetime | None = None) -> Clock:
 def upsert(
     db: Database,
     table: Any,
-    values: dict[str, Any] | list[dict[str, Any]],
+    values: dict[str, Any],
     *,
     key: list[str] | None = None,
     update: list[str] | None = None,
 ) -> Insert:
-    """INSERT ``values`` (a row, or rows in one statement); on a conflict on ``key``, overwrite
-    the ``update`` columns (or, with no ``update``, insert nothing). The same statement on both
-    dialects."""
+    """INSERT ``values``; on a conflict on ``key``, overwrite the ``update`` columns (or, with no
+    ``update``, insert nothing). The same statement on both dialects."""
     # The two dialects' INSERTs spell ON CONFLICT alike.
     insert = postgresql.insert if db.is_postgres else sqlite.insert
-    stmt = insert(table).values(values) if isinstance(values, list) else insert(table).values(
-        **values)
+    stmt = insert(table).values(**values)
     if key is None:
         return stmt
     if update is None:

@@ -88,13 +88,15 @@ def write_epoch_rows(
 ) -> None:
     """Upsert the job's epoch ``rows`` in one statement, inside a transaction whose guarded
     UPDATE of the job matched (after a resume an epoch's row is overwritten, never doubled)."""
-    values = [
+    # One statement (compiled once, cached) executed for every row: a multi-row VALUES would
+    # be a new statement for each count of rows.
+    stmt = upsert(db, tables.JobEpoch, {"created_at": c.now()}, key=["job_id", "epoch"],
+                  update=["metrics", "seconds", "created_at"])
+    session.execute(stmt, [
         {"job_id": job_id, "epoch": row.epoch, "metrics": row.stored_metrics(),
-         "seconds": row.seconds, "created_at": c.now()}
+         "seconds": row.seconds}
         for row in rows
-    ]
-    session.execute(upsert(db, tables.JobEpoch, values, key=["job_id", "epoch"],
-                           update=["metrics", "seconds", "created_at"]))
+    ])
 
 
 def save_checkpoint(
