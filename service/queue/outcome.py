@@ -34,6 +34,21 @@ def _with_warnings(model: tables.Model, warnings: list[str] | None) -> Any:
     return model.metrics if warnings is None else {**(model.metrics or {}), "warnings": warnings}
 
 
+def _produced(rows: list[Any], model: tables.Model | None, warnings: list[str] | None,
+              prediction_id: str | None, epochs: Sequence[EpochRow]) -> dict[str, Any]:
+    """The job's columns that a success sets: links to its results, the model's metrics, its
+    progress."""
+    produced: dict[str, Any] = {
+        RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
+    if model is not None:  # the job reports what the model holds: its weights' epoch
+        produced.update(metrics=_with_warnings(model, warnings), best_epoch=model.best_epoch)
+    if prediction_id is not None:
+        produced["prediction_id"] = prediction_id
+    if epochs:
+        produced["progress_epoch"] = epochs[-1].epoch
+    return produced
+
+
 def finish(
     db: Database,
     *,
@@ -59,14 +74,7 @@ def finish(
     ones (kept with the job's metrics). ``epochs``: the last history rows, not written yet —
     stored here rather than in a transaction of their own (a short job's only ones)."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None] + list(outputs)
-    produced: dict[str, Any] = {
-        RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
-    if model is not None:  # the job reports what the model holds: its weights' epoch
-        produced.update(metrics=_with_warnings(model, warnings), best_epoch=model.best_epoch)
-    if prediction_id is not None:
-        produced["prediction_id"] = prediction_id
-    if epochs:
-        produced["progress_epoch"] = epochs[-1].epoch
+    produced = _produced(rows, model, warnings, prediction_id, epochs)
 
     def write(session: Session) -> bool:
         c = clock(db)

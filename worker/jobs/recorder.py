@@ -74,9 +74,19 @@ class EpochRecorder:
                                        lease_token=job.lease_token, rows=rows))
 
     def take_rows(self) -> list[queue.EpochRow]:
-        """The rows held so far, for the caller to write (with the job's outcome)."""
+        """Once the run succeeded: wait for the rows handed to the writer (raising what they
+        met) and return the rows held since, for the caller to write with the job's outcome."""
+        self.writer.flush()
         rows, self.rows = self.rows, []
         return rows
+
+    def close(self) -> None:
+        """Write what is held (a failed run's history up to its failure; nothing after
+        `take_rows`) and stop the writer."""
+        try:
+            self.write_rows()
+        finally:
+            self.writer.close()
 
     def checkpoint(self, *, wait: bool = True) -> None:
         """Save the last finished epoch's state (no-op when it is saved already); ``wait``

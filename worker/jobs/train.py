@@ -208,19 +208,13 @@ def run_train(ctx: JobContext) -> None:
             # finish.)
             recorder.checkpoint()
             raise Stopped
-        # The rows written so far are in (or the lease loss they met raised); the last ones
-        # go with the outcome.
-        recorder.writer.flush()
-        last_rows = recorder.take_rows()
+        last_rows = recorder.take_rows()  # written with the outcome
     except DivergedError as exc:  # name the likely cause the job can see
         causes = likely_causes(task=task, X=data.X, Y=data.Y, optimizer=config["optimizer"],
                                standardized=bool(config["standardize"]))
         raise Diverged(exc.epoch, explain(str(exc), causes)) from exc
     finally:
-        try:
-            recorder.write_rows()  # a failed run's history up to its failure (none left when
-        finally:  # it succeeded)
-            recorder.writer.close()
+        recorder.close()
     ctx.mark("trained")
     _finish(ctx, dataset, task, net, data, classes, n_outputs, run, last_rows)
     ctx.mark("finished")
