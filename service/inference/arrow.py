@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from service.errors import InvalidInput, UnsupportedMediaType, field_error
+from service.inference.npy import answer_array
 from service.inference.records import column_from_cells
 from worker.pipeline import Column, Table
 
@@ -70,8 +71,9 @@ def read_arrow(loaded: Any, body: bytes, *, max_rows: int) -> tuple[np.ndarray |
         if table.num_columns != loaded.n_features:
             raise _invalid(f"the Arrow stream has {table.num_columns} columns; this model "
                            f"takes {loaded.n_features} features (by position)")
-        return _matrix([_numbers(table.column(j), table.column_names[j])
-                        for j in range(table.num_columns)]), None
+        return _matrix([_numbers(column, name)
+                        for column, name in zip(table.columns, table.column_names,
+                                                strict=True)]), None
     names = set(table.column_names)
     for name, _ in columns:
         if name not in names:
@@ -96,7 +98,7 @@ def arrow_bytes(loaded: Any, out: np.ndarray, *, prediction_id: str | None,
         probabilities = pa.FixedSizeListArray.from_arrays(
             pa.array(np.ascontiguousarray(out, np.float64).reshape(-1)), out.shape[1])
         if loaded.task == "classification":
-            fields["prediction"] = pa.array([classes[i] for i in out.argmax(axis=1).tolist()])
+            fields["prediction"] = pa.array(answer_array(loaded, out))
         else:
             fields["prediction"] = pa.array(
                 [[classes[j] for j in np.flatnonzero(row).tolist()] for row in out > 0.5],
@@ -119,20 +121,25 @@ def arrow_bytes(loaded: Any, out: np.ndarray, *, prediction_id: str | None,
 
 
 def _numbers(column: Any, name: str) -> np.ndarray:
-    """A numeric column as float64, null → NaN."""
+    """A numeric column's values (its own dtype when it has no nulls; float64 with NaN for
+    null when it has)."""
     kind = column.type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         raise _invalid(f"column {name!r} is {kind}; this model takes numbers there "
                        "(integers or floats, null for a missing cell)")
-    values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-    return np.asarray(values, dtype=np.float64)
+    if column.null_count:
+        return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False),
+                          dtype=np.float64)
+    return np.asarray(column.to_numpy())
 
 
 def _matrix(columns: list[np.ndarray]) -> np.ndarray:
-    X = np.empty((columns[0].shape[0], len(columns)), np.float64)
+    """The columns side by side, ``(n, d)`` float64: written a column at a time into a
+    column-major array (contiguous writes), returned as its transpose's view."""
+    X = np.empty((len(columns), columns[0].shape[0]), np.float64)
     for j, values in enumerate(columns):
-        X[:, j] = values
-    return X
+        X[j] = values
+    return X.T
 
 
 def _column(column: Any, name: str, kind: str) -> Column:

@@ -43,15 +43,14 @@ def validate_inputs(loaded: Any, inputs: Any, *, plain: bool = False) -> np.ndar
     if not isinstance(inputs, list) or not inputs:
         raise _invalid(_LOC, "inputs must be a non-empty list of rows (one list of numbers each)")
     X = None
-    if plain:
+    width = loaded.n_features
+    if plain and all(type(row) is list for row in inputs) and set(map(len, inputs)) == {width}:
+        # Rows of numbers, all as wide as the model: straight into one float64 buffer.
         try:
-            X = np.array(inputs)  # int64 or float64 unless ragged, nested or beyond int64
-        except (ValueError, OverflowError):
+            X = np.fromiter(chain.from_iterable(inputs), np.float64, len(inputs) * width)
+            X = X.reshape(len(inputs), width)
+        except (ValueError, TypeError, OverflowError):  # [[[1]]]; beyond float64: by cell
             X = None
-        if X is not None and X.dtype.kind not in "if":
-            X = None
-        elif X is not None:
-            X = X.astype(np.float64, copy=False)
     if X is None and all(type(row) is list for row in inputs):
         # One C-speed pass over the cells' types: numpy alone would take "1" and True as numbers.
         if set(map(type, chain.from_iterable(inputs))) <= _NUMBER_TYPES:

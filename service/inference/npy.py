@@ -64,8 +64,10 @@ def read_npy(body: bytes) -> np.ndarray:
 
 def npy_bytes(array: np.ndarray) -> bytes:
     """``array`` as a ``.npy`` file (no pickle: callers pass numbers, bools or strings)."""
+    array = np.ascontiguousarray(array)
     out = io.BytesIO()
-    np.save(out, array, allow_pickle=False)
+    np.lib.format.write_array_header_1_0(out, np.lib.format.header_data_from_array_1_0(array))
+    out.write(array.tobytes())
     return out.getvalue()
 
 
