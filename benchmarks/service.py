@@ -169,6 +169,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("load: errors", f"{load['errors']} of {load['requests']:,}", "0"),
         ("load: CPU generator / server (cores)",
          f"{load['generator_cpu']:.2f} / {load['server_cpu']:.2f}", ""),
+        # What one process could serve with a core to itself, whatever the machine's load.
+        ("load: server CPU per request", ms(load["server_cpu"] / load["rps"])
+         if load["rps"] else "-", "≤ 1.43 ms (700/s)"),
         (f"paced load ({PACED_RATE}/s): requests/s", f"{paced['rps']:,.0f}", ""),
         (f"paced load ({PACED_RATE}/s): p50 / p99", f"{ms(paced['p50'])} / {ms(paced['p99'])}",
          "p99 < 100 ms"),
