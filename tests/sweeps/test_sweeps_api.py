@@ -129,3 +129,29 @@ def test_a_sweep_that_cannot_run_is_refused(db: Database, setup: Any, change: di
     assert where in str(response.json()), response.text
     assert client.get("/v1/sweeps", headers=headers).json()["data"] == []
     assert not run_one(db)
+
+
+def test_early_termination_prunes_trials_behind_the_median(db: Database, setup: Any) -> None:
+    client, headers, dataset_id = setup
+    body = sweep_body(
+        dataset_id, max_trials=8, parallelism=1,
+        base={"network": {"hidden_layers": [{"units": 4, "activation": "tanh"}]},
+              "training": {"epochs": 8, "validation_split": 0.25, "early_stopping": None,
+                           "optimizer": {"name": "sgd"}}},
+        space={"training.optimizer.learning_rate": {"log_uniform": [1e-5, 0.5]}},
+        early_termination={"type": "median", "startup_trials": 2, "warmup_epochs": 1})
+    sweep = client.post("/v1/sweeps", json=body, headers=headers).json()
+    settings = Settings(database_url=db.url)
+    while run_one(db):
+        advance_all(db, settings=settings)
+    sweep = client.get(f"/v1/sweeps/{sweep['id']}", headers=headers).json()
+    assert sweep["status"] == "succeeded" and sweep["trials_sampled"] == 8, sweep
+    trials = client.get(f"/v1/sweeps/{sweep['id']}/trials", headers=headers).json()["data"]
+    pruned = [t for t in trials if t["status"] == "pruned"]
+    assert pruned and sweep["counts"]["pruned"] == len(pruned), trials
+    for trial in pruned:
+        assert trial["epochs"] == trial["pruned_epoch"] < 8 and trial["model_id"]
+        job = client.get(f"/v1/jobs/{trial['job_id']}", headers=headers).json()
+        assert job["status"] == "succeeded"
+    assert sweep["best"]["status"] == "succeeded"
+    assert sweep["epochs_trained"] < 8 * 8
