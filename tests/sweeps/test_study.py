@@ -63,7 +63,7 @@ def test_apply_sets_dotted_paths_without_touching_the_base() -> None:
 
 
 def curve(value: float, epochs: int) -> dict[int, float]:
-    return {e: value for e in range(1, epochs + 1)}
+    return dict.fromkeys(range(1, epochs + 1), value)
 
 
 def test_the_median_rule_stops_a_trial_behind_the_median_after_warmup() -> None:

@@ -132,6 +132,7 @@ function route() {
     jobs: parts[1] ? () => showJob(parts[1], token) : () => showJobs(token),
     models: parts[1] ? () => showModel(parts[1]) : () => showModels(),
     datasets: parts[1] ? () => showDataset(parts[1]) : () => showDatasets(),
+    sweeps: parts[1] ? () => showSweep(parts[1], token) : () => showSweeps(token), // sweeps.js
   }[parts[0] || "jobs"];
   (render || (() => view.append(el("p", {}, "No such page. ", link("#/", "Jobs")))))();
 }
