@@ -44,7 +44,7 @@ BASE: dict[str, Any] = {
     "training": {"epochs": EPOCHS, "validation_split": 0.2, "early_stopping": None,
                  "optimizer": {"name": "sgd"}, "batch_size": 32},
 }
-MEDIAN = {"type": "median", "startup_trials": 3, "warmup_epochs": 2}
+MEDIAN = {"type": "median", "startup_trials": 3, "warmup_epochs": 1}
 
 
 def run_sweep(client: Client, dataset_id: str, early_termination: Any) -> dict[str, Any]:

@@ -68,7 +68,8 @@ class MedianRule(_Strict):
     type: Literal["median"]
     startup_trials: int = Field(
         3, ge=0, le=MAX_TRIALS, description="Completed trials before any is pruned")
-    warmup_epochs: int = Field(2, ge=0, description="Epochs every trial runs before pruning")
+    warmup_epochs: int = Field(
+        2, ge=0, description="The first epoch after which a trial may be stopped")
 
 
 class HyperbandRule(_Strict):

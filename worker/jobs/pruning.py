@@ -30,6 +30,8 @@ class TrialPruner:
     config: configs.SweepCreate
     curve: dict[int, float] = field(default_factory=dict)
     pruned_epoch: int | None = None
+    # job id → the curve of a trial that ended (read once).
+    ended_curves: dict[str, dict[int, float]] = field(default_factory=dict)
 
     @classmethod
     def for_job(cls, db: Database, job_id: str) -> TrialPruner | None:
@@ -45,8 +47,6 @@ class TrialPruner:
                 return None
             config = configs.load(row.config)
             mine = curves(session, job_ids=[job_id], metric=config.metric.name)[job_id]
-        import optuna  # noqa: F401  (once, here, rather than inside the first epoch)
-
         return cls(db=db, sweep_id=row.sweep_id, job_id=job_id, number=row.number,
                    config=config, curve=mine)
 
@@ -62,9 +62,12 @@ class TrialPruner:
         with self.db.read() as session:
             trials = load_trials(session, sweep_id=self.sweep_id,
                                  metric=self.config.metric.name)
-            ended = [t.job_id for t in trials if t.status in ("succeeded", "pruned")]
-            by_job = curves(session, job_ids=ended, metric=self.config.metric.name)
-        others = [t.record(by_job.get(t.job_id)) for t in trials if t.number != self.number]
+            ended = [t.job_id for t in trials if t.status in ("succeeded", "pruned")
+                     and t.job_id not in self.ended_curves]  # an ended trial's curve is final
+            self.ended_curves.update(curves(session, job_ids=ended,
+                                            metric=self.config.metric.name))
+        others = [t.record(self.ended_curves.get(t.job_id)) for t in trials
+                  if t.number != self.number]
         current = TrialRecord(self.number, next(
             (t.params for t in trials if t.number == self.number), {}), "running", None,
             dict(self.curve))
