@@ -131,7 +131,12 @@ def test_a_sweep_that_cannot_run_is_refused(db: Database, setup: Any, change: di
     assert not run_one(db)
 
 
-def test_early_termination_prunes_trials_behind_the_median(db: Database, setup: Any) -> None:
+@pytest.mark.parametrize("rule", [
+    {"type": "median", "startup_trials": 2, "warmup_epochs": 1},
+    {"type": "hyperband", "min_epochs": 1, "reduction_factor": 3},
+])
+def test_early_termination_prunes_trials_that_fall_behind(db: Database, setup: Any,
+                                                          rule: dict[str, Any]) -> None:
     client, headers, dataset_id = setup
     body = sweep_body(
         dataset_id, max_trials=8, parallelism=1,
@@ -139,7 +144,7 @@ def test_early_termination_prunes_trials_behind_the_median(db: Database, setup: 
               "training": {"epochs": 8, "validation_split": 0.25, "early_stopping": None,
                            "optimizer": {"name": "sgd"}}},
         space={"training.optimizer.learning_rate": {"log_uniform": [1e-5, 0.5]}},
-        early_termination={"type": "median", "startup_trials": 2, "warmup_epochs": 1})
+        early_termination=rule)
     sweep = client.post("/v1/sweeps", json=body, headers=headers).json()
     settings = Settings(database_url=db.url)
     while run_one(db):

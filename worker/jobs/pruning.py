@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from service import tables
 from service.db import Database
-from service.sweeps import config as configs
-from service.sweeps.trials import curves, load_trials
+
+if TYPE_CHECKING:  # imported when a trial has a rule: a train job that is none pays nothing
+    from service.sweeps.config import SweepCreate
 
 
 @dataclass
@@ -27,7 +28,7 @@ class TrialPruner:
     sweep_id: str
     job_id: str
     number: int
-    config: configs.SweepCreate
+    config: SweepCreate
     curve: dict[int, float] = field(default_factory=dict)
     pruned_epoch: int | None = None
     # job id → the curve of a trial that ended (read once).
@@ -45,7 +46,10 @@ class TrialPruner:
             ).first()
             if row is None or row.config.get("early_termination") is None:
                 return None
-            config = configs.load(row.config)
+            from service.sweeps.config import load
+            from service.sweeps.trials import curves
+
+            config = load(row.config)
             mine = curves(session, job_ids=[job_id], metric=config.metric.name)[job_id]
         return cls(db=db, sweep_id=row.sweep_id, job_id=job_id, number=row.number,
                    config=config, curve=mine)
@@ -53,6 +57,7 @@ class TrialPruner:
     def on_epoch(self, epoch: int, row: dict[str, Any]) -> None:
         """Decide after ``epoch`` (its engine row); sets ``pruned_epoch`` when it stops."""
         from service.sweeps.study import TrialRecord, should_prune
+        from service.sweeps.trials import curves, load_trials
 
         value = row.get(self.config.metric.name)
         if isinstance(value, int | float) and math.isfinite(value):
