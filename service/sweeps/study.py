@@ -67,7 +67,10 @@ def _pruner(config: SweepCreate) -> Any:
         return optuna.pruners.MedianPruner(
             n_startup_trials=rule.startup_trials, n_warmup_steps=rule.warmup_epochs)
     if isinstance(rule, HyperbandRule):
-        epochs = int(((config.base.get("training") or {}).get("epochs")) or 100)
+        from worker.spec import spec_defaults
+
+        epochs = int((config.base.get("training") or {}).get("epochs")
+                     or spec_defaults()["training"]["epochs"])
         return optuna.pruners.HyperbandPruner(
             min_resource=rule.min_epochs, max_resource=max(epochs, rule.min_epochs),
             reduction_factor=rule.reduction_factor)
