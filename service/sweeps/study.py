@@ -101,7 +101,8 @@ def _rungs(pruner: Any, study: Any, number: int, curve: dict[int, float],
     trial while it runs (``completed_rung_<r>``: the value at the first epoch at or past the
     rung's epoch ``min_epochs·reduction_factor^(bracket + r)``); rebuilt from the curve, since
     we keep the curve and not Optuna's attributes. A running trial's rung at its latest epoch
-    is left for the pruner to record (that is the decision being asked for)."""
+    is left for the pruner to record (that is the decision being asked for). Reads Hyperband's
+    private brackets (``_get_bracket_id``…): tests/sweeps/test_study.py pins the behaviour."""
     import optuna
 
     if not isinstance(pruner, optuna.pruners.HyperbandPruner):
