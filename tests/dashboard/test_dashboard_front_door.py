@@ -99,6 +99,7 @@ def test_from_a_csv_to_a_prediction(server: Server, browser: Browser, axe: str,
     assert blanks["age"] > 0 and blanks["city"] > 0
     assert browser.evaluate("document.querySelectorAll('#preview-table tbody tr').length") == 8
     choose(browser, "#upload-target", "churned")
+    accessible(browser, axe, "upload")
     shot(browser, "upload")
     browser.focus("#upload-submit")
     browser.press("Enter")
@@ -208,8 +209,24 @@ def test_compare_three_jobs_and_truthful_states(server: Server, browser: Browser
         # Early stopping on a long budget: it stops far before its 3000 epochs.
         early = client.submit_job(dataset_id=dataset.id, training={
             "epochs": 3000, "early_stopping": {"patience": 2, "min_delta": 0.05}})
-        jobs = {j.id: client.wait(j.id, timeout=180) for j in [*compared, early]}
-        assert all(j.status == "succeeded" for j in jobs.values())
+        # Targets of 1e8 unscaled and a learning rate of 1: the loss overflows (DIVERGED).
+        prices = client.upload_dataset(X, 1e8 * (1 + X[:, 0] ** 2), target_kind="values")
+        diverging = client.submit_job(dataset_id=prices.id, training={
+            "epochs": 30, "standardize_targets": False, "early_stopping": None,
+            "optimizer": {"name": "sgd", "learning_rate": 1.0}})
+        jobs = {j.id: client.wait(j.id, timeout=180) for j in [*compared, early, diverging]}
+        assert all(jobs[j.id].status == "succeeded" for j in [*compared, early])
+        failed = jobs[diverging.id]
+        assert failed.status == "failed" and failed.error and failed.error["code"] == "DIVERGED"
+        cancelled = client.submit_job(dataset_id=dataset.id, training={
+            "epochs": 10000, "batch_size": 4, "early_stopping": None})
+        deadline = time.monotonic() + 120
+        while client.get_job(cancelled.id).epoch < 1:
+            assert time.monotonic() < deadline, "the long job never started"
+            time.sleep(0.1)
+        client.cancel_job(cancelled.id)
+        jobs[cancelled.id] = client.wait(cancelled.id, timeout=60)
+        assert jobs[cancelled.id].status == "cancelled"
         histories = {j.id: client.history(j.id) for j in compared}
 
         browser.navigate(f"{server.url}/#/?key={server.api_key}")
@@ -221,6 +238,11 @@ def test_compare_three_jobs_and_truthful_states(server: Server, browser: Browser
                                f"(best {stopped.best_epoch})")
         assert browser.evaluate(f"(() => {{ const p = {q(f'tr[data-job-id={early.id}] progress')};"
                                 " return p.value === p.max; })()")
+        said = {job_id: browser.evaluate(f"{q(f'tr[data-job-id={job_id}] td.progress')}"
+                                         ".textContent.trim()")
+                for job_id in (failed.id, cancelled.id)}
+        assert said == {failed.id: f"failed at epoch {failed.epoch} of 30",
+                        cancelled.id: f"cancelled after epoch {jobs[cancelled.id].epoch} of 10000"}
         for job in compared:
             browser.click(f"#pick-{job.id}")
         accessible(browser, axe, "jobs")
@@ -247,3 +269,14 @@ def test_compare_three_jobs_and_truthful_states(server: Server, browser: Browser
         assert f"stopped early at epoch {stopped.epoch} of 3000" in said
         assert browser.evaluate("(() => { const p = document.querySelector('#job-progress-bar');"
                                 " return p.value === p.max; })()")
+
+        # A failed job: its error, a hint, and the form to train again with its settings.
+        browser.evaluate(f"location.hash = '#/jobs/{failed.id}'")
+        error = browser.wait_for(f"{q('#job-error')}?.textContent")
+        assert error.startswith("DIVERGED: ") and "train again with changes" in error
+        shot(browser, "failed-job")
+        browser.click("#train-again")
+        browser.wait_for(f"{q('#estimate')}?.textContent.includes('parameters')")
+        assert browser.evaluate(f"[{q('#job-optimizer')}.value, {q('#job-rate')}.value,"
+                                f" {q('#job-epochs')}.value, {q('#job-dataset')}.value]") == [
+            "sgd", "1", "30", prices.id]

@@ -205,7 +205,7 @@ function progressCell(job) {
 
 // A next step for each error code (the message itself says what happened).
 const ERROR_HINTS = {
-  DIVERGED: "Try a lower learning rate, or keep training.standardize on; Train again with changes.",
+  DIVERGED: "Change what the message names (most often: a lower learning rate), then train again with changes.",
   INVALID_INPUT: "The data or the spec does not fit: fix the field the message names and train again.",
   RESOURCE_LIMIT: "Use a smaller network, fewer epochs or a larger batch, or ask for a larger budget.",
   WORKER_LOST: "Workers stopped during every attempt: look at the workers' logs, then train again.",
@@ -307,6 +307,21 @@ async function showDataset(id) {
       "Train a model on this dataset")));
     view.append(await targetsCard(d.id));
   }
+  view.append(await trainedOn(d.id));
+}
+
+// The dataset's latest train jobs and their models: dataset → job → model, as a model links back.
+async function trainedOn(datasetId) {
+  const card = el("div", { class: "card", id: "dataset-jobs" }, el("h2", {}, "Trained on it"));
+  try {
+    const jobs = (await api("/v1/jobs?limit=200")).data.filter((j) => j.dataset_id === datasetId && j.kind === "train");
+    card.append(jobs.length ? table(["Job", "Status", "Progress", "Val loss", "Model"], jobs.map((j) => el("tr", {},
+      el("td", {}, link(`#/jobs/${j.id}`, j.id)), el("td", {}, badge(j.status)), progressCell(j),
+      el("td", {}, num((j.metrics || {}).val_loss)),
+      el("td", {}, j.model_id ? link(`#/models/${j.model_id}`, j.model_id) : "–"))), "dataset-jobs-table")
+      : el("p", { class: "muted" }, "No job among the latest 200 trained on it."));
+  } catch (error) { card.append(problemBox(error)); }
+  return card;
 }
 
 // --- a job: live loss curves -------------------------------------------------------------------

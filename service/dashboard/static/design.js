@@ -100,29 +100,42 @@ async function showNewJob(params, token) {
   } }, "Add layer");
   (net.hidden_layers || DEFAULT_LAYERS).forEach(addLayer);
 
+  // The source job's spec under the form's fields: what the form does not show (schedules,
+  // class weights, preprocessing, dtype, …) trains again as it was. Its initial weights do not:
+  // they fit only the network they were made for.
+  const base = from ? JSON.parse(JSON.stringify(from.spec)) : {};
+  if (base.network) delete base.network.initial_weights;
+
   function body() {
-    const training = {};
-    const network = { hidden_layers: layers.map(readLayer).map((l) => (l.dropout ? l : { units: l.units, activation: l.activation })) };
-    if (output.value) network.output_activation = output.value;
-    if (loss.value) network.loss = loss.value;
+    const training = { ...(base.training || {}) };
+    const network = { ...(base.network || {}),
+      hidden_layers: layers.map(readLayer).map((l) => (l.dropout ? l : { units: l.units, activation: l.activation })) };
+    for (const [key, select] of [["output_activation", output], ["loss", loss]]) {
+      if (select.value) network[key] = select.value; else delete network[key];
+    }
     const put = (key, input, fallback) => {
+      delete training[key];
       if (input.value !== "" && Number(input.value) !== fallback) training[key] = Number(input.value);
     };
     put("epochs", epochs, TRAINING.epochs);
     put("batch_size", batch, TRAINING.batch_size);
     put("seed", seed, TRAINING.seed);
     put("weight_decay", decay, TRAINING.weight_decay);
-    if (split.value !== "" && Number(split.value) !== TRAINING.validation_split) {
-      training.validation_split = Number(split.value) || null;
-    }
-    if (optimizer.value !== "adam" || rate.value !== "") {
-      training.optimizer = { name: optimizer.value };
-      if (rate.value !== "") training.optimizer.learning_rate = Number(rate.value);
-    }
+    put("validation_split", split, TRAINING.validation_split);
+    if (training.validation_split === 0) training.validation_split = null;
+    const kept = typeof base.training?.optimizer === "object" && base.training.optimizer.name === optimizer.value
+      ? { ...base.training.optimizer } : { name: optimizer.value };
+    if (rate.value !== "") kept.learning_rate = Number(rate.value); else delete kept.learning_rate;
+    delete training.optimizer;
+    if (Object.keys(kept).length > 1 || kept.name !== "adam") training.optimizer = kept;
+    const stops = base.training?.early_stopping || {};
+    delete training.early_stopping;
     if (!stopping.checked) training.early_stopping = null;
-    else if (Number(patience.value) !== TRAINING.patience) training.early_stopping = { patience: Number(patience.value) };
-    const spec = { dataset_id: dataset.value, network, training };
-    if (task.value) spec.task = task.value;
+    else if (Number(patience.value) !== TRAINING.patience || Object.keys(stops).length) {
+      training.early_stopping = { ...stops, patience: Number(patience.value) };
+    }
+    const spec = { ...base, dataset_id: dataset.value, network, training };
+    if (task.value) spec.task = task.value; else delete spec.task;
     return spec;
   }
 
@@ -150,7 +163,9 @@ async function showNewJob(params, token) {
   let timer = null;
   let asked = 0;
   function changed() {
-    defaults.textContent = `Output and loss by default: ${TASK_DEFAULTS[task.value] || "softmax + cross_entropy for labels, identity + mse for values"}.`;
+    const kind = (datasets.find((d) => d.id === dataset.value) || {}).target_kind;
+    const implied = task.value || { labels: "classification", values: "regression" }[kind];
+    defaults.textContent = `Output and loss by default: ${TASK_DEFAULTS[implied] || "from the task"}${task.value ? "" : ` (the ${implied} its ${kind} imply)`}.`;
     patience.disabled = !stopping.checked;
     rate.placeholder = `${OPTIMIZERS[optimizer.value]} (default)`;
     clearTimeout(timer);
