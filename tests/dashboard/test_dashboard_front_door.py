@@ -101,6 +101,14 @@ def test_from_a_csv_to_a_prediction(server: Server, browser: Browser, axe: str,
     choose(browser, "#upload-target", "churned")
     accessible(browser, axe, "upload")
     shot(browser, "upload")
+
+    # A kind override goes with the upload: text read as numbers is refused, naming the column.
+    choose(browser, "select[data-column=plan]", "numeric")
+    browser.focus("#upload-submit")
+    browser.press("Enter")
+    refused = browser.wait_for(f"{q('#upload-output .problem')}?.textContent")
+    assert "422" in refused and "plan" in refused
+    choose(browser, "select[data-column=plan]", "")
     browser.focus("#upload-submit")
     browser.press("Enter")
 
@@ -164,7 +172,7 @@ def test_from_a_csv_to_a_prediction(server: Server, browser: Browser, axe: str,
             assert browser.wait_for(f"{POINTS} > {first} && {POINTS}", timeout=120) > first
         accessible(browser, axe, "job")
         browser.wait_for(f"{POINTS} === 400", timeout=300)
-        state = browser.wait_for(f"{q('#job-state')}?.textContent.includes('400 of 400')"
+        state = browser.wait_for(f"{q('#job-state')}?.textContent.includes('400 of 400 epochs')"
                                  f" && {q('#job-state')}.textContent")
         assert "400 of 400 epochs" in state
         shot(browser, "job")
