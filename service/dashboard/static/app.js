@@ -238,7 +238,9 @@ async function showJobs(token) {
       const signature = JSON.stringify(page.data);
       if (signature === shown) return;
       shown = signature;
-      const focused = document.activeElement && document.activeElement.id;
+      const active = document.activeElement;
+      const cell = holder.contains(active) ? active.closest("td") : null;
+      const place = cell ? [cell.parentElement.dataset.jobId, cell.cellIndex] : null;
       const rows = page.data.map((job) => el("tr", { "data-job-id": job.id, "data-status": job.status },
         el("td", {}, job.kind === "train" ? el("input", { type: "checkbox", id: `pick-${job.id}`, checked: picked.has(job.id),
           "aria-label": `compare ${job.id}`, onchange: (e) => {
@@ -252,7 +254,9 @@ async function showJobs(token) {
         el("td", {}, when(job.created_at))));
       holder.replaceChildren(table(["Compare", "Job", "Kind", "Status", "Progress", "Loss", "Val loss", "Result",
         "Created"], rows, "jobs-table"));
-      if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+      const row = place && holder.querySelector(`tr[data-job-id="${place[0]}"]`);
+      const again = row && row.cells[place[1]].querySelector("a, input");
+      if (again) again.focus();
       say(`Updated ${new Date().toLocaleTimeString()}`);
     } catch (error) {
       holder.replaceChildren(problemBox(error));
