@@ -30,6 +30,8 @@ pytestmark = [pytest.mark.system, pytest.mark.slow]
 ARTIFACTS = ROOT / "test-artifacts"
 COLUMNS = ["age", "city", "churned", "plan", "income"]  # the target is not the last column
 POINTS = "Number(document.querySelector('#loss-chart')?.dataset.points || 0)"
+BARS = ("(() => { const bars = [...document.querySelectorAll('.target-chart rect')];"
+        " return bars.length && bars.map(b => Number(b.dataset.count)); })()")
 
 
 def write_csv(path: Path) -> Path:
@@ -115,9 +117,7 @@ def test_from_a_csv_to_a_prediction(server: Server, browser: Browser, axe: str,
     # The dataset page: the schema as the server read it, the class balance of the target.
     dataset_id = browser.wait_for("location.hash.startsWith('#/datasets/ds_')"
                                   " && location.hash.slice(11)")
-    bars = browser.wait_for("(() => {"
-                            " const bars = [...document.querySelectorAll('.target-chart rect')];"
-                            " return bars.length && bars.map(b => Number(b.dataset.count)); })()")
+    bars = browser.wait_for(BARS)
     assert sum(bars) == 200 and len(bars) == 2  # "no" and "yes"
     kinds = browser.evaluate("[...document.querySelectorAll('#columns-table tr[data-column]')]"
                              ".map(r => [r.dataset.column, r.dataset.kind])")
@@ -269,6 +269,7 @@ def test_compare_three_jobs_and_truthful_states(server: Server, browser: Browser
         assert len(legend) == 3
         assert all("epochs=" in text and "hidden_layers=" in text for text in legend)
         assert browser.evaluate("document.querySelectorAll('#compare-table tbody tr').length") == 3
+        accessible(browser, axe, "compare")
         shot(browser, "compare")
 
         # The early-stopped job's own page says so too, with a full bar.
@@ -288,3 +289,11 @@ def test_compare_three_jobs_and_truthful_states(server: Server, browser: Browser
         assert browser.evaluate(f"[{q('#job-optimizer')}.value, {q('#job-rate')}.value,"
                                 f" {q('#job-epochs')}.value, {q('#job-dataset')}.value]") == [
             "sgd", "1", "30", prices.id]
+
+        # A dataset of values: its page draws their histogram, and lists the job trained on it.
+        browser.evaluate(f"location.hash = '#/datasets/{prices.id}'")
+        bars = browser.wait_for(BARS)
+        assert len(bars) == 20 and sum(bars) == 160
+        assert browser.evaluate(f"{q('.target-chart')}.dataset.kind") == "values"
+        job_link = f'#dataset-jobs-table a[href="#/jobs/{failed.id}"]'
+        assert browser.wait_for(f"{q(job_link)} !== null")
