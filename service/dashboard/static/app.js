@@ -184,6 +184,7 @@ function progressOf(job) {
   const epochs = p.epochs || 0;
   const epoch = p.epoch || 0;
   const best = job.best_epoch ? ` (best ${job.best_epoch})` : "";
+  if (!epochs) return { value: 0, max: 0, text: job.status === "succeeded" ? "done" : job.status }; // no epochs: a predict job
   if (job.status === "succeeded" && epochs && epoch < epochs) {
     return { value: epochs, max: epochs, text: `stopped early at epoch ${epoch} of ${epochs}${best}` };
   }
