@@ -17,6 +17,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from axe import violations
 from cdp import Browser
@@ -205,11 +206,37 @@ def test_from_a_csv_to_a_prediction(server: Server, browser: Browser, axe: str,
         shot(browser, "model")
 
 
+def upload_npz(server: Server, browser: Browser, path: Path) -> str:
+    """An .npz through the upload page: its preview (X's columns, y), then the dataset's id."""
+    X, y = blobs(n=160, seed=4)
+    X[2, 1] = np.nan  # a missing cell
+    np.savez_compressed(path, X=X, y=y)
+    browser.navigate(f"{server.url}/#/upload?key={server.api_key}")
+    browser.wait_for("document.querySelector('#upload-file') !== null")
+    browser.set_files("#upload-file", [path])
+    profile = browser.wait_for(
+        "(() => { const cells = [...document.querySelectorAll('tr.profile td[data-column]')];"
+        " return cells.length && cells.map(c => [c.dataset.column, c.dataset.kind,"
+        " c.dataset.missing === undefined ? null : Number(c.dataset.missing)]); })()")
+    assert profile == [["x0", "numeric", 0], ["x1", "numeric", 1], ["x2", "numeric", 0],
+                       ["x3", "numeric", 0], ["y", "target", None]]
+    first = browser.evaluate("[...document.querySelectorAll('#preview-table tbody tr')]"
+                             ".map(r => [...r.cells].map(c => c.textContent))[0]")
+    assert first[-1] == str(y[0]) and float(first[0]) == pytest.approx(X[0, 0], rel=1e-3)
+    shot(browser, "upload-npz")
+    browser.focus("#upload-submit")
+    browser.press("Enter")
+    dataset_id: str = browser.wait_for("location.hash.startsWith('#/datasets/ds_')"
+                                       " && location.hash.slice(11)")
+    return dataset_id
+
+
 def test_compare_three_jobs_and_truthful_states(server: Server, browser: Browser,
-                                                axe: str) -> None:
+                                                axe: str, tmp_path: Path) -> None:
     with Client(server.url, server.api_key) as client:
-        X, y = blobs(n=160, seed=4)
-        dataset = client.upload_dataset(X, y, name="blobs")
+        dataset = client.get_dataset(upload_npz(server, browser, tmp_path / "blobs.npz"))
+        X = blobs(n=160, seed=4)[0]
+        assert dataset.n_rows == 160 and dataset.columns and dataset.columns[1]["missing"] == 1
         compared = [client.submit_job(
             dataset_id=dataset.id, training={"epochs": epochs, "early_stopping": None},
             network={"hidden_layers": [{"units": units}]})

@@ -3,7 +3,8 @@
 // are all numbers is numeric, any other categorical; an empty cell is missing) and its missing
 // cells, so the target and the kinds are chosen before anything is sent. The file then goes as
 // the multipart upload of docs/api.md, with its progress shown (XMLHttpRequest reports upload
-// progress; fetch does not). An .npz (arrays X and y) is not previewed.
+// progress; fetch does not). An .npz (arrays X and y) is previewed by npz.js: X's columns
+// x0, x1, … with their NaN cells, and y.
 // Loaded before app.js, whose el/svg/num/table helpers it uses when called.
 "use strict";
 
@@ -76,8 +77,13 @@ function showUpload() {
     submit.disabled = false;
     if (/\.npz$/i.test(file.name)) {
       state.columns = [];
+      state.kinds = [];
       target.replaceChildren(el("option", { value: "" }, "y (the .npz's array)"));
-      preview.replaceChildren(el("p", { class: "muted" }, `${file.name}: ${num(file.size)} bytes, arrays X and y (no preview).`));
+      try {
+        previewNpz(await readNpzArrays(file));
+      } catch (error) {
+        preview.replaceChildren(el("p", { class: "muted" }, `${file.name}: ${num(file.size)} bytes; ${error.message}.`));
+      }
       return;
     }
     const text = await file.slice(0, SCAN_BYTES).text();
@@ -89,6 +95,27 @@ function showUpload() {
     target.replaceChildren(el("option", { value: "" }, "none (batch predictions only)"), ...options);
     target.value = state.columns.length ? state.columns[state.columns.length - 1].name : "";
     renderPreview(body, file.size > SCAN_BYTES);
+  }
+
+  // An .npz: X's columns x0, x1, … (NaN = missing) and y, the target; kinds are not overridden.
+  function previewNpz({ X, y }) {
+    const width = X.shape[1] || 1;
+    const targets = y ? (y.shape[1] || 1) : 0;
+    const names = [...Array.from({ length: width }, (_, j) => `x${j}`),
+      ...Array.from({ length: targets }, (_, j) => (targets > 1 ? `y${j}` : "y"))];
+    const shown = X.rows.slice(0, PREVIEW_ROWS);
+    const head = el("thead", {}, el("tr", {}, names.map((n) => el("th", { scope: "col" }, n))),
+      el("tr", { class: "profile" }, names.map((n, j) => (j < width
+        ? el("td", { "data-column": n, "data-kind": "numeric", "data-missing": X.nan[j] }, "numeric",
+          el("div", { class: X.nan[j] ? "missing" : "muted" }, `${X.nan[j]} missing`))
+        : el("td", { "data-column": n, "data-kind": "target" }, "target")))));
+    const cell = (v) => (typeof v === "number" ? (Number.isNaN(v) ? "(missing)" : num(v)) : String(v));
+    const rows = shown.map((r, i) => el("tr", {}, r.map((v) => el("td", {}, cell(v))),
+      y && y.rows[i] ? y.rows[i].map((v) => el("td", {}, cell(v))) : null));
+    preview.replaceChildren(el("p", { class: "muted" }, `X: ${X.shape.join(" × ")}`, y ? `, y: ${y.shape.join(" × ")}` : ", no y",
+      `; missing cells counted in the first ${X.rows.length} rows${X.partial ? "" : " (all)"}; first ${shown.length} shown.`),
+    el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": "preview of the file" },
+      el("table", { class: "list", id: "preview-table" }, head, el("tbody", {}, rows))));
   }
 
   function renderPreview(body, partial) {
