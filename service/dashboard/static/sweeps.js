@@ -1,8 +1,10 @@
 // Sweeps (docs/api.md "Sweeps"): the list, and a sweep's page — its counts and best trial, a
 // scatter of each parameter against the metric, every trial's metric curve overlaid, and the
-// trials' table. Loaded before app.js, whose el/svg/num/badge/link/api/every/say/table helpers
-// it uses when called; app.js routes #/sweeps and #/sweeps/{id} here.
+// trials' table. Loaded after app.js, whose el/svg/num/badge/link/api/every/say/table helpers it
+// uses, and whose router it adds #/sweeps and #/sweeps/{id} to.
 "use strict";
+
+addPage("sweeps", (parts, params, token) => (parts[1] ? showSweep(parts[1], token) : showSweeps(token)));
 
 const TRIAL_COLORS = { succeeded: "#2563eb", pruned: "#94a3b8", running: "#0369a1", queued: "#cbd5e1",
   failed: "#b91c1c", cancelled: "#cbd5e1" };
