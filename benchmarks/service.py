@@ -82,13 +82,7 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         tiny_X, tiny_y = m.classification_data(64, 4, 2, seed=1)
         tiny_ds = m.upload(client, "tiny", tiny_X, tiny_y)
 
-        log(kind, "predict latency")
-        out["predict"] = m.predict_latency(
-            client, model_id, features=FEATURES,
-            rounds=100 if quick else 500, big_rounds=20 if quick else 100,
-        )
-        log(kind, "predict throughput by format (.npy, Arrow)")
-        out["formats"] = predict_formats(client, model_id, features=FEATURES, quick=quick)
+        out.update(predict(kind, client, model_id, quick=quick))
         log(kind, "queue pickup")
         out["pickup"] = m.pickup(client, tiny_ds, samples=6 if quick else 20)
         log(kind, "service overhead")
@@ -126,6 +120,16 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             )
     out["load_after"] = os.getloadavg()[0]
     return out
+
+
+def predict(kind: str, client: Any, model_id: str, *, quick: bool) -> dict[str, Any]:
+    """Predict latency (JSON) and throughput by format (.npy, Arrow)."""
+    log(kind, "predict latency")
+    latency = m.predict_latency(client, model_id, features=FEATURES,
+                                rounds=100 if quick else 500, big_rounds=20 if quick else 100)
+    log(kind, "predict throughput by format (.npy, Arrow)")
+    formats = predict_formats(client, model_id, features=FEATURES, quick=quick)
+    return {"predict": latency, "formats": formats}
 
 
 def log(kind: str, what: str) -> None:
