@@ -188,3 +188,42 @@ def test_without_pyarrow_arrow_is_a_415_that_says_so(db: Database,
         assert r.status_code == 415 and "pyarrow is not installed" in r.json()["detail"]
     r = client.post(url, content=npy_body(ROWS[:2]), headers={**headers, "Content-Type": NPY})
     assert r.status_code == 200
+
+
+def test_accept_picks_the_format_weighed_most() -> None:
+    from service.routes.predict import answer_media
+
+    assert answer_media(None) == "application/json"
+    assert answer_media("*/*") == "application/json"
+    assert answer_media(NPY) == NPY
+    assert answer_media(f"application/json;q=0.5, {ARROW}") == ARROW
+    assert answer_media(f"{NPY}, {ARROW}") == NPY  # a tie: the first named
+    assert answer_media(f"{NPY};q=0, application/json") == "application/json"
+
+
+def test_numbers_only_recognises_bodies_of_numbers_alone() -> None:
+    from service.inference import numbers_only
+
+    assert numbers_only(b'{"inputs": [[1, -2.5e-3, 3E+4], [0, 1, 2]]}')
+    assert numbers_only(b'{"store": true, "inputs": [[1]]}')
+    for body in (b'{"inputs": [[1, true]]}', b'{"inputs": [[1, null]]}',
+                 b'{"inputs": [["1"]]}', b'{"inputs": [{"a": 1}]}', b'{"inputs": [[NaN]]}'):
+        assert not numbers_only(body), body
+
+
+def test_a_lookup_that_began_before_a_revocation_is_not_remembered(db: Database) -> None:
+    from service.auth import Caller
+    from service.key_cache import KeyCache
+    from service.keys import create_key, revoke_key
+
+    cache = KeyCache()
+    key_id, _ = create_key(db, tenant="acme")
+    cache.refresh(db)
+    caller = Caller(tenant_id="t", key_id=key_id)
+    began = cache.generation  # a lookup starts, and finds the key valid …
+    assert revoke_key(db, key_id=key_id)
+    cache.refresh(db)  # … a check sees the revocation meanwhile …
+    cache.remember("digest", caller, began)  # … so its answer is dropped
+    assert cache.get("digest") is None
+    cache.remember("digest", caller, cache.generation)
+    assert cache.get("digest") == caller
