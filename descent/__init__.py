@@ -3,6 +3,7 @@
 from .api import Client
 from .errors import DescentAPIError, DescentConnectionError
 from .types import (
+    Alias,
     Dataset,
     Estimate,
     Evaluation,
@@ -15,6 +16,7 @@ from .types import (
 )
 
 __all__ = [
+    "Alias",
     "Client",
     "Dataset",
     "DescentAPIError",

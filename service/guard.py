@@ -11,8 +11,9 @@ middleware runs first:
 - the caller goes in ``scope["state"]["caller"]``, where `service.deps.CallerDep` and predict
   find it: one key lookup per request.
 
-Caps: ``POST /v1/datasets`` ``DESCENT_MAX_UPLOAD_BYTES``; ``POST /v1/models/{id}/predict``
-``DESCENT_MAX_PREDICT_BYTES``; every other ``/v1`` body ``DESCENT_MAX_JSON_BODY_BYTES``.
+Caps: ``POST /v1/datasets`` ``DESCENT_MAX_UPLOAD_BYTES``; ``POST /v1/models/{id}/predict`` (and
+``/v1/models/by-alias/{alias}/predict``) ``DESCENT_MAX_PREDICT_BYTES``; every other ``/v1`` body
+``DESCENT_MAX_JSON_BODY_BYTES``.
 Refusals close the connection once answered, so an unread body is never drained.
 """
 
@@ -32,7 +33,7 @@ from service.db import Database
 from service.errors import DescentError, PayloadTooLarge
 from service.settings import Settings
 
-_PREDICT = re.compile(r"^/v1/models/[^/]+/predict$")
+_PREDICT = re.compile(r"^/v1/models/(?:by-alias/)?[^/]+/predict$")  # by id or by alias
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -1,4 +1,5 @@
-"""`descent models list|show|export|evaluate` and `descent predict MODEL FILE.csv`."""
+"""`descent models list|show|export|evaluate` and `descent predict MODEL FILE.csv` (naming
+models and aliases: ``naming``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..api import Client
 from ..types import Model
-from . import evaluate
+from . import evaluate, naming
 from .csv_inputs import read_inputs
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 
@@ -20,7 +21,7 @@ CHUNK_ROWS = 5000  # rows per predict request: keeps bodies far below the upload
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("models", help="list, show and export models")
+    parser = commands.add_parser("models", help="list, show, export, name and alias models")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", parents=[common], help="list models, newest first")
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
@@ -35,6 +36,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     export.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     export.set_defaults(handler=export_model)
     evaluate.add_parser(actions, common)
+    naming.add_parsers(actions, common)
 
 
 def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -65,7 +67,9 @@ def show_model(args: argparse.Namespace, client: Client) -> int:
     if args.json:
         emit_json(model.to_dict())
         return 0
-    fields([("id", model.id), ("task", model.task), ("job", model.job_id),
+    fields([("id", model.id), ("name", model.name), ("tags", model.tags or None),
+            ("description", model.description), ("parent", model.parent_model_id),
+            ("task", model.task), ("job", model.job_id),
             ("dataset", model.dataset_id), ("features", model.n_features),
             ("columns", None if not model.columns else
              [f"{c['name']} ({c['kind']})" for c in model.columns]),

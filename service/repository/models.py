@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, defer
 
 from service import tables
 from service.db import Database
-from service.errors import NotFound
+from service.errors import Conflict, NotFound
 from service.ids import is_valid_id
+from service.named_models.tables import ModelAlias
 from service.repository import known_id, page
+
+ACTIVE = ("queued", "running")
 
 
 def find_model(
@@ -59,3 +63,69 @@ def list_models(
     )
     with db.read() as session:
         return page(session, query, tables.Model.id, limit=limit, cursor=cursor)
+
+
+def update_model(db: Database, *, tenant_id: str, model_id: str,
+                 changes: dict[str, Any]) -> tables.Model:
+    """Set the given ``name``, ``description`` and ``tags`` (the others stay as they are)."""
+
+    def write(session: Session) -> tables.Model:
+        row = get_model(session, tenant_id=tenant_id, model_id=model_id)
+        for field, value in changes.items():
+            setattr(row, field, value)
+        return row
+
+    return db.run_write(write)
+
+
+def delete_model(db: Database, *, tenant_id: str, model_id: str) -> None:
+    """Delete a model with its stored predictions and evaluations; ``Conflict`` while an alias
+    names it or a queued or running job needs it (a batch prediction, an evaluation, or a
+    train job fine-tuning from it). Finished jobs keep its id (``GET`` it: 404)."""
+
+    def write(session: Session) -> None:
+        get_model(session, tenant_id=tenant_id, model_id=model_id)
+        # PostgreSQL: lock the row first. An alias being set holds a key-share lock on it (its
+        # foreign key), so we wait for it and then see it; one set after us waits for our delete
+        # and fails its foreign key (404). SQLite's write lock already serializes the two.
+        session.execute(
+            select(tables.Model.id).where(tables.Model.id == model_id).with_for_update())
+        aliases = session.scalars(
+            select(ModelAlias.alias).where(ModelAlias.model_id == model_id)
+            .order_by(ModelAlias.alias)).all()
+        if aliases:
+            named = ", ".join(repr(a) for a in aliases)
+            raise Conflict(f"Model {model_id!r} is named by the alias(es) {named}; move or "
+                           "delete them first.")
+        active = _active_jobs_using(session, tenant_id=tenant_id, model_id=model_id)
+        if active:
+            raise Conflict(f"Model {model_id!r} is used by {active} queued or running job(s); "
+                           "cancel them or wait for them to finish.")
+        predictions = select(tables.Prediction.id).where(tables.Prediction.model_id == model_id)
+        for statement in (
+            delete(tables.PredictionRow).where(tables.PredictionRow.prediction_id.in_(predictions)),
+            delete(tables.Prediction).where(tables.Prediction.model_id == model_id),
+            delete(tables.Evaluation).where(tables.Evaluation.model_id == model_id),
+            delete(tables.Model).where(tables.Model.id == model_id),
+        ):
+            session.execute(statement)
+
+    db.run_write(write)
+
+
+def _active_jobs_using(session: Session, *, tenant_id: str, model_id: str) -> int:
+    """Queued or running jobs that read the model: predict and evaluate jobs name it in
+    ``model_id``; a fine-tuning train job in its spec (``training.init_from_model``). A
+    tenant's active jobs are bounded by its quota, so their specs are read here."""
+    rows = session.execute(
+        select(tables.Job.kind, tables.Job.model_id, tables.Job.spec).where(
+            tables.Job.tenant_id == tenant_id, tables.Job.status.in_(ACTIVE))).all()
+    return sum(1 for kind, used, spec in rows
+               if used == model_id or (kind == "train" and init_from(spec) == model_id))
+
+
+def init_from(spec: dict[str, Any] | None) -> str | None:
+    """The model a train job's spec fine-tunes (``training.init_from_model``), or None."""
+    training = (spec or {}).get("training") or {}
+    parent = training.get("init_from_model")
+    return parent if isinstance(parent, str) else None

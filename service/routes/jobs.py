@@ -69,9 +69,13 @@ def _resolve(
         dataset = dataset_store.get_dataset(
             session, tenant_id=tenant_id, dataset_id=submit.dataset_id
         )
+        parent = specs.load_parent(session, tenant_id=tenant_id,
+                                   model_id=submit.training.init_from_model)
+        task = submit.task or (parent.task if parent is not None else None)
         targets = (specs.load_targets(session, dataset)
-                   if specs.needs_targets(submit.task, dataset) else None)
-        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets)
+                   if specs.needs_targets(task, dataset) else None)
+        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets,
+                                  parent=parent)
         return spec, specs.trained_as(dataset, spec["task"], targets)
 
 

@@ -14,6 +14,7 @@ a default ``early_stopping``.
 """
 
 from service.specs.estimate import check_budget, enforce_budget, estimate, request_sha256
+from service.specs.finetune import load_parent
 from service.specs.models import (
     SGD,
     Adam,
@@ -43,6 +44,7 @@ __all__ = [
     "count_parameters",
     "enforce_budget",
     "estimate",
+    "load_parent",
     "load_targets",
     "needs_targets",
     "output_units",
