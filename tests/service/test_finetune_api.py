@@ -169,3 +169,53 @@ def test_submit_checks_the_dataset_and_spec_against_the_parent(db: Database) -> 
     assert client.delete(f"/v1/models/{parent_id}", headers=headers).status_code == 409
     client.post(f"/v1/jobs/{same.json()['id']}/cancel", headers=headers)
     assert client.delete(f"/v1/models/{parent_id}", headers=headers).status_code == 204
+
+
+def test_regression_fine_tuning_keeps_the_target_scaling_and_resumes_bit_identical(
+    db: Database,
+) -> None:
+    """A regression parent's target scaling is kept too; a fine-tuning job stopped mid-run and
+    resumed from its checkpoint ends with the weights of an uninterrupted one."""
+    from service import queue
+    from worker.jobs import JobContext
+    from worker.runner import EXIT_STOPPED, run_and_report
+
+    client, headers = client_for(db), auth(db)
+    rng = np.random.default_rng(5)
+    X = rng.normal(10, 3, size=(400, 3))
+    y = 1000 + 50 * X[:, 0] - 20 * X[:, 1] + rng.normal(0, 5, 400)
+    ids = [client.post("/v1/datasets", headers=headers, json={
+        "features": X[part].tolist(), "targets": y[part].tolist(), "target_kind": "values",
+    }).json()["id"] for part in (slice(0, 200), slice(200, 400))]
+    body = {"network": {"hidden_layers": [{"units": 8, "activation": "tanh"}]},
+            "training": {"epochs": 5, "early_stopping": None}}
+    parent_job = train(db, client, headers, {"dataset_id": ids[0], **body})
+    parent_id = client.get(f"/v1/jobs/{parent_job}", headers=headers).json()["model_id"]
+
+    tuned = {"dataset_id": ids[1], "training": {"epochs": 4, "init_from_model": parent_id,
+                                                "early_stopping": None}}
+    whole = train(db, client, headers, tuned)
+    stopped = client.post("/v1/jobs", json=tuned, headers=headers).json()["id"]
+    job = queue.claim_next_job(db, worker_id="w", lease_seconds=60)
+    assert job is not None and job.id == stopped
+    calls = 0
+
+    def stop_in_epoch_3() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls >= 20  # 6 batches + 1 look an epoch
+
+    context = JobContext(db=db, job=job, checkpoint_seconds=0.0, should_stop=stop_in_epoch_3)
+    assert run_and_report(context) == EXIT_STOPPED
+    assert queue.release(db, job_id=stopped, lease_token=job.lease_token)
+    run_next_job(db)
+
+    model_ids = [client.get(f"/v1/jobs/{j}", headers=headers).json()["model_id"]
+                 for j in (parent_job, whole, stopped)]
+    models = [client.get(f"/v1/models/{m}", headers=headers).json() for m in model_ids]
+    assert models[1]["weights_sha256"] == models[2]["weights_sha256"]
+    assert models[1]["parent_model_id"] == models[2]["parent_model_id"] == parent_id
+    theirs, ours = (weights(client, headers, m["id"]) for m in (models[0], models[1]))
+    for name in ("mean", "scale", "target_mean", "target_scale"):
+        assert np.array_equal(theirs[name], ours[name]), name
+    assert abs(float(ours["target_mean"][0]) - float(y[200:].mean())) > 1e-9
