@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, cast, delete, or_, select
 from sqlalchemy.orm import Session, defer
 
 from service import tables
@@ -115,11 +115,13 @@ def delete_model(db: Database, *, tenant_id: str, model_id: str) -> None:
 
 def _active_jobs_using(session: Session, *, tenant_id: str, model_id: str) -> int:
     """Queued or running jobs that read the model: predict and evaluate jobs name it in
-    ``model_id``; a fine-tuning train job in its spec (``training.init_from_model``). A
-    tenant's active jobs are bounded by its quota, so their specs are read here."""
+    ``model_id``; a fine-tuning train job in its spec (``training.init_from_model``). Only the
+    specs whose text holds the id are read (the same query on both databases), then looked at."""
+    job = tables.Job
     rows = session.execute(
-        select(tables.Job.kind, tables.Job.model_id, tables.Job.spec).where(
-            tables.Job.tenant_id == tenant_id, tables.Job.status.in_(ACTIVE))).all()
+        select(job.kind, job.model_id, job.spec).where(
+            job.tenant_id == tenant_id, job.status.in_(ACTIVE),
+            or_(job.model_id == model_id, cast(job.spec, String).contains(model_id)))).all()
     return sum(1 for kind, used, spec in rows
                if used == model_id or (kind == "train" and init_from(spec) == model_id))
 

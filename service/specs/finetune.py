@@ -80,7 +80,7 @@ def _network(spec: dict[str, Any], submit: Any, parent: tables.Model) -> list[di
     if "network" not in submit.model_fields_set:
         spec["network"] = theirs
         return []
-    ours = spec["network"]
+    ours, spec["network"] = spec["network"], theirs  # refused below: no errors of its own
     if ours.get("initial_weights") is not None:
         return [_error(["network", "initial_weights"], (
             "initial_weights and training.init_from_model are both starting points; give one"))]
@@ -89,6 +89,7 @@ def _network(spec: dict[str, Any], submit: Any, parent: tables.Model) -> list[di
             f"fine-tuning keeps model {parent.id}'s network: hidden layers "
             f"{_layers(theirs)}, output {theirs['output_activation']} with "
             f"{theirs['loss']} loss; leave network out to take it"))]
+    spec["network"] = ours  # the parent's layers, with this job's dropout
     return []
 
 
