@@ -41,7 +41,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("predict", parents=[common], help="predict a CSV file")
-    parser.add_argument("model", help="model id (mdl_…)")
+    parser.add_argument("model", help="model id (mdl_…), or an alias (the model it names now "
+                        "answers every row)")
     parser.add_argument("file", type=Path, help="CSV with a header row naming the model's "
                         "columns, in any order (empty cell: missing; other columns ignored)")
     parser.add_argument("-o", "--output", type=Path, help="write predictions here (default: "
@@ -56,9 +57,10 @@ def list_models(args: argparse.Namespace, client: Client) -> int:
     if args.json:
         emit_json({"data": [m.to_dict() for m in found]})
         return 0
-    table(["ID", "TASK", "FEATURES", "EPOCHS", "VAL_LOSS", "JOB", "CREATED"], [
-        [m.id, m.task, m.n_features, m.epochs_trained, number((m.metrics or {}).get("val_loss")),
-         m.job_id or "-", when(m.created_at)] for m in found])
+    table(["ID", "NAME", "TASK", "FEATURES", "EPOCHS", "VAL_LOSS", "JOB", "CREATED"], [
+        [m.id, m.name or "-", m.task, m.n_features, m.epochs_trained,
+         number((m.metrics or {}).get("val_loss")), m.job_id or "-", when(m.created_at)]
+        for m in found])
     return 0
 
 
@@ -96,7 +98,11 @@ def export_model(args: argparse.Namespace, client: Client) -> int:
 
 
 def predict_csv(args: argparse.Namespace, client: Client) -> int:
-    model = client.get_model(args.model)
+    # An alias is read once: a file of many chunks is predicted by one model even if the alias
+    # moves meanwhile.
+    model_id = args.model if args.model.startswith("mdl_") else client.get_alias(
+        args.model).model_id
+    model = client.get_model(model_id)
     rows, _ = read_inputs(args.file, model)  # records by column name when the model has names
     predictions: list[Any] = []
     probabilities: list[Any] | None = None

@@ -65,7 +65,7 @@ def test_client_names_aliases_fine_tunes_and_deletes(client: Client,
     assert gone.value.status == 404
 
 
-def test_cli_renames_tags_aliases_fine_tunes_and_deletes(server: Server,
+def test_cli_renames_tags_aliases_fine_tunes_and_deletes(server: Server, tmp_path: Path,
                                                          classification_csv: Path) -> None:
     dataset = json_of(descent(server, "datasets", "upload", str(classification_csv),
                               "--target", "label", "--json"))
@@ -92,6 +92,12 @@ def test_cli_renames_tags_aliases_fine_tunes_and_deletes(server: Server,
         "model_id"] == tuned["model_id"]
     listed = json_of(descent(server, "models", "aliases", "--model", tuned["model_id"], "--json"))
     assert [a["alias"] for a in listed["data"]] == ["cli-production"]
+
+    inputs = tmp_path / "new.csv"
+    inputs.write_text("a,b,c,d\n0.1,0.2,0.3,0.4\n")
+    by_alias = json_of(descent(server, "predict", "cli-production", str(inputs), "--json"))
+    assert by_alias["model_id"] == tuned["model_id"] and len(by_alias["predictions"]) == 1
+    assert "blobs" in descent(server, "models", "list").stdout  # the NAME column
 
     refused = descent(server, "models", "delete", tuned["model_id"])
     assert refused.returncode == 3 and "cli-production" in refused.stderr
