@@ -182,8 +182,11 @@ class Client:
         return waiting.wait(self, job_id, on_event, timeout, poll_interval)
 
     # Models --------------------------------------------------------------------------------
-    def list_models(self, *, page_size: int | None = None) -> Iterator[Model]:
-        for item in self._t.paginate("/v1/models", {"limit": page_size}):
+    def list_models(self, *, page_size: int | None = None, name: str | None = None,
+                    tag: str | None = None) -> Iterator[Model]:
+        """The models, newest first (only those of ``name`` and with ``tag`` when given)."""
+        query = {"limit": page_size, "name": name, "tag": tag}
+        for item in self._t.paginate("/v1/models", query):
             yield Model.from_dict(item)
 
     def get_model(self, model_id: str) -> Model:

@@ -25,6 +25,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", parents=[common], help="list models, newest first")
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    listing.add_argument("--name", help="only models of this name")
+    listing.add_argument("--tag", help="only models with this tag")
     listing.set_defaults(handler=list_models)
     show = actions.add_parser("show", parents=[common], help="show one model")
     show.add_argument("id")
@@ -53,7 +55,8 @@ def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def list_models(args: argparse.Namespace, client: Client) -> int:
-    found = first(client.list_models(page_size=page_size(args.limit)), args.limit)
+    found = first(client.list_models(page_size=page_size(args.limit), name=args.name,
+                                     tag=args.tag), args.limit)
     if args.json:
         emit_json({"data": [m.to_dict() for m in found]})
         return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select
+from sqlalchemy import ColumnElement, String, cast, delete, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, defer
 
 from service import tables
@@ -54,15 +55,32 @@ def read_model(
 
 
 def list_models(
-    db: Database, *, tenant_id: str, limit: int, cursor: str | None
+    db: Database, *, tenant_id: str, limit: int, cursor: str | None, name: str | None = None,
+    tag: str | None = None,
 ) -> tuple[Sequence[tables.Model], str | None]:
+    """A page of the tenant's models (only those of ``name`` and with ``tag`` when given)."""
+    if any(v is not None and "\x00" in v for v in (name, tag)):
+        return [], None  # no name or tag holds NUL (PostgreSQL could not even compare it)
     query = (
         select(tables.Model)
         .where(tables.Model.tenant_id == tenant_id)
         .options(defer(tables.Model.weights, raiseload=True))
     )
+    if name is not None:
+        query = query.where(tables.Model.name == name)
+    if tag is not None:
+        query = query.where(_has_tag(db, tag))
     with db.read() as session:
         return page(session, query, tables.Model.id, limit=limit, cursor=cursor)
+
+
+def _has_tag(db: Database, tag: str) -> ColumnElement[bool]:
+    """``tag`` is one of the model's tags (a JSON array: PostgreSQL's ``@>``, SQLite's
+    ``json_each``)."""
+    if db.is_postgres:
+        return cast(tables.Model.tags, JSONB).contains([tag])
+    each = func.json_each(tables.Model.tags).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == tag))
 
 
 def update_model(db: Database, *, tenant_id: str, model_id: str,

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from starlette.status import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
@@ -24,10 +26,14 @@ BINARY = {"type": "string", "format": "binary"}
 
 @router.get("", response_model=Page[ModelPublic], responses=problem_responses(401, 422))
 def list_models(
-    caller: CallerDep, db: DbDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    caller: CallerDep, db: DbDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None,
+    name: Annotated[str | None, Query(max_length=200, description="Only models of this name")
+                    ] = None,
+    tag: Annotated[str | None, Query(max_length=64, description="Only models with this tag")
+                   ] = None,
 ) -> Page[ModelPublic]:
     rows, next_cursor = store.list_models(
-        db, tenant_id=caller.tenant_id, limit=limit, cursor=cursor
+        db, tenant_id=caller.tenant_id, limit=limit, cursor=cursor, name=name, tag=tag
     )
     return Page[ModelPublic](data=[ModelPublic.of(r) for r in rows], next=next_cursor)
 

@@ -39,6 +39,7 @@ def test_client_names_aliases_fine_tunes_and_deletes(client: Client,
     named = client.update_model(parent, name="blobs v1", tags=["prod"])
     assert (named.name, named.tags, named.description) == ("blobs v1", ["prod"], None)
     assert client.update_model(parent, description="three blobs").name == "blobs v1"
+    assert [m.id for m in client.list_models(name="blobs v1", tag="prod")] == [parent]
 
     tuned = client.submit_job(dataset_id=dataset.id, training={**TRAINING,
                                                                "init_from_model": parent})
@@ -98,6 +99,8 @@ def test_cli_renames_tags_aliases_fine_tunes_and_deletes(server: Server, tmp_pat
     by_alias = json_of(descent(server, "predict", "cli-production", str(inputs), "--json"))
     assert by_alias["model_id"] == tuned["model_id"] and len(by_alias["predictions"]) == 1
     assert "blobs" in descent(server, "models", "list").stdout  # the NAME column
+    tagged = json_of(descent(server, "models", "list", "--tag", "q4", "--name", "blobs", "--json"))
+    assert [m["id"] for m in tagged["data"]] == [model_id]
 
     refused = descent(server, "models", "delete", tuned["model_id"])
     assert refused.returncode == 3 and "cli-production" in refused.stderr

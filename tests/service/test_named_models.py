@@ -73,6 +73,22 @@ def test_patch_sets_name_description_and_tags(db: Database) -> None:
     assert client.patch(url, json={"name": "mine"}, headers=other).status_code == 404
     assert client.get(url, headers=headers).json()["name"] is None
 
+    # The list finds models by name and by tag.
+    twin = fake_model(db, client, headers, upload(client, headers))
+    client.patch(url, json={"name": "churn", "tags": ["prod", "q4"]}, headers=headers)
+    client.patch(f"/v1/models/{twin}", json={"name": "churn", "tags": ["q4"]}, headers=headers)
+
+    def listed(**query: str) -> list[str]:
+        answer = client.get("/v1/models", params=query, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [m["id"] for m in answer.json()["data"]]
+
+    assert listed(name="churn") == [twin, model_id]
+    assert listed(tag="prod") == [model_id] and listed(tag="q4") == [twin, model_id]
+    assert listed(tag="pro") == [] and listed(name="churn", tag="prod") == [model_id]
+    assert listed(tag="a\x00b") == [] and listed(name="nope") == []
+    assert client.get("/v1/models", params={"tag": "prod"}, headers=other).json()["data"] == []
+
 
 def test_aliases_are_set_moved_read_and_deleted_per_tenant(db: Database) -> None:
     client, headers = client_for(db), auth(db)
