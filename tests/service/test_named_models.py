@@ -212,7 +212,7 @@ def test_predicts_during_alias_moves_never_fail_and_answer_from_one_model(
         assert expected[first] != expected[second]  # two different random networks
         assert http.put("/v1/models/aliases/production", json={"model_id": first}).is_success
 
-        stop = threading.Event()
+        stop, answered_by = threading.Event(), set()
 
         def predict_until_stopped() -> list[tuple[int, str, Any]]:
             seen = []
@@ -221,19 +221,24 @@ def test_predicts_during_alias_moves_never_fail_and_answer_from_one_model(
                     r = own.post("/v1/models/by-alias/production/predict", json=ROWS)
                     seen.append((r.status_code, r.headers.get("X-Model-ID", ""),
                                  r.json() if r.status_code == 200 else r.text))
+                    answered_by.add(seen[-1][1])
             return seen
 
         with ThreadPoolExecutor(4) as pool:
             running = [pool.submit(predict_until_stopped) for _ in range(4)]
-            for i in range(30):
-                target = second if i % 2 == 0 else first
+            moves, deadline = 0, time.monotonic() + 60
+            # At least 30 moves, and on until requests have been answered by both models.
+            while moves < 30 or (len(answered_by) < 2 and time.monotonic() < deadline):
+                target = second if moves % 2 == 0 else first
                 moved = http.put("/v1/models/aliases/production", json={"model_id": target})
                 assert moved.status_code == 200, moved.text
+                moves += 1
+            http.put("/v1/models/aliases/production", json={"model_id": first})
             stop.set()
             answers = [a for future in running for a in future.result()]
         assert all(status == 200 for status, _, _ in answers), answers[:3]
         assert all(body == expected[model] for _, model, body in answers)
-        assert {model for _, model, _ in answers} <= {first, second}
+        assert {model for _, model, _ in answers} == {first, second}, len(answers)
         # After the last move (to first), every answer is first's.
         final = http.post("/v1/models/by-alias/production/predict", json=ROWS)
         assert final.headers["X-Model-ID"] == first
