@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from service import tables
 from service.db import Database
 from service.errors import InvalidInput, NotFound, field_error
+from service.ids import is_valid_id
 from service.named_models.tables import ModelAlias
 from service.queue._sql import rowcount, upsert
 from service.repository.models import get_model
@@ -101,6 +102,8 @@ def read_alias(db: Database, *, tenant_id: str, alias: str) -> ModelAlias:
 def list_aliases(db: Database, *, tenant_id: str,
                  model_id: str | None = None) -> Sequence[ModelAlias]:
     """The tenant's aliases by name (only those naming ``model_id`` when given)."""
+    if model_id is not None and not is_valid_id(model_id, "mdl"):
+        return []  # not an id: names no model (and is never sent to the database)
     query = select(ModelAlias).where(ModelAlias.tenant_id == tenant_id)
     if model_id is not None:
         query = query.where(ModelAlias.model_id == model_id)

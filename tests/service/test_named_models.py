@@ -115,8 +115,9 @@ def test_aliases_are_set_moved_read_and_deleted_per_tenant(db: Database) -> None
     listed = client.get("/v1/models/aliases", headers=headers).json()["data"]
     assert [(a["alias"], a["model_id"]) for a in listed] == [("production", second),
                                                               ("staging", second)]
-    only = client.get("/v1/models/aliases", params={"model_id": first}, headers=headers)
-    assert only.json()["data"] == []
+    for model_id in (first, "mdl_\x00", "x" * 300):
+        only = client.get("/v1/models/aliases", params={"model_id": model_id}, headers=headers)
+        assert only.status_code == 200 and only.json()["data"] == [], only.text
     assert client.get(url, headers=headers).json()["model_id"] == second
 
     # Another tenant sees none of it, and cannot point an alias at our model.
