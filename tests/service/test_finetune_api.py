@@ -219,3 +219,29 @@ def test_regression_fine_tuning_keeps_the_target_scaling_and_resumes_bit_identic
     for name in ("mean", "scale", "target_mean", "target_scale"):
         assert np.array_equal(theirs[name], ours[name]), name
     assert abs(float(ours["target_mean"][0]) - float(y[200:].mean())) > 1e-9
+
+
+def test_multilabel_fine_tuning_reads_the_labels_by_name(db: Database) -> None:
+    client, headers = client_for(db), auth(db)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    sets = [[label for label, on in zip("abc", x > 0, strict=True) if on] for x in X]
+    ids = [upload_sets(client, headers, X[part], sets[part]) for part in
+           (slice(0, 60), slice(60, 120))]
+    parent_job = train(db, client, headers, {"dataset_id": ids[0], "training": {"epochs": 3}})
+    parent_id = client.get(f"/v1/jobs/{parent_job}", headers=headers).json()["model_id"]
+    child_job = train(db, client, headers, {"dataset_id": ids[1], "training": {
+        "epochs": 2, "init_from_model": parent_id}})
+    child = client.get(f"/v1/jobs/{child_job}", headers=headers).json()
+    assert child["spec"]["task"] == "multilabel"
+    model = client.get(f"/v1/models/{child['model_id']}", headers=headers).json()
+    assert model["classes"] == ["a", "b", "c"] and model["parent_model_id"] == parent_id
+
+
+def upload_sets(client: Any, headers: dict[str, str], X: np.ndarray,
+                sets: list[list[str]]) -> str:
+    response = client.post("/v1/datasets", json={"features": X.tolist(), "targets": sets},
+                           headers=headers)
+    assert response.status_code == 201, response.text
+    dataset_id: str = response.json()["id"]
+    return dataset_id
