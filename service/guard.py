@@ -11,9 +11,8 @@ middleware runs first:
 - the caller goes in ``scope["state"]["caller"]``, where `service.deps.CallerDep` and predict
   find it: one key lookup per request.
 
-Caps: ``POST /v1/datasets`` ``DESCENT_MAX_UPLOAD_BYTES``; ``POST /v1/models/{id}/predict`` (and
-``/v1/models/by-alias/{alias}/predict``) ``DESCENT_MAX_PREDICT_BYTES``; every other ``/v1`` body
-``DESCENT_MAX_JSON_BODY_BYTES``.
+Caps: ``POST /v1/datasets`` ``DESCENT_MAX_UPLOAD_BYTES``; ``POST /v1/models/{id}/predict``
+``DESCENT_MAX_PREDICT_BYTES``; every other ``/v1`` body ``DESCENT_MAX_JSON_BODY_BYTES``.
 Refusals close the connection once answered, so an unread body is never drained.
 """
 
