@@ -5,7 +5,6 @@ from fastapi import APIRouter
 
 from service import apidocs, dashboard
 from service.routes import (
-    aliases,
     datasets,
     evaluations,
     health,
@@ -17,7 +16,6 @@ from service.routes import (
 )
 
 router = APIRouter()
-# aliases before models and predict: their /v1/models/{model_id}… would take "aliases".
-for module in (health, datasets, jobs, aliases, models, predict, evaluations, onnx, predictions,
+for module in (health, datasets, jobs, models, predict, evaluations, onnx, predictions,
                dashboard, apidocs):
     router.include_router(module.router)

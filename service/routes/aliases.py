@@ -1,8 +1,9 @@
 """``/v1/models/aliases``: a tenant's names for its models (set or move, get, list, delete), and
 ``POST /v1/models/by-alias/{alias}/predict``, which answers as the aliased model's predict.
 
-Included before ``routes.models`` and ``routes.predict``, whose ``/v1/models/{model_id}…``
-would otherwise take ``aliases`` and ``by-alias`` for model ids.
+Included by ``routes.models`` (under its ``/v1/models`` prefix) before its own routes, which
+come before ``routes.predict``'s: ``/v1/models/{model_id}…`` would otherwise take ``aliases`` and
+``by-alias`` for model ids.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from service.routes.predict import predict as predict_by_id
 from service.schemas import PredictCreate, PredictPublic
 from service.schemas.aliases import AliasesPublic, AliasPublic, AliasSet
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(tags=["models"])  # paths under routes.models' /v1/models
 
 
 @router.get("/aliases", response_model=AliasesPublic, responses=problem_responses(401, 422),

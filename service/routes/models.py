@@ -15,11 +15,14 @@ from service.problems import problem_responses
 from service.repository import datasets as dataset_store
 from service.repository import jobs as job_store
 from service.repository import models as store
+from service.routes import aliases
 from service.schemas import BatchPredictCreate, JobPublic, ModelPublic, Page
 from service.schemas.aliases import ModelUpdate
 from service.schemas.common import DEFAULT_LIMIT
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+# The alias routes first: "/{model_id}" below (and routes.predict's) would take "aliases".
+router.include_router(aliases.router)
 
 BINARY = {"type": "string", "format": "binary"}
 
