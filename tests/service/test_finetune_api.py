@@ -245,3 +245,29 @@ def upload_sets(client: Any, headers: dict[str, str], X: np.ndarray,
     assert response.status_code == 201, response.text
     dataset_id: str = response.json()["id"]
     return dataset_id
+
+
+def test_a_dataset_with_some_of_the_parents_classes_trains_on_the_parents_outputs(
+    db: Database,
+) -> None:
+    client, headers = client_for(db), auth(db)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(90, 2))
+    labels = np.array(["ant", "bee", "cat"])[np.argmax(np.c_[X, -X.sum(axis=1)], axis=1)]
+    parent_set = client.post("/v1/datasets", json={"features": X.tolist(),
+                                                   "targets": labels.tolist()}, headers=headers)
+    bees_and_cats = labels != "ant"
+    child_set = client.post("/v1/datasets", json={
+        "features": X[bees_and_cats].tolist(), "targets": labels[bees_and_cats].tolist(),
+    }, headers=headers)
+    parent_job = train(db, client, headers, {"dataset_id": parent_set.json()["id"],
+                                             "training": {"epochs": 5}})
+    parent_id = client.get(f"/v1/jobs/{parent_job}", headers=headers).json()["model_id"]
+    child_job = train(db, client, headers, {"dataset_id": child_set.json()["id"], "training": {
+        "epochs": 2, "init_from_model": parent_id}})
+    child_id = client.get(f"/v1/jobs/{child_job}", headers=headers).json()["model_id"]
+    child = client.get(f"/v1/models/{child_id}", headers=headers).json()
+    assert child["classes"] == ["ant", "bee", "cat"]
+    predicted = client.post(f"/v1/models/{child_id}/predict", json={"inputs": [[0.0, 0.0]]},
+                            headers=headers).json()
+    assert len(predicted["probabilities"][0]) == 3

@@ -29,7 +29,7 @@ from service import queue, tables
 from service.artifacts import decode_table, encode_weights
 from service.ids import new_id
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
-from worker.jobs.finetune import Parent, load_parent
+from worker.jobs.finetune import Parent, in_terms_of, load_parent
 from worker.jobs.recorder import EpochRecorder, history_row
 from worker.pipeline import (
     Pipeline,
@@ -45,14 +45,11 @@ from worker.pipeline.targets import TASK_NEEDS
 
 
 def training_arrays(
-    dataset: tables.Dataset, task: str, parent: Parent | None = None
+    dataset: tables.Dataset, task: str
 ) -> tuple[Table, np.ndarray, int, list[Any] | None]:
     """``(X, Y, n_outputs, classes)`` for training: ``X`` the raw columns, ``Y`` one-hot
     ``(n, n_classes)`` for classification, the target values ``(n, k)`` for regression and
-    the 0/1 columns ``(n, k)`` for multilabel (classes: the target columns' names). A
-    fine-tuning job reads them in its ``parent``'s terms (``Parent.training_arrays``)."""
-    if parent is not None:
-        return parent.training_arrays(dataset, task)
+    the 0/1 columns ``(n, k)`` for multilabel (classes: the target columns' names)."""
     X, y = decode_table(dataset.content)
     if y is None or dataset.n_targets == 0:
         raise InvalidJob(
@@ -187,9 +184,10 @@ def run_train(ctx: JobContext) -> None:
     task = spec.get("task") or (
         "classification" if dataset.target_kind == "labels" else "regression"
     )
+    X, Y, n_outputs, classes = training_arrays(dataset, task)
     config = fill_training_defaults(spec.get("training"))
     parent = load_parent(db, tenant_id=job.tenant_id, spec=spec, dtype=config["dtype"])
-    X, Y, n_outputs, classes = training_arrays(dataset, task, parent)
+    X, Y, n_outputs, classes = in_terms_of(parent, dataset, X, Y, classes)
     streams = RandomStreams(config["seed"])
     data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),
                    fill_preprocessing(spec.get("preprocessing")), task=task, parent=parent)
