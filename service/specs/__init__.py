@@ -14,7 +14,6 @@ a default ``early_stopping``.
 """
 
 from service.specs.estimate import check_budget, enforce_budget, estimate, request_sha256
-from service.specs.finetune import load_parent
 from service.specs.models import (
     SGD,
     Adam,
@@ -44,7 +43,6 @@ __all__ = [
     "count_parameters",
     "enforce_budget",
     "estimate",
-    "load_parent",
     "load_targets",
     "needs_targets",
     "output_units",
