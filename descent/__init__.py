@@ -2,6 +2,7 @@
 
 from .api import Client
 from .errors import DescentAPIError, DescentConnectionError
+from .sweeps import Sweep, Trial
 from .types import (
     Alias,
     Dataset,
@@ -29,4 +30,6 @@ __all__ = [
     "Model",
     "PredictResult",
     "Prediction",
+    "Sweep",
+    "Trial",
 ]

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 
 from . import tables, uploads, waiting
+from .naming import ModelNaming
+from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
 from .types import (
-    Alias,
     Dataset,
     Estimate,
     Evaluation,
@@ -23,11 +24,8 @@ from .types import (
     PredictResult,
 )
 
-# ``update_model``'s fields that are not given (``None`` clears one).
-UNCHANGED: Any = object()
 
-
-class Client:
+class Client(ModelNaming):
     """A synchronous Descent client.
 
     ``base_url`` defaults to ``$DESCENT_URL`` (else ``http://127.0.0.1:8000``) and ``api_key`` to
@@ -177,9 +175,43 @@ class Client:
 
         ``on_event`` sees every status change and finished epoch. Uses the event stream
         (reconnecting with ``Last-Event-ID``) and falls back to polling when it is unavailable.
-        Raises ``TimeoutError`` after ``timeout`` seconds.
+        Raises ``TimeoutError`` after ``timeout`` seconds. A sweep's id (``swp_…``) waits for
+        the sweep instead (`wait_sweep`; ``on_event`` then sees the `Sweep` as it progresses)
+        and returns the `Sweep`.
         """
+        if job_id.startswith("swp_"):
+            return self.wait_sweep(job_id, on_event, timeout,  # type: ignore[arg-type,return-value]
+                                   poll_interval=poll_interval)
         return waiting.wait(self, job_id, on_event, timeout, poll_interval)
+
+    # Sweeps --------------------------------------------------------------------------------
+
+    def create_sweep(self, *, dataset_id: str, space: dict[str, Any], base: dict[str, Any]
+                     | None = None, **fields: Any) -> Sweep:
+        """Start a sweep (``POST /v1/sweeps``): ``method``, ``metric``, ``max_trials``,
+        ``parallelism``, ``early_termination``, ``seed`` as keyword arguments."""
+        body = {"dataset_id": dataset_id, "base": base or {}, "space": space, **fields}
+        return Sweep.from_dict(self._t.json("POST", "/v1/sweeps", json=body))
+
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        return Sweep.from_dict(self._t.json("GET", f"/v1/sweeps/{sweep_id}"))
+
+    def list_sweeps(self, *, page_size: int | None = None) -> Iterator[Sweep]:
+        for item in self._t.paginate("/v1/sweeps", {"limit": page_size}):
+            yield Sweep.from_dict(item)
+
+    def sweep_trials(self, sweep_id: str, *, sort: str = "number") -> list[Trial]:
+        """The sweep's trials; ``sort="value"``: best first."""
+        body = self._t.json("GET", f"/v1/sweeps/{sweep_id}/trials", params={"sort": sort})
+        return [Trial.from_dict(row) for row in body.get("data", [])]
+
+    def cancel_sweep(self, sweep_id: str) -> Sweep:
+        return Sweep.from_dict(self._t.json("POST", f"/v1/sweeps/{sweep_id}/cancel"))
+
+    def wait_sweep(self, sweep_id: str, on_progress: Callable[[Sweep], None] | None = None,
+                   timeout: float | None = None, *, poll_interval: float = 1.0) -> Sweep:
+        """Poll the sweep until it is succeeded, failed or cancelled and return it."""
+        return wait_sweep(self, sweep_id, on_progress, timeout, poll_interval)
 
     # Models --------------------------------------------------------------------------------
     def list_models(self, *, page_size: int | None = None, name: str | None = None,
@@ -191,42 +223,6 @@ class Client:
 
     def get_model(self, model_id: str) -> Model:
         return Model.from_dict(self._t.json("GET", f"/v1/models/{model_id}"))
-
-    def update_model(self, model_id: str, *, name: str | None = UNCHANGED,
-                     description: str | None = UNCHANGED,
-                     tags: list[str] | None = UNCHANGED) -> Model:
-        """Set the model's ``name``, ``description`` and/or ``tags`` (the tags replace the
-        old ones); a field not given stays, ``None`` clears it."""
-        body = {k: v for k, v in (("name", name), ("description", description),
-                                  ("tags", tags)) if v is not UNCHANGED}
-        return Model.from_dict(self._t.json("PATCH", f"/v1/models/{model_id}", json=body))
-
-    def delete_model(self, model_id: str) -> None:
-        """Delete the model with its stored predictions and evaluations (409 while an alias
-        names it or a queued or running job uses it)."""
-        self._t.request("DELETE", f"/v1/models/{model_id}")
-
-    def set_alias(self, alias: str, model_id: str) -> Alias:
-        """Point ``alias`` at ``model_id``, creating it or moving it (atomically)."""
-        return Alias.from_dict(self._t.json("PUT", f"/v1/models/aliases/{alias}",
-                                            json={"model_id": model_id}))
-
-    def get_alias(self, alias: str) -> Alias:
-        return Alias.from_dict(self._t.json("GET", f"/v1/models/aliases/{alias}"))
-
-    def list_aliases(self, model_id: str | None = None) -> list[Alias]:
-        params = {"model_id": model_id} if model_id else None
-        data = self._t.json("GET", "/v1/models/aliases", params=params)["data"]
-        return [Alias.from_dict(item) for item in data]
-
-    def delete_alias(self, alias: str) -> None:
-        self._t.request("DELETE", f"/v1/models/aliases/{alias}")
-
-    def predict_by_alias(self, alias: str, inputs: Any, store: bool = False) -> PredictResult:
-        """``predict`` with the model ``alias`` names at the time of the request."""
-        body = {"inputs": tables.predict_inputs(inputs), "store": store}
-        return PredictResult.from_dict(
-            self._t.json("POST", f"/v1/models/by-alias/{alias}/predict", json=body))
 
     def download_weights(self, model_id: str, path: str | Path | None = None) -> bytes:
         """The weights ``.npz`` (``W0, b0, …``, ``mean``/``scale``, ``target_mean``/

@@ -4,7 +4,7 @@ and the ``model_aliases`` table (``PUT /v1/models/aliases/{alias}``: a tenant's 
 its models, moved atomically). Models from before keep null names and no tags.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

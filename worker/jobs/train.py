@@ -30,6 +30,7 @@ from service.artifacts import decode_table, encode_weights
 from service.ids import new_id
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.finetune import Parent, in_terms_of, load_parent
+from worker.jobs.pruning import TrialPruner
 from worker.jobs.recorder import EpochRecorder, history_row
 from worker.pipeline import (
     Pipeline,
@@ -168,11 +169,29 @@ def validation_report(task: str, net: Any, data: Prepared, classes: list[Any] | 
     return report_of(task, classes, Y_val, out, names)
 
 
+def _start(ctx: JobContext, dataset: tables.Dataset, task: str, config: dict[str, Any],
+           streams: Any) -> tuple[Prepared, Any, int, list[Any] | None]:
+    """``(data, net, n_outputs, classes)``: the data prepared and the network at epoch 0 (a
+    fine-tuning job's: in its parent's terms, with its parent's pipeline and weights)."""
+    from worker.nn import Network
+
+    spec = ctx.job.spec
+    X, Y, n_outputs, classes = training_arrays(dataset, task)
+    parent = load_parent(ctx.db, tenant_id=ctx.job.tenant_id, spec=spec, dtype=config["dtype"])
+    X, Y, n_outputs, classes = in_terms_of(parent, dataset, X, Y, classes)
+    data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),
+                   fill_preprocessing(spec.get("preprocessing")), task=task, parent=parent)
+    net = Network.from_spec(spec.get("network") or {}, data.pipeline.width, n_outputs,
+                            seed=config["seed"], dtype=config["dtype"], task=task)
+    if parent is not None:  # fine-tuning: the parent's weights, cast to this job's dtype
+        net.params = parent.params
+    return data, net, n_outputs, classes
+
+
 def run_train(ctx: JobContext) -> None:
     from worker.jobs.divergence import Diverged, explain, likely_causes
     from worker.nn import (
         DivergedError,
-        Network,
         RandomStreams,
         TrainingState,
         fill_training_defaults,
@@ -184,32 +203,26 @@ def run_train(ctx: JobContext) -> None:
     task = spec.get("task") or (
         "classification" if dataset.target_kind == "labels" else "regression"
     )
-    X, Y, n_outputs, classes = training_arrays(dataset, task)
     config = fill_training_defaults(spec.get("training"))
-    parent = load_parent(db, tenant_id=job.tenant_id, spec=spec, dtype=config["dtype"])
-    X, Y, n_outputs, classes = in_terms_of(parent, dataset, X, Y, classes)
     streams = RandomStreams(config["seed"])
-    data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),
-                   fill_preprocessing(spec.get("preprocessing")), task=task, parent=parent)
-    net = Network.from_spec(spec.get("network") or {}, data.pipeline.width, n_outputs,
-                            seed=config["seed"], dtype=config["dtype"], task=task)
-    if parent is not None:  # fine-tuning: the parent's weights, cast to this job's dtype
-        net.params = parent.params
+    data, net, n_outputs, classes = _start(ctx, dataset, task, config, streams)
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
     recorder = EpochRecorder(ctx)
     if checkpoint is not None:
         recorder.checkpointed_epoch = checkpoint[0]
     stop_seen = False
+    pruner = TrialPruner.for_job(db, job.id)  # a sweep's trial with early termination
+    on_epoch = recorder.on_epoch if pruner is None else _both(recorder.on_epoch, pruner)
 
     def should_stop() -> bool:
         nonlocal stop_seen
         stop_seen = stop_seen or ctx.should_stop()
-        return stop_seen
+        return stop_seen or (pruner is not None and pruner.pruned_epoch is not None)
 
     try:
         run = run_fit(
             net, data.X, data.Y, config, task=task, streams=streams,
-            validation=data.validation, on_epoch=recorder.on_epoch, should_stop=should_stop,
+            validation=data.validation, on_epoch=on_epoch, should_stop=should_stop,
             state=None if checkpoint is None else TrainingState.from_bytes(checkpoint[1]),
             target_scale=None if data.targets is None else data.targets.scale,
             labels=classes,
@@ -221,6 +234,8 @@ def run_train(ctx: JobContext) -> None:
             recorder.checkpoint()
             raise Stopped
         recorder.writer.flush()  # every epoch row is in before the job succeeds
+        if pruner is not None and pruner.pruned_epoch is not None:
+            pruner.record()
     except DivergedError as exc:  # name the likely cause the job can see
         causes = likely_causes(task=task, X=data.X, Y=data.Y, optimizer=config["optimizer"],
                                standardized=bool(config["standardize"]))
@@ -228,6 +243,16 @@ def run_train(ctx: JobContext) -> None:
     finally:
         recorder.writer.close()
     _finish(ctx, dataset, task, net, data, classes, n_outputs, run)
+
+
+def _both(on_epoch: Any, pruner: TrialPruner) -> Any:
+    """The recorder's ``on_epoch``, then the sweep's pruner (which may stop the run)."""
+
+    def both(epoch: int, row: dict[str, Any], state: Any) -> None:
+        on_epoch(epoch, row, state)
+        pruner.on_epoch(epoch, row)
+
+    return both
 
 
 def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data: Prepared,
