@@ -61,7 +61,8 @@ def resolve_spec(
     task, network and preprocessing (``service.specs.finetune``)."""
     if parent is None and submit.training.init_from_model is not None:
         raise _invalid(["training", "init_from_model"],
-                       "fine-tuning is not available in this request")
+                       "training.init_from_model: fine-tuning is not available here "
+                       "(sweeps' trials start from scratch); submit it with POST /v1/jobs")
     task = _task(submit.task or (parent.task if parent is not None else None), dataset)
     view = trained_as(dataset, task, targets)
     network, errors = _network(submit, task)

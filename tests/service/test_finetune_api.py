@@ -160,6 +160,12 @@ def test_submit_checks_the_dataset_and_spec_against_the_parent(db: Database) -> 
     task = submit(task="regression")
     assert task.status_code == 422 and task.json()["errors"][0]["loc"] == ["body", "task"]
 
+    sweep = client.post("/v1/sweeps", headers=headers, json={
+        "dataset_id": first, "base": {"training": {"epochs": 1, "init_from_model": parent_id}},
+        "space": {"training.optimizer.learning_rate": {"log_uniform": [1e-3, 1e-1]}},
+        "max_trials": 2})
+    assert sweep.status_code == 422 and "init_from_model" in sweep.text, sweep.text
+
     other = auth(db, tenant="other")
     theirs = upload(client, other, table, "theirs")
     stolen = client.post("/v1/jobs", json={"dataset_id": theirs, "training": {
