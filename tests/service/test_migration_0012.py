@@ -4,6 +4,7 @@ for the models there) and the ``model_aliases`` table appears; the downgrade dro
 from __future__ import annotations
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from service import migration
@@ -20,14 +21,16 @@ def _schema(db: object) -> tuple[set[str], bool]:
 
 def test_0012_adds_and_drops_model_names_and_aliases(database_url: str) -> None:
     config = migration.alembic_config(database_url)
-    command.upgrade(config, "0009")
+    before = ScriptDirectory.from_config(config).get_revision("0012").down_revision
+    assert isinstance(before, str)
+    command.upgrade(config, before)
     db = connect(database_url)
     try:
         assert _schema(db) == (set(), False)
         command.upgrade(config, "0012")
         db.engine.dispose()
         assert _schema(db) == (ADDED, True)
-        command.downgrade(config, "0009")
+        command.downgrade(config, before)
         db.engine.dispose()
         assert _schema(db) == (set(), False)
     finally:
