@@ -10,6 +10,7 @@ import httpx
 
 from . import binary, tables, uploads, waiting
 from .errors import DescentAPIError
+from .naming import ModelNaming
 from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
 from .types import (
@@ -25,7 +26,7 @@ from .types import (
 )
 
 
-class Client:
+class Client(ModelNaming):
     """A synchronous Descent client.
 
     ``base_url`` defaults to ``$DESCENT_URL`` (else ``http://127.0.0.1:8000``) and ``api_key`` to
@@ -214,8 +215,11 @@ class Client:
         return wait_sweep(self, sweep_id, on_progress, timeout, poll_interval)
 
     # Models --------------------------------------------------------------------------------
-    def list_models(self, *, page_size: int | None = None) -> Iterator[Model]:
-        for item in self._t.paginate("/v1/models", {"limit": page_size}):
+    def list_models(self, *, page_size: int | None = None, name: str | None = None,
+                    tag: str | None = None) -> Iterator[Model]:
+        """The models, newest first (only those of ``name`` and with ``tag`` when given)."""
+        query = {"limit": page_size, "name": name, "tag": tag}
+        for item in self._t.paginate("/v1/models", query):
             yield Model.from_dict(item)
 
     def get_model(self, model_id: str) -> Model:

@@ -34,7 +34,7 @@ from service.errors import DescentError, PayloadTooLarge
 from service.key_cache import KeyCache
 from service.settings import Settings
 
-_PREDICT = re.compile(r"^/v1/models/[^/]+/predict$")
+_PREDICT = re.compile(r"^/v1/models/(?:by-alias/)?[^/]+/predict$")  # by id or by alias
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
