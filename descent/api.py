@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 
 from . import binary, tables, uploads, waiting
-from .errors import DescentAPIError
 from .naming import ModelNaming
 from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
@@ -249,22 +248,11 @@ class Client(ModelNaming):
         naming it. Arrays and DataFrames of 1,000 rows or more travel as ``.npy`` / Arrow
         (`descent.binary`); the answer is the same."""
         url = f"/v1/models/{model_id}/predict"
-        encoded = binary.predict_body(inputs)
-        if encoded is not None:
-            media, content = encoded
-            try:
-                answer = self._t.request(
-                    "POST", url, content=content, params={"store": "true"} if store else None,
-                    headers={"Content-Type": media, "Accept": binary.accept()})
-            except DescentAPIError as exc:
-                if exc.status != 415:  # 415: a server without that format (or pyarrow)
-                    raise
-            else:
-                if answer.headers.get("content-type", "").startswith(binary.ARROW):
-                    return PredictResult.from_dict(binary.read_answer(answer.content))
-                return PredictResult.from_dict(answer.json())
-        body = {"inputs": tables.predict_inputs(inputs), "store": store}
-        return PredictResult.from_dict(self._t.json("POST", url, json=body))
+        answer = binary.predict(self._t, url, inputs, store=store)
+        if answer is None:  # JSON
+            body = {"inputs": tables.predict_inputs(inputs), "store": store}
+            answer = self._t.json("POST", url, json=body)
+        return PredictResult.from_dict(answer)
 
     def batch_predict(self, model_id: str, dataset_id: str) -> Job:
         """Queue a predict job over a stored dataset; its ``prediction_id`` is set on success."""

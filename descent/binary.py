@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from . import tables
+from .errors import DescentAPIError
 
 BINARY_ROWS = 1_000
 NPY = "application/x-npy"
@@ -56,6 +57,28 @@ def predict_body(inputs: Any) -> tuple[str, bytes] | None:
         np.save(out, inputs, allow_pickle=False)
         return NPY, out.getvalue()
     return None
+
+
+def predict(transport: Any, url: str, inputs: Any, *, store: bool) -> dict[str, Any] | None:
+    """The answer (as JSON's fields) of ``POST url`` with ``inputs`` in binary, or None when
+    they are not worth it or the server cannot read that format (415: an older server, or one
+    without pyarrow): then the caller sends JSON."""
+    encoded = predict_body(inputs)
+    if encoded is None:
+        return None
+    media, content = encoded
+    try:
+        answer = transport.request(
+            "POST", url, content=content, params={"store": "true"} if store else None,
+            headers={"Content-Type": media, "Accept": accept()})
+    except DescentAPIError as exc:
+        if exc.status == 415:
+            return None
+        raise
+    if answer.headers.get("content-type", "").startswith(ARROW):
+        return read_answer(answer.content)
+    document: dict[str, Any] = answer.json()
+    return document
 
 
 def accept() -> str:
