@@ -17,6 +17,18 @@ engine runs ``worker.nn.train`` exactly as the worker does, including its per-ep
 (training loss and accuracy), with validation, standardization and early stopping off, and
 per-layer diagnostics off; ``engine+diag`` is the same run with ``training.diagnostics`` on, and
 each workload's last line prints what the diagnostics cost (its time over the engine's, minus 1).
+
+The training controls (``--controls``, default workload M; ``--controls`` alone skips them) get
+a table of their own, engine runs only, interleaved like the frameworks:
+
+* ``bare``: the engine's own parts (``Network.accumulate_gradients``, the optimizer, the running
+  metrics, the same per-batch gather) in a loop with none of the controls' code — no schedule,
+  clipping, dropout, class-weight or diagnostics branch, no end-of-epoch checks or history;
+* ``off``: ``worker.nn.train`` with every control off (the ``engine`` run); its time over
+  ``bare``'s is what the controls cost when off (target ≤ 5 %);
+* one row per control on, alone, its time over ``off``'s (target ≤ 15 %): ``dropout`` 0.2 on
+  every hidden layer, ``schedule`` cosine with one warmup epoch, ``clipping`` at global norm 1,
+  ``class_weight`` balanced, ``diagnostics`` on.
 """
 
 from __future__ import annotations
@@ -38,6 +50,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from worker.nn import Network, train  # noqa: E402
+from worker.nn.backprop import Workspace  # noqa: E402
+from worker.nn.defaults import fill_training_defaults  # noqa: E402
+from worker.nn.metrics import RunningMetrics  # noqa: E402
+from worker.nn.optimizers import make_optimizer  # noqa: E402
+from worker.nn.random import RandomStreams  # noqa: E402
 
 DEFAULT_WORKLOADS = ROOT / "benchmarks" / "workloads.json"
 
@@ -55,24 +72,78 @@ def sizes_of(workload: dict[str, Any]) -> list[int]:
 
 
 def run_engine(workload: dict[str, Any], X: np.ndarray, y: np.ndarray,
-               diagnostics: bool = False) -> float:
-    network = {
-        "hidden_layers": [{"units": u, "activation": "relu"} for u in workload["hidden"]],
-        "output_activation": "softmax",
-        "loss": "cross_entropy",
-    }
-    Y = np.eye(workload["classes"], dtype=np.float32)[y]
-    net = Network.from_spec(network, workload["features"], workload["classes"], seed=0)
+               diagnostics: bool = False, dropout: float = 0.0,
+               controls: dict[str, Any] | None = None) -> float:
+    """Seconds ``worker.nn.train`` takes; ``dropout`` on every hidden layer and ``controls``
+    (more ``training`` keys) turn training controls on."""
+    net, Y = _engine_network(workload, y, dropout)
     training = {
         "epochs": workload["epochs"], "batch_size": workload["batch_size"], "shuffle": True,
         "seed": 0, "dtype": "float32",
         "optimizer": {"name": "adam", "learning_rate": 0.001},
         "validation_split": None, "standardize": False, "early_stopping": None,
-        "diagnostics": diagnostics,
+        "diagnostics": diagnostics, **(controls or {}),
     }
     started = time.perf_counter()
     train(net, X, Y, training)
     return time.perf_counter() - started
+
+
+def _engine_network(workload: dict[str, Any], y: np.ndarray,
+                    dropout: float = 0.0) -> tuple[Network, np.ndarray]:
+    network = {
+        "hidden_layers": [{"units": u, "activation": "relu", "dropout": dropout}
+                          for u in workload["hidden"]],
+        "output_activation": "softmax",
+        "loss": "cross_entropy",
+    }
+    Y = np.eye(workload["classes"], dtype=np.float32)[y]
+    return Network.from_spec(network, workload["features"], workload["classes"], seed=0), Y
+
+
+def run_bare(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
+    """Seconds of the engine's arithmetic alone: the loop of ``worker.nn.loop`` with none of
+    the controls' code (see the module docstring), on the same network, data and permutations."""
+    net, Y = _engine_network(workload, y)
+    spec = fill_training_defaults({"optimizer": {"name": "adam", "learning_rate": 0.001}})
+    optimizer = make_optimizer(spec["optimizer"], net.flat_params, net.flat_grads,
+                               net.n_weights)
+    shuffle = RandomStreams(0).generator("shuffle")
+    rows, batch = X.shape[0], min(workload["batch_size"], X.shape[0])
+    started = time.perf_counter()
+    running = RunningMetrics(net.loss_name, "classification", Y)
+    Y_epoch = np.empty_like(Y)
+    spans = [slice(i, min(i + batch, rows)) for i in range(0, rows, batch)]
+    buffers = {span.stop - span.start: np.empty((span.stop - span.start, X.shape[1]), X.dtype)
+               for span in spans}
+    workspaces = {m: Workspace(net.sizes, m, net.dtype) for m in buffers}
+    for _ in range(workload["epochs"]):
+        perm = shuffle.permutation(rows)
+        np.take(Y, perm, axis=0, out=Y_epoch)
+        for span in spans:
+            m = span.stop - span.start
+            X_batch = np.take(X, perm[span], axis=0, out=buffers[m])
+            net.accumulate_gradients(X_batch, Y_epoch[span], workspaces[m], running.add)
+            optimizer.step()
+        running.result()
+    return time.perf_counter() - started
+
+
+# Each training control on its own (see the module docstring): (dropout, training keys).
+CONTROLS: dict[str, tuple[float, dict[str, Any]]] = {
+    "dropout": (0.2, {}),
+    "schedule": (0.0, {"lr_schedule": {"name": "cosine", "t_max": 2}, "warmup_epochs": 1}),
+    "clipping": (0.0, {"clip_grad_norm": 1.0}),
+    "class_weight": (0.0, {"class_weight": "balanced"}),
+    "diagnostics": (0.0, {"diagnostics": True}),
+}
+CONTROL_RUNNERS: dict[str, Callable[[dict[str, Any], np.ndarray, np.ndarray], float]] = {
+    "bare": run_bare,
+    "off": run_engine,
+    **{name: partial(run_engine, dropout=dropout, controls=controls)
+       for name, (dropout, controls) in CONTROLS.items()},
+}
+OFF_TARGET, ON_TARGET = 0.05, 0.15
 
 
 def run_torch(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
@@ -166,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per framework; best is kept")
     parser.add_argument("--quick", action="store_true", help="shrunken workloads, one run")
     parser.add_argument("--frameworks", nargs="*", default=list(RUNNERS), choices=list(RUNNERS))
+    parser.add_argument("--controls", nargs="*", default=["M"], metavar="WORKLOAD",
+                        help="workloads to time the training controls on (default: M; "
+                             "none without names)")
     args = parser.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -204,7 +278,33 @@ def main(argv: list[str] | None = None) -> int:
             if "engine" in seconds and "engine+diag" in seconds:
                 cost = seconds["engine+diag"] / seconds["engine"] - 1
                 print(f"{workload['name']:<9}diagnostics cost {cost:+.1%} of the engine's time")
+        for workload in workloads:
+            if workload["name"] in args.controls:
+                print()
+                print_controls(quick(workload) if args.quick else workload, repeat)
     return 0
+
+
+def print_controls(workload: dict[str, Any], repeat: int) -> None:
+    """The training controls' table for one workload (see the module docstring)."""
+    X, y = make_data(workload)
+    samples = workload["rows"] * workload["epochs"]
+    seconds = {name: float("inf") for name in CONTROL_RUNNERS}
+    for _ in range(repeat):  # interleaved, as the frameworks
+        for name, runner in CONTROL_RUNNERS.items():
+            seconds[name] = min(seconds[name], runner(workload, X, y))
+    header = f"{'workload':<9}{'control':<14}{'samples/s':>12}{'cost':>9}  {'of':<5}{'target':>8}"
+    print(f"training controls on {workload['name']}: engine only, best of {repeat}; cost = "
+          "time over the reference's, minus 1")
+    print(header)
+    print("-" * len(header))
+    for name, value in seconds.items():
+        reference, target = (None, None) if name == "bare" else \
+            ("bare", OFF_TARGET) if name == "off" else ("off", ON_TARGET)
+        cost = "" if reference is None else \
+            f"{value / seconds[reference] - 1:>+9.1%}  {reference:<5}"
+        goal = "" if target is None else f"{'≤ ' + format(target, '.0%'):>8}"
+        print(f"{workload['name']:<9}{name:<14}{samples / value:>12,.0f}{cost:>16}{goal}")
 
 
 def _available(name: str, threads: int) -> bool:
