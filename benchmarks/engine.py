@@ -122,7 +122,7 @@ def run_bare(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
         np.take(Y, perm, axis=0, out=Y_epoch)
         for span in spans:
             m = span.stop - span.start
-            X_batch = np.take(X, perm[span], axis=0, out=buffers[m])
+            X_batch = np.take(X, perm[span], axis=0, out=buffers[m], mode="clip")
             net.accumulate_gradients(X_batch, Y_epoch[span], workspaces[m], running.add)
             optimizer.step()
         running.result()

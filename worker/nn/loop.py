@@ -240,7 +240,9 @@ def _train_epoch(run: Run, data: EpochData, epoch: int, should_stop: ShouldStop 
         probe.start_epoch()
     for batch in data.batches:
         if perm is not None:
-            np.take(X, perm[batch.rows], axis=0, out=batch.X)
+            # a permutation's indices are in range: "clip" skips the bounds check, and with it
+            # the temporary copy np.take makes of ``out`` in its default mode
+            np.take(X, perm[batch.rows], axis=0, out=batch.X, mode="clip")
         workspace = batch.workspace
         if rng is not None:
             draw_masks(rng, run.dropout, workspace.masks)
