@@ -245,7 +245,7 @@ def _train_epoch(run: Run, data: EpochData, epoch: int, should_stop: ShouldStop 
             np.take(X, perm[batch.rows], axis=0, out=batch.X, mode="clip")
         workspace = batch.workspace
         if rng is not None:
-            draw_masks(rng, run.dropout, workspace.masks)
+            draw_masks(rng, run.dropout, workspace.masks, workspace.uniform)
         accumulate(batch.X, batch.Y, workspace, observe, workspace.masks, batch.w)
         if probe is not None:
             probe.add_batch()
