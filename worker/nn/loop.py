@@ -226,7 +226,7 @@ def _train_epoch(run: Run, data: EpochData, epoch: int, should_stop: ShouldStop 
     X = run.X
     if run.config["shuffle"]:
         data.perm = run.streams.generator("shuffle").permutation(X.shape[0])
-        np.take(run.Y, data.perm, axis=0, out=data.Y)
+        run.Y.take(data.perm, axis=0, out=data.Y, mode="clip")
         weights = row_weights(run.class_weights, data.Y, run.net.dtype)
         if data.W is not None and weights is not None:
             np.copyto(data.W, weights)
@@ -242,7 +242,7 @@ def _train_epoch(run: Run, data: EpochData, epoch: int, should_stop: ShouldStop 
         if perm is not None:
             # a permutation's indices are in range: "clip" skips the bounds check, and with it
             # the temporary copy np.take makes of ``out`` in its default mode
-            np.take(X, perm[batch.rows], axis=0, out=batch.X, mode="clip")
+            X.take(perm[batch.rows], axis=0, out=batch.X, mode="clip")
         workspace = batch.workspace
         if rng is not None:
             draw_masks(rng, run.dropout, workspace.masks, workspace.uniform)
