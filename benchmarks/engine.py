@@ -20,16 +20,8 @@ per-layer diagnostics off; ``engine+diag`` is the same run with ``training.diagn
 each workload's last line prints what the diagnostics cost (its time over the engine's, minus 1).
 
 The training controls (``--controls``, default workload M; ``--controls`` alone skips them) get
-a table of their own, engine runs only, interleaved like the frameworks:
-
-* ``bare``: the engine's own parts (``Network.accumulate_gradients``, the optimizer, the running
-  metrics, the same per-batch gather) in a loop with none of the controls' code — no schedule,
-  clipping, dropout, class-weight or diagnostics branch, no end-of-epoch checks or history;
-* ``off``: ``worker.nn.train`` with every control off (the ``engine`` run); its time over
-  ``bare``'s is what the controls cost when off (target ≤ 5 %);
-* one row per control on, alone, its time over ``off``'s (target ≤ 15 %): ``dropout`` 0.2 on
-  every hidden layer, ``schedule`` cosine with one warmup epoch, ``clipping`` at global norm 1,
-  ``class_weight`` balanced, ``diagnostics`` on.
+a table of their own (``engine_bench/controls.py``): a ``bare`` loop of the engine's parts, the
+engine with every control ``off`` (target ≤ 5 % over bare) and each control on (≤ 15 % over off).
 """
 
 from __future__ import annotations
@@ -50,12 +42,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.engine_bench.controls import control_runners, print_controls  # noqa: E402
 from worker.nn import Network, train  # noqa: E402
-from worker.nn.backprop import Workspace  # noqa: E402
-from worker.nn.defaults import fill_training_defaults  # noqa: E402
-from worker.nn.metrics import RunningMetrics  # noqa: E402
-from worker.nn.optimizers import make_optimizer  # noqa: E402
-from worker.nn.random import RandomStreams  # noqa: E402
 
 DEFAULT_WORKLOADS = ROOT / "benchmarks" / "workloads.json"
 
@@ -106,51 +94,6 @@ def _engine_network(workload: dict[str, Any], y: np.ndarray,
     }
     Y = np.eye(workload["classes"], dtype=np.float32)[y]
     return Network.from_spec(network, workload["features"], workload["classes"], seed=0), Y
-
-
-def run_bare(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
-    """Seconds of the engine's arithmetic alone: the loop of ``worker.nn.loop`` with none of
-    the controls' code (see the module docstring), on the same network, data and permutations."""
-    net, Y = _engine_network(workload, y)
-    spec = fill_training_defaults({"optimizer": {"name": "adam", "learning_rate": 0.001}})
-    optimizer = make_optimizer(spec["optimizer"], net.flat_params, net.flat_grads,
-                               net.n_weights)
-    shuffle = RandomStreams(0).generator("shuffle")
-    rows, batch = X.shape[0], min(workload["batch_size"], X.shape[0])
-    started = clock()
-    running = RunningMetrics(net.loss_name, "classification", Y)
-    Y_epoch = np.empty_like(Y)
-    spans = [slice(i, min(i + batch, rows)) for i in range(0, rows, batch)]
-    buffers = {span.stop - span.start: np.empty((span.stop - span.start, X.shape[1]), X.dtype)
-               for span in spans}
-    workspaces = {m: Workspace(net.sizes, m, net.dtype) for m in buffers}
-    for _ in range(workload["epochs"]):
-        perm = shuffle.permutation(rows)
-        np.take(Y, perm, axis=0, out=Y_epoch)
-        for span in spans:
-            m = span.stop - span.start
-            X_batch = np.take(X, perm[span], axis=0, out=buffers[m], mode="clip")
-            net.accumulate_gradients(X_batch, Y_epoch[span], workspaces[m], running.add)
-            optimizer.step()
-        running.result()
-    return clock() - started
-
-
-# Each training control on its own (see the module docstring): (dropout, training keys).
-CONTROLS: dict[str, tuple[float, dict[str, Any]]] = {
-    "dropout": (0.2, {}),
-    "schedule": (0.0, {"lr_schedule": {"name": "cosine", "t_max": 2}, "warmup_epochs": 1}),
-    "clipping": (0.0, {"clip_grad_norm": 1.0}),
-    "class_weight": (0.0, {"class_weight": "balanced"}),
-    "diagnostics": (0.0, {"diagnostics": True}),
-}
-CONTROL_RUNNERS: dict[str, Callable[[dict[str, Any], np.ndarray, np.ndarray], float]] = {
-    "bare": run_bare,
-    "off": run_engine,
-    **{name: partial(run_engine, dropout=dropout, controls=controls)
-       for name, (dropout, controls) in CONTROLS.items()},
-}
-OFF_TARGET, ON_TARGET = 0.05, 0.15
 
 
 def run_torch(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
@@ -272,53 +215,36 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     with threadpool_limits(limits=args.threads):
         for workload in workloads:
-            if args.quick:
-                workload = quick(workload)
-            X, y = make_data(workload)
-            samples = workload["rows"] * workload["epochs"]
-            seconds = {name: float("inf") for name in frameworks}
-            for _ in range(repeat):  # interleaved, so a busy spell hits every framework alike
-                for name in frameworks:
-                    seconds[name] = min(seconds[name], RUNNERS[name](workload, X, y))
-            rates = {name: samples / value for name, value in seconds.items()}
-            bound = blas_bound(workload, repeat)
-            peers = [rate for name, rate in rates.items() if not name.startswith("engine")]
-            best_peer = max(peers) if peers else float("nan")
-            for name, rate in rates.items():
-                versus = f"{rate / best_peer:>13.2f}x" if peers else f"{'-':>14}"
-                print(f"{workload['name']:<9}{name:<10}{rate:>12,.0f}{versus}{rate / bound:>15.2f}")
-            print(f"{workload['name']:<9}{'bound':<10}{bound:>12,.0f}"
-                  f"{'':>14}{'(matmul only)':>15}")
-            if "engine" in seconds and "engine+diag" in seconds:
-                cost = seconds["engine+diag"] / seconds["engine"] - 1
-                print(f"{workload['name']:<9}diagnostics cost {cost:+.1%} of the engine's time")
+            workload = quick(workload) if args.quick else workload
+            print_frameworks(workload, *make_data(workload), frameworks, repeat)
+        runners = control_runners(run_engine, _engine_network, clock)
         for workload in workloads:
             if workload["name"] in args.controls:
+                workload = quick(workload) if args.quick else workload
                 print()
-                print_controls(quick(workload) if args.quick else workload, repeat)
+                print_controls(workload, *make_data(workload), repeat, runners)
     return 0
 
 
-def print_controls(workload: dict[str, Any], repeat: int) -> None:
-    """The training controls' table for one workload (see the module docstring)."""
-    X, y = make_data(workload)
+def print_frameworks(workload: dict[str, Any], X: np.ndarray, y: np.ndarray,
+                     frameworks: list[str], repeat: int) -> None:
+    """One workload's rows of the main table: best of ``repeat`` interleaved runs each."""
     samples = workload["rows"] * workload["epochs"]
-    seconds = {name: float("inf") for name in CONTROL_RUNNERS}
-    for _ in range(repeat):  # interleaved, as the frameworks
-        for name, runner in CONTROL_RUNNERS.items():
-            seconds[name] = min(seconds[name], runner(workload, X, y))
-    header = f"{'workload':<9}{'control':<14}{'samples/s':>12}{'cost':>9}  {'of':<5}{'target':>8}"
-    print(f"training controls on {workload['name']}: engine only, best of {repeat}; cost = "
-          "time over the reference's, minus 1")
-    print(header)
-    print("-" * len(header))
-    for name, value in seconds.items():
-        reference, target = (None, None) if name == "bare" else \
-            ("bare", OFF_TARGET) if name == "off" else ("off", ON_TARGET)
-        cost = "" if reference is None else \
-            f"{value / seconds[reference] - 1:>+9.1%}  {reference:<5}"
-        goal = "" if target is None else f"{'≤ ' + format(target, '.0%'):>8}"
-        print(f"{workload['name']:<9}{name:<14}{samples / value:>12,.0f}{cost:>16}{goal}")
+    seconds = {name: float("inf") for name in frameworks}
+    for _ in range(repeat):  # interleaved, so a busy spell hits every framework alike
+        for name in frameworks:
+            seconds[name] = min(seconds[name], RUNNERS[name](workload, X, y))
+    rates = {name: samples / value for name, value in seconds.items()}
+    bound = blas_bound(workload, repeat)
+    peers = [rate for name, rate in rates.items() if not name.startswith("engine")]
+    best_peer = max(peers) if peers else float("nan")
+    for name, rate in rates.items():
+        versus = f"{rate / best_peer:>13.2f}x" if peers else f"{'-':>14}"
+        print(f"{workload['name']:<9}{name:<10}{rate:>12,.0f}{versus}{rate / bound:>15.2f}")
+    print(f"{workload['name']:<9}{'bound':<10}{bound:>12,.0f}{'':>14}{'(matmul only)':>15}")
+    if "engine" in seconds and "engine+diag" in seconds:
+        cost = seconds["engine+diag"] / seconds["engine"] - 1
+        print(f"{workload['name']:<9}diagnostics cost {cost:+.1%} of the engine's time")
 
 
 def _available(name: str, threads: int) -> bool:
