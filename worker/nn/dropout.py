@@ -38,5 +38,5 @@ def draw_masks(rng: np.random.Generator, rates: Sequence[float],
             continue
         U = rng.random(mask.shape) if uniform is None or uniform[i] is None \
             else rng.random(out=uniform[i])
-        np.greater_equal(U, p, out=U)  # 1.0 where kept, 0.0 where dropped
-        np.multiply(U, 1.0 / (1.0 - p), out=mask)
+        np.greater_equal(U, p, out=mask)  # 1 where kept, 0 where dropped, in the mask's dtype
+        mask *= 1.0 / (1.0 - p)  # the float64 scale rounded once to the dtype, as before
