@@ -23,6 +23,7 @@ ASSETS = {
     "upload.js": "text/javascript; charset=utf-8",
     "design.js": "text/javascript; charset=utf-8",
     "compare.js": "text/javascript; charset=utf-8",
+    "sweeps.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
