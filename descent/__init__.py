@@ -2,7 +2,9 @@
 
 from .api import Client
 from .errors import DescentAPIError, DescentConnectionError
+from .sweeps import Sweep, Trial
 from .types import (
+    Alias,
     Dataset,
     Estimate,
     Evaluation,
@@ -15,6 +17,7 @@ from .types import (
 )
 
 __all__ = [
+    "Alias",
     "Client",
     "Dataset",
     "DescentAPIError",
@@ -27,4 +30,6 @@ __all__ = [
     "Model",
     "PredictResult",
     "Prediction",
+    "Sweep",
+    "Trial",
 ]

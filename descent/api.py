@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-from . import tables, uploads, waiting
+from . import binary, tables, uploads, waiting
+from .naming import ModelNaming
+from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
 from .types import (
     Dataset,
@@ -23,7 +25,7 @@ from .types import (
 )
 
 
-class Client:
+class Client(ModelNaming):
     """A synchronous Descent client.
 
     ``base_url`` defaults to ``$DESCENT_URL`` (else ``http://127.0.0.1:8000``) and ``api_key`` to
@@ -173,13 +175,50 @@ class Client:
 
         ``on_event`` sees every status change and finished epoch. Uses the event stream
         (reconnecting with ``Last-Event-ID``) and falls back to polling when it is unavailable.
-        Raises ``TimeoutError`` after ``timeout`` seconds.
+        Raises ``TimeoutError`` after ``timeout`` seconds. A sweep's id (``swp_…``) waits for
+        the sweep instead (`wait_sweep`; ``on_event`` then sees the `Sweep` as it progresses)
+        and returns the `Sweep`.
         """
+        if job_id.startswith("swp_"):
+            return self.wait_sweep(job_id, on_event, timeout,  # type: ignore[arg-type,return-value]
+                                   poll_interval=poll_interval)
         return waiting.wait(self, job_id, on_event, timeout, poll_interval)
 
+    # Sweeps --------------------------------------------------------------------------------
+
+    def create_sweep(self, *, dataset_id: str, space: dict[str, Any], base: dict[str, Any]
+                     | None = None, **fields: Any) -> Sweep:
+        """Start a sweep (``POST /v1/sweeps``): ``method``, ``metric``, ``max_trials``,
+        ``parallelism``, ``early_termination``, ``seed`` as keyword arguments."""
+        body = {"dataset_id": dataset_id, "base": base or {}, "space": space, **fields}
+        return Sweep.from_dict(self._t.json("POST", "/v1/sweeps", json=body))
+
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        return Sweep.from_dict(self._t.json("GET", f"/v1/sweeps/{sweep_id}"))
+
+    def list_sweeps(self, *, page_size: int | None = None) -> Iterator[Sweep]:
+        for item in self._t.paginate("/v1/sweeps", {"limit": page_size}):
+            yield Sweep.from_dict(item)
+
+    def sweep_trials(self, sweep_id: str, *, sort: str = "number") -> list[Trial]:
+        """The sweep's trials; ``sort="value"``: best first."""
+        body = self._t.json("GET", f"/v1/sweeps/{sweep_id}/trials", params={"sort": sort})
+        return [Trial.from_dict(row) for row in body.get("data", [])]
+
+    def cancel_sweep(self, sweep_id: str) -> Sweep:
+        return Sweep.from_dict(self._t.json("POST", f"/v1/sweeps/{sweep_id}/cancel"))
+
+    def wait_sweep(self, sweep_id: str, on_progress: Callable[[Sweep], None] | None = None,
+                   timeout: float | None = None, *, poll_interval: float = 1.0) -> Sweep:
+        """Poll the sweep until it is succeeded, failed or cancelled and return it."""
+        return wait_sweep(self, sweep_id, on_progress, timeout, poll_interval)
+
     # Models --------------------------------------------------------------------------------
-    def list_models(self, *, page_size: int | None = None) -> Iterator[Model]:
-        for item in self._t.paginate("/v1/models", {"limit": page_size}):
+    def list_models(self, *, page_size: int | None = None, name: str | None = None,
+                    tag: str | None = None) -> Iterator[Model]:
+        """The models, newest first (only those of ``name`` and with ``tag`` when given)."""
+        query = {"limit": page_size, "name": name, "tag": tag}
+        for item in self._t.paginate("/v1/models", query):
             yield Model.from_dict(item)
 
     def get_model(self, model_id: str) -> Model:
@@ -206,11 +245,14 @@ class Client:
         to the model's columns by name, in any order; ``None``/NaN missing), or rows by position
         (n × n_features, lists or an array). For records the answer lists the
         ``ignored_columns`` the model does not take; a missing column raises the server's 422
-        naming it."""
-        body = {"inputs": tables.predict_inputs(inputs), "store": store}
-        return PredictResult.from_dict(
-            self._t.json("POST", f"/v1/models/{model_id}/predict", json=body)
-        )
+        naming it. Arrays and DataFrames of 1,000 rows or more travel as ``.npy`` / Arrow
+        (`descent.binary`); the answer is the same."""
+        url = f"/v1/models/{model_id}/predict"
+        answer = binary.predict(self._t, url, inputs, store=store)
+        if answer is None:  # JSON
+            body = {"inputs": tables.predict_inputs(inputs), "store": store}
+            answer = self._t.json("POST", url, json=body)
+        return PredictResult.from_dict(answer)
 
     def batch_predict(self, model_id: str, dataset_id: str) -> Job:
         """Queue a predict job over a stored dataset; its ``prediction_id`` is set on success."""

@@ -37,6 +37,7 @@ from worker.memory import memory_limit_message
 from worker.runner import bound_stalled_transactions
 from worker.signals import install_stop_signals
 from worker.spare import Launcher
+from worker.sweeps import SweepKeeper
 
 log = logging.getLogger("descent.worker")
 
@@ -82,6 +83,7 @@ class Supervisor:
         self.blas_threads = self.settings.blas_threads_for(self.concurrency)
         self._launcher = Launcher(database_url=database_url, blas_threads=self.blas_threads,
                                   lease_seconds=self.settings.lease_seconds)
+        self._sweeps = SweepKeeper(db=db, settings=self.settings)
 
     # --- signals and wake-ups -----------------------------------------------------------------
 
@@ -105,6 +107,7 @@ class Supervisor:
 
     def _slot_freed(self) -> None:
         self._next_claim = 0.0
+        self._sweeps.job_ended()
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -159,6 +162,7 @@ class Supervisor:
                     self._next_reap = next_reap(settings.lease_seconds)
                     if reap(self.db):
                         self.wake()
+                self._sweeps.run_if_due()  # before claiming: a trial it queues runs here
                 self._claim()
             self._wake.wait(self._sleep_seconds())
             self._wake.clear()

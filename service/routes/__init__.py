@@ -13,9 +13,10 @@ from service.routes import (
     onnx,
     predict,
     predictions,
+    sweeps,
 )
 
 router = APIRouter()
 for module in (health, datasets, jobs, models, predict, evaluations, onnx, predictions,
-               dashboard, apidocs):
+               sweeps, dashboard, apidocs):
     router.include_router(module.router)
