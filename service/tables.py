@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -114,10 +115,14 @@ class Dataset(Base):
     # The task the targets' form implies, a job's default task: "multilabel" for targets
     # uploaded as label sets; null otherwise (the default then follows target_kind).
     task: Mapped[str | None] = mapped_column(String(16))
-    # Size of the upload as received (the API's "bytes" field).
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    # A compressed .npz of X (and y when there are targets).
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Size of the upload as received (the API's "bytes" field; counts toward the quota).
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    # The stored columns (service.artifacts): in the row (``content``), or in the artifact
+    # store under the key ``artifact`` (service.artifact_store) with the SHA-256 of its bytes;
+    # exactly one of the two is set.
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    artifact: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -298,3 +303,20 @@ class PredictionRow(Base):
     row: Mapped[int] = mapped_column(Integer, primary_key=True)
     prediction: Mapped[Any] = mapped_column(JSON)
     probabilities: Mapped[list[float] | None] = mapped_column(JSON)
+
+
+class Upload(Base):
+    """A chunked upload in progress (``/v1/uploads``): its parts gather in a staging file
+    (``service.uploads``) until it is completed into a dataset or expires."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    # Bytes received in completed parts: the next part starts here (a part cut off midway
+    # counts for nothing).
+    received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The size the client announced, when it did (the quota is checked against it up front).
+    total_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

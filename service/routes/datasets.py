@@ -20,8 +20,8 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from service import artifact_store, fastjson
 from service import datasets as parsing
-from service import fastjson
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from service.problems import problem_responses
@@ -205,7 +205,8 @@ async def upload_dataset(
         existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
         if existing is not None:
             return existing, False, name
-        row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size)
+        row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size,
+                                store=artifact_store.for_database(db.url))
         del parsed  # the columns are encoded in the row now: let them go before the insert
         return *store.insert_dataset(db, row), name
 

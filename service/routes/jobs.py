@@ -69,7 +69,7 @@ def _resolve(
         dataset = dataset_store.get_dataset(
             session, tenant_id=tenant_id, dataset_id=submit.dataset_id
         )
-        targets = (specs.load_targets(session, dataset)
+        targets = (dataset_store.read_targets(db, dataset)
                    if specs.needs_targets(submit.task, dataset) else None)
         spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets)
         return spec, specs.trained_as(dataset, spec["task"], targets)
@@ -144,7 +144,7 @@ def gradcheck_job(
             dataset = dataset_store.get_dataset(session, tenant_id=caller.tenant_id,
                                                 dataset_id=submit.dataset_id, with_content=True)
             session.expunge(dataset)
-        report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters)
+        report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters, db=db)
     return GradcheckPublic.model_validate(report)
 
 

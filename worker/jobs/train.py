@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from service import queue, tables
-from service.artifacts import decode_table, encode_weights
+from service.artifacts import encode_weights
+from service.db import Database
 from service.ids import new_id
+from service.repository.datasets import read_columns
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.recorder import EpochRecorder, history_row
 from worker.pipeline import (
@@ -42,12 +44,12 @@ from worker.pipeline.targets import TASK_NEEDS
 
 
 def training_arrays(
-    dataset: tables.Dataset, task: str
+    dataset: tables.Dataset, task: str, db: Database | None = None
 ) -> tuple[Table, np.ndarray, int, list[Any] | None]:
     """``(X, Y, n_outputs, classes)`` for training: ``X`` the raw columns, ``Y`` one-hot
     ``(n, n_classes)`` for classification, the target values ``(n, k)`` for regression and
     the 0/1 columns ``(n, k)`` for multilabel (classes: the target columns' names)."""
-    X, y = decode_table(dataset.content)
+    X, y = read_columns(db, dataset)  # as stored (uint8, float32, …), numbers as float64
     if y is None or dataset.n_targets == 0:
         raise InvalidJob(
             f"dataset {dataset.id} has no targets, so it can only be used for predictions"
@@ -174,7 +176,7 @@ def run_train(ctx: JobContext) -> None:
     task = spec.get("task") or (
         "classification" if dataset.target_kind == "labels" else "regression"
     )
-    X, Y, n_outputs, classes = training_arrays(dataset, task)
+    X, Y, n_outputs, classes = training_arrays(dataset, task, db)
     config = fill_training_defaults(spec.get("training"))
     streams = RandomStreams(config["seed"])
     data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),

@@ -1,9 +1,10 @@
 """A dataset's feature columns as they came: what a pipeline is fitted on and applied to.
 
-Each column keeps its name, its kind and its raw values: a ``numeric`` column its numbers
-(float64, NaN where a cell is missing); a ``categorical`` column integer codes into its
-``categories`` (-1 where a cell is missing). ``missing`` is the column's boolean mask of missing
-cells. A ``Table`` is those columns over the same rows.
+Each column keeps its name, its kind and its raw values: a ``numeric`` column its numbers (float64,
+NaN where a cell is missing; an upload being checked and stored may keep the dtype it came in,
+``uint8``, ``float32``, …, which readers turn into float64); a ``categorical`` column integer codes
+into its ``categories`` (-1 where a cell is missing). ``missing`` is the column's boolean mask of
+missing cells. A ``Table`` is those columns over the same rows.
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ class Table:
     block: np.ndarray | None = None
 
     @classmethod
-    def from_matrix(cls, X: np.ndarray, names: Sequence[str] | None = None) -> Table:
-        """Numeric columns from a float matrix ``(n, d)`` (named ``x0, x1, …`` by default)."""
-        X = np.asarray(X, dtype=np.float64)
+    def from_matrix(cls, X: np.ndarray, names: Sequence[str] | None = None,
+                    dtype: Any = np.float64) -> Table:
+        """Numeric columns from a matrix ``(n, d)`` (named ``x0, x1, …`` by default), as
+        ``dtype`` (None: in the matrix's own)."""
+        X = np.asarray(X, dtype=dtype)
         names = list(names) if names else [f"x{j}" for j in range(X.shape[1])]
         return cls(tuple(Column(name, "numeric", X[:, j]) for j, name in enumerate(names)), X)
 
@@ -75,7 +78,8 @@ class Table:
         return all(column.kind == "numeric" for column in self.columns)
 
     def matrix(self) -> np.ndarray:
-        """The numeric columns side by side, ``(n, d)`` float64 (all columns numeric)."""
+        """The numeric columns side by side, ``(n, d)`` (all columns numeric): float64, or
+        the dtype a table being uploaded kept."""
         if not self.numeric:
             raise ValueError("the table has categorical columns: encode them with a Pipeline")
         if self.block is not None:
