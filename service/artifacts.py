@@ -149,7 +149,9 @@ def stored_dtype(stored: Stored) -> str | None:
             return None
         with archive.open(name) as member:
             version = np.lib.format.read_magic(member)
-            _, _, dtype = np.lib.format._read_array_header(member, version)  # type: ignore[attr-defined]
+            reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)
+            _, _, dtype = reader(member)
     return str(dtype)
 
 

@@ -13,9 +13,10 @@ from service.routes import (
     onnx,
     predict,
     predictions,
+    uploads,
 )
 
 router = APIRouter()
 for module in (health, datasets, jobs, models, predict, evaluations, onnx, predictions,
-               dashboard, apidocs):
+               dashboard, apidocs, uploads):
     router.include_router(module.router)

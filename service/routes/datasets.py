@@ -20,8 +20,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from service import artifact_store, fastjson
+from service import artifact_store, fastjson, uploads
 from service import datasets as parsing
+from service.db import Database
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from service.problems import problem_responses
@@ -195,17 +196,28 @@ async def upload_dataset(
     request: Request, response: Response, caller: CallerDep, db: DbDep, settings: SettingsDep
 ) -> DatasetUploaded:
     parse, size = await _reader(request, settings)
+    return await create_dataset(parse, size, request, response, caller.tenant_id, db, settings,
+                                new_bytes=size)
 
+
+async def create_dataset(parse: Parse, size: int, request: Request, response: Response,
+                         tenant_id: str, db: Database, settings: Settings, *,
+                         new_bytes: int) -> DatasetUploaded:
+    """Parse (in a worker thread, in one of the process's parse slots) and store a dataset;
+    the answer of ``POST /v1/datasets`` (201, or 200 for content seen before). ``new_bytes``
+    is what it adds to the tenant's storage (a completed upload's bytes are counted already)."""
     given, warnings = False, ()
 
     def store_it() -> tuple[Any, bool, str | None]:
         nonlocal given, warnings
         parsed, name, given = parse()
         warnings = parsed.warnings
-        existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
+        existing = store.find_by_content(db, tenant_id=tenant_id, sha256=parsed.sha256)
         if existing is not None:
             return existing, False, name
-        row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size,
+        with db.read() as session:
+            uploads.check_quota(session, settings, tenant_id, new_bytes)
+        row = store.new_dataset(parsed, tenant_id=tenant_id, name=name, size_bytes=size,
                                 store=artifact_store.for_database(db.url))
         del parsed  # the columns are encoded in the row now: let them go before the insert
         return *store.insert_dataset(db, row), name
