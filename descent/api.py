@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from . import tables, uploads, waiting
+from .chunked import CHUNKED_ABOVE, send_file, unfinished
 from .transport import Transport
 from .types import (
     Dataset,
@@ -64,6 +65,8 @@ class Client:
         target: str | list[str] | None = None,
         target_kind: str | None = None,
         column_kinds: dict[str, str] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        chunked: bool | None = None,
     ) -> Dataset:
         """Upload a table: a pandas DataFrame, a list of records ``[{column: value}, …]``,
         arrays / lists of rows (with ``targets``), or a ``.csv`` / ``.npz`` file path.
@@ -81,7 +84,21 @@ class Client:
         cells). ``column_kinds`` (``{"zip": "categorical"}``) overrides per column. Uploading
         the same content again returns the existing dataset (its id and name), with
         ``deduplicated`` true and a ``message`` saying so.
+
+        A file larger than 32 MiB (or any file with ``chunked=True``) goes in parts
+        (``/v1/uploads``), resumable: calling again with the same unchanged file goes on where
+        an interrupted upload stopped. ``on_progress(bytes_sent, total_bytes)`` is called after
+        each part.
         """
+        if isinstance(data, str | Path) and chunked is not False:
+            path = Path(data)
+            if path.is_file() and (chunked or path.stat().st_size > CHUNKED_ABOVE
+                                   or unfinished(self._t.base_url, path) is not None):
+                fields = uploads.complete_fields(path, targets, name=name, target=target,
+                                                 target_kind=target_kind,
+                                                 column_kinds=column_kinds)
+                return Dataset.from_dict(send_file(self._t, path, fields,
+                                                   on_progress=on_progress))
         kwargs = uploads.dataset_request(data, targets, name=name, target=target,
                                          target_kind=target_kind, column_kinds=column_kinds)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))

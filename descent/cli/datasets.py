@@ -9,13 +9,17 @@ from typing import Any
 from ..api import Client
 from ..types import Dataset
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
+from .upload_progress import UploadProgress
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("datasets", help="upload and list datasets")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    upload = actions.add_parser("upload", parents=[common], help="upload a CSV or .npz file")
+    upload = actions.add_parser(
+        "upload", parents=[common], help="upload a CSV or .npz file",
+        description="Upload a CSV or an .npz. Files over 32 MiB go in parts with a progress "
+                    "line (bytes, rate); if interrupted, run the same command again to resume.")
     upload.add_argument("file", type=Path, help="a CSV with a header row, or an .npz with X and y")
     upload.add_argument("--target", action="extend", nargs="+", metavar="COL", default=None,
                         help="target column(s) of a CSV (none: a dataset for predictions only; "
@@ -28,6 +32,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="read column NAME as KIND, numeric or categorical (e.g. "
                              "zip=categorical); repeat for several columns. Default: a CSV "
                              "column of numbers is numeric, any other categorical")
+    upload.add_argument("--chunked", action="store_true", default=None,
+                        help="send in resumable parts whatever the size (default: above 32 MiB)")
     upload.set_defaults(handler=upload_dataset)
 
     listing = actions.add_parser("list", parents=[common], help="list datasets, newest first")
@@ -53,7 +59,8 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
         raise UsageError("--target names CSV columns; an .npz holds its targets as y")
     dataset = client.upload_dataset(path, name=args.name, target=args.target,
                                     target_kind=args.target_kind,
-                                    column_kinds=column_kinds(args.column_kind))
+                                    column_kinds=column_kinds(args.column_kind),
+                                    on_progress=UploadProgress(path.name), chunked=args.chunked)
     if dataset.deduplicated:
         say(dataset.message or f"the same content was uploaded before as {dataset.id}")
     if dataset.hint and not args.json:  # with --json the answer carries it
