@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # before benchmarks/ itself, which holds this very `service.py`
 
+from benchmarks.service_bench import bigdata  # noqa: E402
 from benchmarks.service_bench import measures as m  # noqa: E402
 from benchmarks.service_bench.load import Targets, predict_body, run_load  # noqa: E402
 from benchmarks.service_bench.overhead import overhead_data, service_overhead  # noqa: E402
@@ -116,6 +117,8 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             out["throughput"][workers] = m.tiny_throughput(
                 served, client, tiny_ds, workers=workers, jobs=(2 if quick else 8) * workers
             )
+        log(kind, "big data in (uploads of MNIST-sized files, a job on one, 2 GB in parts)")
+        out["bigdata"] = bigdata.big_data(served, client, quick=quick)
     out["load_after"] = os.getloadavg()[0]
     return out
 
@@ -160,6 +163,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("load: errors", f"{load['errors']} of {load['requests']:,}", "0"),
         ("load: CPU generator / server (cores)",
          f"{load['generator_cpu']:.2f} / {load['server_cpu']:.2f}", ""),
+        *bigdata.rows(r["bigdata"]),
         ("machine load average before / after", f"{r['load_before']:.1f} / {r['load_after']:.1f}",
          ""),
     ]
