@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -28,6 +27,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from service.stored_columns import StoredColumns
 
 # Stable constraint names, so Alembic's batch mode on SQLite can find and alter them.
 NAMING_CONVENTION = {
@@ -93,7 +94,7 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-class Dataset(Base):
+class Dataset(StoredColumns, Base):
     __tablename__ = "datasets"
     __table_args__ = (UniqueConstraint("tenant_id", "sha256"),)
 
@@ -115,14 +116,6 @@ class Dataset(Base):
     # The task the targets' form implies, a job's default task: "multilabel" for targets
     # uploaded as label sets; null otherwise (the default then follows target_kind).
     task: Mapped[str | None] = mapped_column(String(16))
-    # Size of the upload as received (the API's "bytes" field; counts toward the quota).
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    # The stored columns (service.artifacts): in the row (``content``), or in the artifact
-    # store under the key ``artifact`` (service.artifact_store) with the SHA-256 of its bytes;
-    # exactly one of the two is set.
-    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    artifact: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    artifact_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -304,19 +297,4 @@ class PredictionRow(Base):
     prediction: Mapped[Any] = mapped_column(JSON)
     probabilities: Mapped[list[float] | None] = mapped_column(JSON)
 
-
-class Upload(Base):
-    """A chunked upload in progress (``/v1/uploads``): its parts gather in a staging file
-    (``service.uploads``) until it is completed into a dataset or expires."""
-
-    __tablename__ = "uploads"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    # Bytes received in completed parts: the next part starts here (a part cut off midway
-    # counts for nothing).
-    received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    # The size the client announced, when it did (the quota is checked against it up front).
-    total_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+from service.upload_table import Upload  # noqa: E402, F401 (the uploads table)

@@ -177,12 +177,7 @@ def build(
     elif X.ndim != 2 or X.shape[1] == 0:
         raise invalid(loc, "the dataset has no feature columns; at least 1 is needed")
     else:
-        # A matrix keeps its numeric dtype (stored as it came, service.artifacts) unless
-        # columns are to be read as categories, which go by float64 numbers' text.
-        keep = (X.dtype.str[1:] in artifacts.STORED_DTYPES
-                and not any(k == "categorical" for k in (kinds or {}).values()))
-        table = Table.from_matrix(np.ascontiguousarray(X, dtype=None if keep else np.float64),
-                                  feature_names, dtype=None if keep else np.float64)
+        table = _matrix_table(X, feature_names, kinds)
     if kinds:
         check_kind_names(kinds, table.names)
     table = with_kinds(table, kinds or {})
@@ -208,6 +203,15 @@ def build(
                             names=[names, target_names, *([task] if task else [])]),
         task=task,
     )
+
+
+def _matrix_table(X: np.ndarray, names: list[str] | None, kinds: dict[str, str] | None) -> Table:
+    """A matrix's columns, in its numeric dtype (stored as it came, ``service.artifacts``)
+    unless columns are to be read as categories, which go by float64 numbers' text."""
+    keep = (X.dtype.str[1:] in artifacts.STORED_DTYPES
+            and not any(k == "categorical" for k in (kinds or {}).values()))
+    dtype = None if keep else np.float64
+    return Table.from_matrix(np.ascontiguousarray(X, dtype=dtype), names, dtype=dtype)
 
 
 def table_sha256(table: Table, y: np.ndarray | None, target_kind: str | None,
