@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import struct
 import zipfile
 from typing import Any, BinaryIO
 
@@ -65,7 +67,9 @@ def parse_npz(
         for name in ("X", "y"):
             if name in files and max_array_bytes is not None and npz.zip is not None:
                 _check_size(npz.zip, name, max_array_bytes, max_columns)
-        X_raw = _load(npz, "X")
+        X_raw = _mapped(source, npz.zip, "X") if npz.zip is not None else None
+        if X_raw is None:
+            X_raw = _load(npz, "X")
         y_raw = _load(npz, "y") if "y" in files else None
     X = _features(X_raw)
     if X.ndim != 2:
@@ -104,6 +108,39 @@ def _check_size(archive: zipfile.ZipFile, name: str, limit: int, max_columns: in
     if name == "X" and max_columns is not None and len(shape) == 2 and shape[1] > max_columns:
         raise invalid(_LOC, f"X has {shape[1]:,} columns; the limit is {max_columns:,} "
                             "(DESCENT_MAX_DATASET_COLUMNS)")
+
+
+def _mapped(source: Any, archive: zipfile.ZipFile, name: str) -> np.ndarray | None:
+    """Array ``name`` as a read-only memory map of the file, when the file is a real one and
+    the array is stored uncompressed (``np.savez``; what a large upload should be): parsing,
+    hashing and storing then read it a slice at a time and never hold it whole. None
+    otherwise (it is loaded)."""
+    info = archive.getinfo(name + ".npy")
+    try:
+        descriptor = source.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    if info.compress_type != zipfile.ZIP_STORED or descriptor < 0:
+        return None
+    try:
+        source.seek(info.header_offset)
+        local = source.read(30)
+        if local[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        source.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(source)
+        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = reader(source)
+        offset = source.tell()
+        if dtype.hasobject or offset + dtype.itemsize * math.prod(shape) > os.fstat(
+                descriptor).st_size:
+            return None
+        return np.memmap(source, dtype=dtype, mode="r", offset=offset, shape=shape,
+                         order="F" if fortran else "C")
+    except (OSError, ValueError, struct.error):
+        return None
 
 
 def _load(npz: Any, name: str) -> np.ndarray:
@@ -161,7 +198,7 @@ def _numeric(array: np.ndarray, name: str, missing: bool = False) -> np.ndarray:
     return result
 
 
-def _targets(y: np.ndarray, target_kind: str | None) -> tuple[list[Any] | None, np.ndarray | None]:
+def _targets(y: np.ndarray, target_kind: str | None) -> tuple[Any, np.ndarray | None]:
     kind = y.dtype.kind
     if kind == "S":
         try:
@@ -199,5 +236,5 @@ def _targets(y: np.ndarray, target_kind: str | None) -> tuple[list[Any] | None, 
             return None, values
     integral = kind in "biu"
     if target_kind == "labels" or (target_kind is None and integral):
-        return (y.astype(np.int64).tolist() if integral else values.tolist()), None
+        return (y.astype(np.int64) if integral else values.tolist()), None
     return None, values.reshape(-1, 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mmap
 import uuid
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,21 @@ def test_an_fsspec_store_holds_the_artifact(db: Database) -> None:
     assert np.array_equal(table.matrix(), X.astype(np.float64))
     assert client.delete(f"/v1/datasets/{row.id}", headers=headers).status_code == 204
     assert not store.exists(row.artifact or "")
+
+
+def test_an_uncompressed_npz_file_is_parsed_from_a_memory_map(tmp_path: Path) -> None:
+    from service.datasets import parse_npz
+
+    X, y = pixels(n=1000, d=30)
+    path = tmp_path / "pixels.npz"
+    np.savez(path, X=X, y=y)
+    with open(path, "rb") as file:
+        parsed = parse_npz(file)
+    base = parsed.table.block
+    while base is not None and not isinstance(base, np.memmap | mmap.mmap):
+        base = getattr(base, "base", None)
+    assert base is not None  # a view of the file's pages: never read whole into memory
+    assert parsed.table.block is not None and parsed.table.block.dtype == np.uint8 and np.array_equal(parsed.table.block, X)
+    assert parsed.sha256 == parse_npz(npz_of(X=X, y=y)).sha256  # as from bytes
+    assert parsed.classes == [0, 1, 2] and np.array_equal(parsed.y, y)
+    assert [c["missing"] for c in parsed.columns] == [0] * 30
