@@ -178,7 +178,8 @@ def test_an_uncompressed_npz_file_is_parsed_from_a_memory_map(tmp_path: Path) ->
     while base is not None and not isinstance(base, np.memmap | mmap.mmap):
         base = getattr(base, "base", None)
     assert base is not None  # a view of the file's pages: never read whole into memory
-    assert parsed.table.block is not None and parsed.table.block.dtype == np.uint8 and np.array_equal(parsed.table.block, X)
+    block = parsed.table.block
+    assert block is not None and block.dtype == np.uint8 and np.array_equal(block, X)
     assert parsed.sha256 == parse_npz(npz_of(X=X, y=y)).sha256  # as from bytes
     assert parsed.classes == [0, 1, 2] and np.array_equal(parsed.y, y)
     assert [c["missing"] for c in parsed.columns] == [0] * 30
