@@ -27,6 +27,7 @@ from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from service.problems import problem_responses
 from service.repository import datasets as store
+from service.routes.dataset_bodies import RAW, limited_stream, limits, read_raw
 from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.datasets import (
@@ -70,24 +71,11 @@ UPLOAD_BODY = {
             "application/json": {"schema": {"anyOf": [
                 DatasetCreate.model_json_schema(), DatasetRecordsCreate.model_json_schema()]}},
             "multipart/form-data": {"schema": MULTIPART_SCHEMA},
+            **{media: {"schema": {"type": "string", "format": "binary"}} for media in RAW},
         },
     }
 }
 Parse = Callable[[], Any]
-
-
-async def limited_stream(request: Request, limit: int, setting: str) -> AsyncIterator[bytes]:
-    """The body's chunks, refused with 413 as soon as it is known to be over ``limit``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the upload is {int(declared):,} bytes; the limit is {limit:,} "
-                              f"bytes ({setting})")
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The upload is over the limit of {limit:,} bytes ({setting}).")
-        yield chunk
 
 
 async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
@@ -111,11 +99,6 @@ async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
                                   limits=limits(settings)), name, given
 
     return parse, len(body)
-
-
-def limits(settings: Settings) -> parsing.Limits:
-    return parsing.Limits(max_categories=settings.max_column_categories,
-                          max_width=settings.max_encoded_width)
 
 
 async def _replay(body: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
@@ -166,8 +149,11 @@ async def _reader(request: Request, settings: Settings) -> tuple[Parse, int]:
         return await _read_json(request, settings)
     if media == "multipart/form-data":
         return await _read_form(request, settings)
+    if media in RAW:
+        return await read_raw(request, settings, RAW[media])
     raise UnsupportedMediaType(
-        f"Send the dataset as application/json or multipart/form-data, not {media or 'nothing'}."
+        f"Send the dataset as application/json, multipart/form-data, application/x-npy, "
+        f"application/x-npz or text/csv, not {media or 'nothing'}."
     )
 
 

@@ -183,3 +183,42 @@ def test_an_uncompressed_npz_file_is_parsed_from_a_memory_map(tmp_path: Path) ->
     assert parsed.sha256 == parse_npz(npz_of(X=X, y=y)).sha256  # as from bytes
     assert parsed.classes == [0, 1, 2] and np.array_equal(parsed.y, y)
     assert [c["missing"] for c in parsed.columns] == [0] * 30
+
+
+def npy_of(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def test_binary_bodies_npy_and_npz(db: Database) -> None:
+    client, headers = client_for(db), auth(db)
+    X, y = pixels(n=60, d=4)
+    matrix = np.column_stack([X, y]).astype(np.int16)  # the last column, x4, is the target
+    answer = client.post("/v1/datasets", content=npy_of(matrix), params={"target": "x4"},
+                         headers={**headers, "Content-Type": "application/x-npy"})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert (body["n_features"], body["classes"], body["target_names"]) == (4, [0, 1, 2], ["x4"])
+    records = np.zeros(60, dtype=[("age", "f4"), ("city", "U8"), ("churned", "U3")])
+    records["age"], records["city"] = X[:, 0], np.array(["paris", "lyon", ""])[y]
+    records["churned"] = np.where(X[:, 1] > 128, "yes", "no")
+    table = client.post("/v1/datasets", content=npy_of(records),
+                        params={"target": "churned", "name": "structured"},
+                        headers={**headers, "Content-Type": "application/x-npy"})
+    assert table.status_code == 201, table.text
+    columns = {c["name"]: c for c in table.json()["columns"]}
+    assert columns["city"]["kind"] == "categorical" and columns["city"]["missing"] > 0
+    assert table.json()["classes"] == ["no", "yes"] and table.json()["name"] == "structured"
+    pickled = client.post("/v1/datasets", content=npy_of(np.array([[1, "a"]], dtype=object)),
+                          headers={**headers, "Content-Type": "application/x-npy"})
+    assert pickled.status_code == 422 and "pickle" in pickled.text
+    npz = client.post("/v1/datasets", content=npz_of(X=X, y=y),
+                      headers={**headers, "Content-Type": "application/x-npz"})
+    assert npz.status_code == 201 and npz.json()["n_features"] == 4
+    # The same .npy in parts.
+    data = npy_of(matrix.astype(np.float32))
+    done = chunked(client, headers, data, part=500, format="npy", target=["x4"],
+                   target_kind="values")
+    assert done.status_code == 201, done.text
+    assert (done.json()["target_kind"], done.json()["n_features"]) == ("values", 4)
