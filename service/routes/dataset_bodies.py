@@ -1,5 +1,5 @@
-"""Dataset bodies read as they stream: the cap on their size, and binary bodies (an ``.npy``,
-``.npz`` or CSV sent as it is, its options as query parameters) spooled to a temporary file."""
+"""Dataset bodies read as they stream: the cap on their size, and binary bodies (an ``.npy`` or
+``.npz`` sent as it is, its options as query parameters) spooled to a temporary file."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def limits(settings: Settings) -> parsing.Limits:
                           max_width=settings.max_encoded_width)
 
 
-RAW = {"application/x-npy": "npy", "application/x-npz": "npz", "text/csv": "csv"}
+RAW = {"application/x-npy": "npy", "application/x-npz": "npz"}
 
 
 async def read_raw(request: Request, settings: Settings, suffix: str) -> tuple[Parse, int]:

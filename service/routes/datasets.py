@@ -152,8 +152,8 @@ async def _reader(request: Request, settings: Settings) -> tuple[Parse, int]:
     if media in RAW:
         return await read_raw(request, settings, RAW[media])
     raise UnsupportedMediaType(
-        f"Send the dataset as application/json, multipart/form-data, application/x-npy, "
-        f"application/x-npz or text/csv, not {media or 'nothing'}."
+        f"Send the dataset as application/json, multipart/form-data, application/x-npy or "
+        f"application/x-npz, not {media or 'nothing'}."
     )
 
 
