@@ -10,9 +10,10 @@ upload in parts, against a running `descent serve` (see `processes`).
   thread), and the job's time outside its epochs (started→finished − Σ epoch seconds: reading
   the dataset, converting it, fitting the pipeline, saving the model) — an upper bound on
   "claim → training starts".
-- ``chunked``: a ~2.04 GB ``uint8`` ``.npz`` sent in 16 MiB parts with the SDK (``descent.chunked``),
-  the API process's resident memory sampled every 50 ms: growth of its anonymous memory (heap,
-  arrays) and of its whole RSS (which also counts file pages it maps), over the idle baseline.
+- ``chunked``: a ~2.04 GB ``uint8`` ``.npz`` sent in 16 MiB parts with the SDK
+  (``descent.chunked``), the API process's resident memory sampled every 50 ms: growth of its
+  anonymous memory (heap, arrays) and of its whole RSS (which also counts file pages it maps),
+  over the idle baseline.
 """
 
 from __future__ import annotations
