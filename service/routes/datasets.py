@@ -1,4 +1,5 @@
-"""``/v1/datasets``: upload (JSON, or a CSV / ``.npz`` as multipart), list, get, delete.
+"""``/v1/datasets``: upload (JSON; a CSV / ``.npz`` / ``.npy`` as multipart; an ``.npy`` or
+``.npz`` as the body), list, get, delete (its artifact with it).
 
 An upload never parses on the event loop and never holds more than a bounded share of memory: a
 multipart body streams into the form parser, whose file part spools to a temporary file (on
