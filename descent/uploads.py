@@ -44,8 +44,9 @@ def dataset_request(
     if isinstance(data, str | Path):
         path = Path(data)
         suffix = path.suffix.lower()
-        if suffix not in (".csv", ".npz"):
-            raise ValueError(f"{path}: expected a .csv or .npz file, got {suffix or 'no suffix'}")
+        if suffix not in (".csv", ".npz", ".npy"):
+            raise ValueError(f"{path}: expected a .csv, .npz or .npy file, got "
+                             f"{suffix or 'no suffix'}")
         if targets is not None:
             raise ValueError("targets come from the file: use target= to name CSV target columns")
         media = "text/csv" if suffix == ".csv" else "application/octet-stream"

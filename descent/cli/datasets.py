@@ -17,13 +17,14 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     upload = actions.add_parser(
-        "upload", parents=[common], help="upload a CSV or .npz file",
-        description="Upload a CSV or an .npz. Files over 32 MiB go in parts with a progress "
-                    "line (bytes, rate); if interrupted, run the same command again to resume.")
+        "upload", parents=[common], help="upload a CSV, .npz or .npy file",
+        description="Upload a CSV, an .npz or an .npy. Files over 32 MiB go in parts with a "
+                    "progress line (bytes, rate); if interrupted, run the same command again "
+                    "to resume.")
     upload.add_argument("file", type=Path, help="a CSV with a header row, or an .npz with X and y")
     upload.add_argument("--target", action="extend", nargs="+", metavar="COL", default=None,
-                        help="target column(s) of a CSV (none: a dataset for predictions only; "
-                             "several 0/1 columns, one per label: train with --task multilabel)")
+                        help="target column(s) of a CSV or .npy (none: a dataset for "
+                             "predictions only; several 0/1 columns, one per label: train with --task multilabel)")
     upload.add_argument("--target-kind", choices=("labels", "values"), default=None,
                         help="what the targets are (default: guessed; whole numbers and "
                              "strings are labels)")
@@ -53,8 +54,8 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
     path: Path = args.file
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    if path.suffix.lower() not in (".csv", ".npz"):
-        raise UsageError(f"{path}: expected a .csv or .npz file")
+    if path.suffix.lower() not in (".csv", ".npz", ".npy"):
+        raise UsageError(f"{path}: expected a .csv, .npz or .npy file")
     if args.target and path.suffix.lower() == ".npz":
         raise UsageError("--target names CSV columns; an .npz holds its targets as y")
     dataset = client.upload_dataset(path, name=args.name, target=args.target,
