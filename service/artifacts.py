@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import mmap
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -91,6 +92,7 @@ def write_npz(arrays: dict[str, np.ndarray], out: IO[bytes], compression: int,
                 data = array.reshape(-1).view(np.uint8)
                 for start in range(0, data.size, chunk):
                     member.write(data[start : start + chunk].data)
+                    release_pages(array)
 
 
 def encode_dataset(X: np.ndarray, y: np.ndarray | None,
@@ -100,6 +102,20 @@ def encode_dataset(X: np.ndarray, y: np.ndarray | None,
 
 
 Stored = bytes | str | Path | IO[bytes]
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Drop the pages of the file ``array`` maps (an upload read through a memory map) from
+    this process's resident memory: they stay in the page cache and come back on the next read,
+    so a pass over a mapped upload of any size keeps the process's RSS bounded."""
+    base: Any = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "_mmap", None) or getattr(base, "base", None)
+    if isinstance(base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            base.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
 
 
 def decode_table(content: Stored) -> tuple[Table, np.ndarray | None]:

@@ -21,10 +21,12 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         description="Upload a CSV, an .npz or an .npy. Files over 32 MiB go in parts with a "
                     "progress line (bytes, rate); if interrupted, run the same command again "
                     "to resume.")
-    upload.add_argument("file", type=Path, help="a CSV with a header row, or an .npz with X and y")
+    upload.add_argument("file", type=Path, help="a CSV with a header row, an .npz with X and y, "
+                        "or an .npy")
     upload.add_argument("--target", action="extend", nargs="+", metavar="COL", default=None,
                         help="target column(s) of a CSV or .npy (none: a dataset for "
-                             "predictions only; several 0/1 columns, one per label: train with --task multilabel)")
+                             "predictions only; several 0/1 columns, one per label: train "
+                             "with --task multilabel)")
     upload.add_argument("--target-kind", choices=("labels", "values"), default=None,
                         help="what the targets are (default: guessed; whole numbers and "
                              "strings are labels)")

@@ -272,6 +272,7 @@ def _update(digest: Any, array: np.ndarray, dtype: str, block_bytes: int = 4 << 
             part = part + 0.0
             part[np.isnan(part)] = np.nan  # one NaN whatever its payload
         digest.update(part.data.cast("B"))
+        artifacts.release_pages(array)
 
 
 def check_target_kind(target_kind: str | None, loc: list[str | int]) -> None:

@@ -174,6 +174,7 @@ def _features(X: np.ndarray, block_bytes: int = 4 << 20) -> np.ndarray:
     rows = max(1, block_bytes // max(1, X.shape[1] * X.dtype.itemsize))
     for start in range(0, X.shape[0], rows):
         infinite = np.isinf(X[start : start + rows])
+        artifacts.release_pages(X)
         if infinite.any():
             row, col = np.argwhere(infinite)[0]
             bad = (int(row) + start, int(col))

@@ -222,3 +222,17 @@ def test_binary_bodies_npy_and_npz(db: Database) -> None:
                    target_kind="values")
     assert done.status_code == 201, done.text
     assert (done.json()["target_kind"], done.json()["n_features"]) == ("values", 4)
+
+
+def test_releasing_a_mapped_uploads_pages_keeps_its_values(tmp_path: Path) -> None:
+    X, _ = pixels(n=2000, d=50)
+    path = tmp_path / "x.npz"
+    np.savez(path, X=X)
+    from service.datasets import parse_npz
+
+    with open(path, "rb") as file:
+        block = parse_npz(file).table.block
+    assert block is not None
+    artifacts.release_pages(block)  # dropped from memory, read again from the file
+    assert np.array_equal(block, X)
+    artifacts.release_pages(np.ones(3))  # not mapped: nothing to do
