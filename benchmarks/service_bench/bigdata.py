@@ -7,9 +7,9 @@ upload in parts, against a running `descent serve` (see `processes`).
   saved with ``savez`` (~188 MB).
 - ``job``: a 2-epoch job on the ``uint8`` dataset with one worker: its started→finished against
   ``worker.nn.train`` called directly on the same numbers as float64 (in this process, one BLAS
-  thread), and the job's time outside its epochs (started→finished − Σ epoch seconds: reading
-  the dataset, converting it, fitting the pipeline, saving the model) — an upper bound on
-  "claim → training starts".
+  thread), and claim → training: from the job's ``started_at`` (its claim) to its first epoch's
+  beginning (that epoch's history row, read from the database, less its seconds): reading the
+  dataset, converting it, splitting, fitting the pipeline.
 - ``chunked``: a ~2.04 GB ``uint8`` ``.npz`` sent in 16 MiB parts with the SDK
   (``descent.chunked``), the API process's resident memory sampled every 50 ms: growth of its
   anonymous memory (heap, arrays) and of its whole RSS (which also counts file pages it maps),
@@ -81,13 +81,31 @@ def job_on(served: Served, client: httpx.Client, dataset_id: str, X: np.ndarray,
             job = submit(client, {"dataset_id": dataset_id, "task": "classification",
                                   "network": NETWORK, "training": TRAINING})
             done = wait_job(client, job["id"], timeout=600, poll=0.05)
-            history = client.get(f"/v1/jobs/{job['id']}/history").json()["data"]
             span = when(done["finished_at"]) - when(done["started_at"])
-            runs.append((span, span - sum(row["seconds"] or 0.0 for row in history)))
+            runs.append((span, first_epoch_began(served, job["id"]) - when(done["started_at"])))
     finally:
         served.stop_workers()
-    span, outside = min(runs)
-    return {"direct": direct, "span": span, "ratio": span / direct, "outside": outside}
+    span, to_training = min(runs)
+    return {"direct": direct, "span": span, "ratio": span / direct, "to_training": to_training}
+
+
+def first_epoch_began(served: Served, job_id: str) -> float:
+    """When the job's first epoch began: its history row's time (stamped by the database host,
+    this machine) less the epoch's seconds."""
+    from sqlalchemy import select
+
+    from service import tables
+    from service.db import connect
+
+    db = connect(served.database_url)
+    try:
+        with db.read() as session:
+            row = session.scalar(select(tables.JobEpoch).where(
+                tables.JobEpoch.job_id == job_id, tables.JobEpoch.epoch == 1))
+    finally:
+        db.dispose()
+    assert row is not None
+    return row.created_at.timestamp() - row.seconds
 
 
 def _memory(pid: int) -> tuple[int, int]:
@@ -181,8 +199,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         (f"upload {r['float32_bytes'] / mb:.0f} MB float32 .npz",
          f"{r['float32_seconds']:.2f} s "
          f"({r['float32_bytes'] / mb / r['float32_seconds']:.0f} MB/s)", "≤ 5 s (188 MB)"),
-        ("2-epoch job on it: outside its epochs (claim → training, bound)",
-         f"{job['outside']:.2f} s", "≤ 1 s"),
+        ("2-epoch job on it: claim → first epoch begins", f"{job['to_training']:.2f} s",
+         "≤ 1 s"),
         ("2-epoch job: started→finished ÷ direct train()",
          f"{job['ratio']:.3f}× ({job['span']:.2f} s / {job['direct']:.2f} s)", "≤ 1.1×"),
     ]
