@@ -32,8 +32,8 @@ def shape(path: str) -> str:
 
 
 def test_every_served_operation_is_documented(openapi: dict[str, Any]) -> None:
-    documented = {shape(p) for p in re.findall(r"(?:GET|POST|DELETE) (/[\w/{}.-]*)", FLAT)}
-    documented |= {f"{m} {shape(p)}" for m, p in re.findall(r"(GET|POST|DELETE) (/[\w/{}.-]*)",
+    documented = {shape(p) for p in re.findall(r"(?:GET|POST|PUT|DELETE) (/[\w/{}.-]*)", FLAT)}
+    documented |= {f"{m} {shape(p)}" for m, p in re.findall(r"(GET|POST|PUT|DELETE) (/[\w/{}.-]*)",
                                                             FLAT)}
     missing = [f"{m.upper()} {p}" for p, ops in openapi["paths"].items() for m in ops
                if f"{m.upper()} {shape(p)}" not in documented]
