@@ -11,14 +11,13 @@ hosts would not share a local directory.
 Crash safety: an artifact is written under a temporary key and renamed into place only when
 complete (``put_file``), and the dataset row naming it is inserted only after that; a reader
 therefore never meets half an artifact. A crash between the rename and the insert leaves a file
-no row names (``orphans`` lists them; ``descent`` removes them on delete or a sweep).
+no row names (``service.repository.datasets.orphans`` lists them).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -197,11 +196,3 @@ def for_database(database_url: str) -> ArtifactStore | None:
         configured = get_settings().artifact_store
     return store_for(configured, database_url)
 
-
-def remove_tree(store: ArtifactStore, prefix: str) -> None:
-    """Remove everything under ``prefix`` (tests and `descent` maintenance)."""
-    base = store._path(prefix)
-    if store.fs is None:
-        shutil.rmtree(base, ignore_errors=True)
-    elif store.fs.exists(base):
-        store.fs.rm(base, recursive=True)
