@@ -2,6 +2,7 @@
 
 from .api import Client
 from .errors import DescentAPIError, DescentConnectionError
+from .sweeps import Sweep, Trial
 from .types import (
     Dataset,
     Estimate,
@@ -27,4 +28,6 @@ __all__ = [
     "Model",
     "PredictResult",
     "Prediction",
+    "Sweep",
+    "Trial",
 ]

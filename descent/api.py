@@ -10,6 +10,7 @@ import httpx
 
 from . import tables, uploads, waiting
 from .chunked import CHUNKED_ABOVE, send_file, unfinished
+from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
 from .types import (
     Dataset,
@@ -190,9 +191,43 @@ class Client:
 
         ``on_event`` sees every status change and finished epoch. Uses the event stream
         (reconnecting with ``Last-Event-ID``) and falls back to polling when it is unavailable.
-        Raises ``TimeoutError`` after ``timeout`` seconds.
+        Raises ``TimeoutError`` after ``timeout`` seconds. A sweep's id (``swp_…``) waits for
+        the sweep instead (`wait_sweep`; ``on_event`` then sees the `Sweep` as it progresses)
+        and returns the `Sweep`.
         """
+        if job_id.startswith("swp_"):
+            return self.wait_sweep(job_id, on_event, timeout,  # type: ignore[arg-type,return-value]
+                                   poll_interval=poll_interval)
         return waiting.wait(self, job_id, on_event, timeout, poll_interval)
+
+    # Sweeps --------------------------------------------------------------------------------
+
+    def create_sweep(self, *, dataset_id: str, space: dict[str, Any], base: dict[str, Any]
+                     | None = None, **fields: Any) -> Sweep:
+        """Start a sweep (``POST /v1/sweeps``): ``method``, ``metric``, ``max_trials``,
+        ``parallelism``, ``early_termination``, ``seed`` as keyword arguments."""
+        body = {"dataset_id": dataset_id, "base": base or {}, "space": space, **fields}
+        return Sweep.from_dict(self._t.json("POST", "/v1/sweeps", json=body))
+
+    def get_sweep(self, sweep_id: str) -> Sweep:
+        return Sweep.from_dict(self._t.json("GET", f"/v1/sweeps/{sweep_id}"))
+
+    def list_sweeps(self, *, page_size: int | None = None) -> Iterator[Sweep]:
+        for item in self._t.paginate("/v1/sweeps", {"limit": page_size}):
+            yield Sweep.from_dict(item)
+
+    def sweep_trials(self, sweep_id: str, *, sort: str = "number") -> list[Trial]:
+        """The sweep's trials; ``sort="value"``: best first."""
+        body = self._t.json("GET", f"/v1/sweeps/{sweep_id}/trials", params={"sort": sort})
+        return [Trial.from_dict(row) for row in body.get("data", [])]
+
+    def cancel_sweep(self, sweep_id: str) -> Sweep:
+        return Sweep.from_dict(self._t.json("POST", f"/v1/sweeps/{sweep_id}/cancel"))
+
+    def wait_sweep(self, sweep_id: str, on_progress: Callable[[Sweep], None] | None = None,
+                   timeout: float | None = None, *, poll_interval: float = 1.0) -> Sweep:
+        """Poll the sweep until it is succeeded, failed or cancelled and return it."""
+        return wait_sweep(self, sweep_id, on_progress, timeout, poll_interval)
 
     # Models --------------------------------------------------------------------------------
     def list_models(self, *, page_size: int | None = None) -> Iterator[Model]:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("descent.cli", "predict a CSV file with a model"),
     "models": ("descent.cli", "list, show and export models"),
     "plot": ("descent.cli", "plot a job's loss curves to a PNG"),
+    "sweeps": ("descent.cli", "search hyperparameters: create, watch, trials, cancel"),
 }
 
 

@@ -31,13 +31,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from service.stored_columns import StoredColumns
 
 # Stable constraint names, so Alembic's batch mode on SQLite can find and alter them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+                     "ck": "ck_%(table_name)s_%(constraint_name)s", "pk": "pk_%(table_name)s",
+                     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
 
 # The largest value an INTEGER column holds on both databases: query parameters bound against
 # one (epochs, row offsets) are checked against it, since a larger one cannot even be bound.
@@ -146,6 +142,7 @@ class Job(Base):
     model_id: Mapped[str | None] = mapped_column(String(40))
     prediction_id: Mapped[str | None] = mapped_column(String(40))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sweep_id: Mapped[str | None] = mapped_column(String(40), index=True)  # service.sweeps.tables
 
     priority: Mapped[int] = mapped_column(Integer, default=0)
     run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -297,4 +294,6 @@ class PredictionRow(Base):
     prediction: Mapped[Any] = mapped_column(JSON)
     probabilities: Mapped[list[float] | None] = mapped_column(JSON)
 
+
+from service.sweeps.tables import Sweep, SweepTrial  # noqa: E402, F401  (they import Base)
 from service.upload_table import Upload  # noqa: E402, F401 (the uploads table)

@@ -35,6 +35,7 @@ from worker.memory import memory_limit_message
 from worker.runner import bound_stalled_transactions
 from worker.signals import install_stop_signals
 from worker.spare import SpareRunner
+from worker.sweeps import SweepKeeper
 
 log = logging.getLogger("descent.worker")
 
@@ -73,6 +74,7 @@ class Supervisor:
         self._next_reap = 0.0
         self.blas_threads = self.settings.blas_threads_for(self.concurrency)
         self._spare = SpareRunner(database_url=database_url, blas_threads=self.blas_threads)
+        self._sweeps = SweepKeeper(db=db, settings=self.settings)
 
     # --- signals and wake-ups -----------------------------------------------------------------
 
@@ -96,6 +98,7 @@ class Supervisor:
 
     def _slot_freed(self) -> None:
         self._next_claim = 0.0
+        self._sweeps.job_ended()
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -150,6 +153,7 @@ class Supervisor:
                     self._next_reap = next_reap(settings.lease_seconds)
                     if reap(self.db):
                         self.wake()
+                self._sweeps.run_if_due()  # before claiming: a trial it queues runs here
                 self._claim()
             self._wake.wait(self._sleep_seconds())
             self._wake.clear()

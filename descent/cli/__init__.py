@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from ..api import Client
 from ..errors import DescentAPIError, DescentConnectionError
-from . import datasets, jobs, models, plot
+from . import datasets, jobs, models, plot, sweeps
 from .output import UsageError, say
 
 EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_predict_parser(commands, common)
     models.add_parser(commands, common)
     plot.add_parser(commands, common)
+    sweeps.add_parser(commands, common)
     return parser
 
 

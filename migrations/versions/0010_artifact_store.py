@@ -8,7 +8,7 @@
 - ``uploads``: chunked uploads in progress (``/v1/uploads``).
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -49,14 +49,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to 0009: only possible while every dataset is in the database (move artifacts
+    """Back to 0011: only possible while every dataset is in the database (move artifacts
     back first); chunked uploads in progress are dropped."""
     op.drop_table("uploads")
     bind = op.get_bind()
     stored = bind.execute(sa.text("SELECT count(*) FROM datasets WHERE content IS NULL")).scalar()
     if stored:
-        raise RuntimeError(f"{stored} dataset(s) live in the artifact store; 0009 keeps every "
-                           "dataset in the database")
+        raise RuntimeError(f"{stored} dataset(s) live in the artifact store; before 0010 "
+                           "every dataset is in the database")
     with op.batch_alter_table("datasets", schema=None) as batch_op:
         batch_op.alter_column("size_bytes", existing_type=sa.BigInteger(),
                               type_=sa.Integer(), existing_nullable=False)

@@ -19,6 +19,11 @@ ASSETS = {
     "app.js": "text/javascript; charset=utf-8",
     "report.js": "text/javascript; charset=utf-8",
     "layers.js": "text/javascript; charset=utf-8",
+    "npz.js": "text/javascript; charset=utf-8",
+    "upload.js": "text/javascript; charset=utf-8",
+    "design.js": "text/javascript; charset=utf-8",
+    "compare.js": "text/javascript; charset=utf-8",
+    "sweeps.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }

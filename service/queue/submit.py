@@ -122,7 +122,7 @@ def enqueue_many(
                 return replayed, False
         if max_queued is not None:
             _check_quota(session, tenant_id=tenant_id, adding=len(jobs), limit=max_queued)
-        values = [_row(c, tenant_id, job) for job in jobs]
+        values = [job_row(c, tenant_id, job) for job in jobs]
         inserted = session.scalars(insert(tables.Job).values(values).returning(tables.Job))
         by_id = {row.id: row for row in inserted}
         notify_workers(db, session)
@@ -131,7 +131,8 @@ def enqueue_many(
     return db.run_write(write)
 
 
-def _row(c: Clock, tenant_id: str, job: NewJob) -> dict[str, Any]:
+def job_row(c: Clock, tenant_id: str, job: NewJob) -> dict[str, Any]:
+    """The ``jobs`` row of a new queued job (also a sweep's trials: ``service.sweeps``)."""
     return {
         "id": new_id("job"),
         "tenant_id": tenant_id,

@@ -118,11 +118,12 @@ def _remove_artifact(db: Database, key: str | None) -> None:
 
 
 @contextlib.contextmanager
-def _stored(db: Database | None, dataset: tables.Dataset) -> Any:
+def _stored(db: Database | str | None, dataset: tables.Dataset) -> Any:
     if dataset.artifact is None:
         yield dataset.content
         return
-    store = artifact_store.for_database(db.url) if db is not None else None
+    url = db.url if isinstance(db, Database) else db
+    store = artifact_store.for_database(url) if url is not None else None
     if store is None:
         raise RuntimeError(f"dataset {dataset.id} is in an artifact store, and none is "
                            "configured (DESCENT_ARTIFACT_STORE)")
@@ -142,15 +143,19 @@ def read_columns(db: Database | None, dataset: tables.Dataset
         return artifacts.decode_table(stored)
 
 
-def read_targets(db: Database, dataset: tables.Dataset) -> np.ndarray | None:
-    """Only the stored ``y`` (no feature columns are read)."""
+def read_targets(db: Database | str, dataset: tables.Dataset,
+                 session: Session | None = None) -> np.ndarray | None:
+    """Only the stored ``y`` (no feature columns are read); ``db`` is the database (or its
+    URL, with an open ``session`` on it)."""
     if dataset.artifact is None:
-        with db.read() as session:
-            content = session.scalar(select(tables.Dataset.content)
-                                     .where(tables.Dataset.id == dataset.id))
-        if content is None:
-            return None
-        return artifacts.decode_targets(content)
+        query = select(tables.Dataset.content).where(tables.Dataset.id == dataset.id)
+        if session is not None:
+            content = session.scalar(query)
+        else:
+            assert isinstance(db, Database)
+            with db.read() as reading:
+                content = reading.scalar(query)
+        return None if content is None else artifacts.decode_targets(content)
     with _stored(db, dataset) as stored:
         return artifacts.decode_targets(stored)
 

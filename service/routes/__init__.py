@@ -13,10 +13,11 @@ from service.routes import (
     onnx,
     predict,
     predictions,
+    sweeps,
     uploads,
 )
 
 router = APIRouter()
 for module in (health, datasets, jobs, models, predict, evaluations, onnx, predictions,
-               dashboard, apidocs, uploads):
+               sweeps, dashboard, apidocs, uploads):
     router.include_router(module.router)

@@ -23,6 +23,7 @@ from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from service import artifact_store, fastjson, uploads
 from service import datasets as parsing
+from service.datasets.target_summary import summarize
 from service.db import Database
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
@@ -34,11 +35,12 @@ from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.datasets import (
     DatasetCreate,
     DatasetRecordsCreate,
+    DatasetTargets,
     DatasetUploaded,
     dedupe_message,
 )
 from service.settings import Settings
-from service.specs.targets import upload_hint
+from service.specs.targets import load_targets, upload_hint
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -240,6 +242,19 @@ def get_dataset(dataset_id: str, caller: CallerDep, db: DbDep) -> DatasetPublic:
     with db.read() as session:
         row = store.get_dataset(session, tenant_id=caller.tenant_id, dataset_id=dataset_id)
     return DatasetPublic.of(row)
+
+
+@router.get(
+    "/{dataset_id}/targets", response_model=DatasetTargets,
+    responses=problem_responses(401, 404, 422),
+)
+def get_dataset_targets(dataset_id: str, caller: CallerDep, db: DbDep) -> DatasetTargets:
+    """Each target column's class balance or histogram (the dashboard's dataset page)."""
+    with db.read() as session:
+        row = store.get_dataset(session, tenant_id=caller.tenant_id, dataset_id=dataset_id)
+        y = load_targets(session, row) if row.n_targets else None
+    return DatasetTargets.model_validate(
+        {"targets": summarize(y, row.target_kind, row.classes, row.target_names)})
 
 
 @router.delete(

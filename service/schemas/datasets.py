@@ -128,3 +128,20 @@ def _columns(row: tables.Dataset) -> list[ColumnPublic] | None:
         return [ColumnPublic.model_validate(c) for c in row.columns]
     names = row.feature_names or [f"x{j}" for j in range(row.n_features)]
     return [ColumnPublic(name=n, kind="numeric", missing=0, categories=None) for n in names]
+
+
+class TargetSummary(BaseModel):
+    """One target column's distribution (``service.datasets.target_summary``)."""
+
+    name: str
+    kind: Literal["labels", "values"]
+    classes: list[Label] | None = None
+    counts: list[int]
+    edges: list[float] | None = None
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+
+
+class DatasetTargets(BaseModel):
+    targets: list[TargetSummary]

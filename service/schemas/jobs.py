@@ -44,6 +44,7 @@ class JobPublic(BaseModel):
     max_attempts: int
     model_id: str | None
     prediction_id: str | None = Field(description="The stored result of a predict job")
+    sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of")
     error: JobError | None
     cancel_requested: bool
     warnings: list[str] = Field(default_factory=list, description=(
@@ -66,7 +67,7 @@ class JobPublic(BaseModel):
             spec=json_safe(row.spec), metrics=metrics, best_epoch=row.best_epoch,
             progress=JobProgress(epoch=row.progress_epoch or 0, epochs=row.progress_epochs),
             attempts=row.attempts, max_attempts=row.max_attempts, model_id=row.model_id,
-            prediction_id=row.prediction_id, error=error,
+            prediction_id=row.prediction_id, sweep_id=row.sweep_id, error=error,
             cancel_requested=bool(row.cancel_requested), warnings=warnings,
             created_at=row.created_at,
             started_at=row.started_at, finished_at=row.finished_at,

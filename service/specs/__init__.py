@@ -26,7 +26,7 @@ from service.specs.models import (
     TrainingSpec,
 )
 from service.specs.resolve import count_parameters, output_units, resolve_spec, validation_rows
-from service.specs.targets import TrainedAs, needs_targets, trained_as
+from service.specs.targets import TrainedAs, load_targets, needs_targets, trained_as
 
 __all__ = [
     "SGD",
@@ -43,6 +43,7 @@ __all__ = [
     "count_parameters",
     "enforce_budget",
     "estimate",
+    "load_targets",
     "needs_targets",
     "output_units",
     "request_sha256",

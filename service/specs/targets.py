@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from service import tables
 from service.errors import InvalidInput, field_error
@@ -49,6 +50,15 @@ def needs_targets(task: str | None, dataset: tables.Dataset) -> bool:
     if task is None and dataset.target_kind is not None:
         task = default_task(dataset)
     return task in ("classification", "multilabel") and dataset.target_kind == "values"
+
+
+def load_targets(session: Session, dataset: tables.Dataset) -> np.ndarray | None:
+    """The dataset's stored ``y`` (reads only it: for ``needs_targets``), from its row or the
+    artifact store of the session's database."""
+    from service.repository.datasets import read_targets
+
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    return read_targets(url, dataset, session)
 
 
 def trained_as(

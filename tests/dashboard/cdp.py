@@ -30,6 +30,15 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-default-apps", "--remote-debugging-port=0", "--window-size=1280,900"]
 
 
+# Key name → (virtual key code, the text it types).
+KEYS = {"Enter": (13, "\r"), "Tab": (9, ""), "Space": (32, " "), " ": (32, " "),
+        "ArrowDown": (40, ""), "ArrowUp": (38, ""), "Home": (36, ""), "End": (35, ""),
+        "Backspace": (8, ""), "Escape": (27, "")}
+CODES = {"Space": "Space", " ": "Space", "Enter": "Enter", "Tab": "Tab", "ArrowDown": "ArrowDown",
+         "ArrowUp": "ArrowUp", "Home": "Home", "End": "End", "Backspace": "Backspace",
+         "Escape": "Escape"}
+
+
 class WebSocket:
     def __init__(self, url: str) -> None:
         parsed = urlparse(url)
@@ -154,6 +163,59 @@ class Browser:
                 return value
             time.sleep(0.1)
         raise TimeoutError(f"{expression} stayed {value!r} for {timeout} s")
+
+    # --- input as a user gives it: the mouse at an element's centre, keys, typed text ---------
+
+    def click(self, selector: str) -> None:
+        """A left click at the centre of the element (scrolled into view first)."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " if (!e) return null; e.scrollIntoView({block: 'center'});"
+            " const r = e.getBoundingClientRect();"
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+        if box is None:
+            raise LookupError(f"nothing matches {selector}")
+        x, y = box
+        self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left",
+                      clickCount=1)
+
+    def focus(self, selector: str) -> None:
+        self.evaluate(f"document.querySelector({json.dumps(selector)}).focus(); true")
+
+    def press(self, key: str, modifiers: int = 0) -> None:
+        """One key (a name in KEYS, or a letter), down then up; modifiers 2 = Ctrl."""
+        code, text = KEYS[key] if key in KEYS else (ord(key.upper()), key)
+        params = {"key": " " if key == "Space" else key,
+                  "code": CODES.get(key, f"Key{key.upper()}"), "windowsVirtualKeyCode": code,
+                  "nativeVirtualKeyCode": code, "modifiers": modifiers}
+        if text and not modifiers:
+            self.call("Input.dispatchKeyEvent", type="keyDown", text=text, **params)
+        else:
+            # Ctrl+A selects all only when told so (the editing command is not platform-free).
+            commands = ["selectAll"] if (key, modifiers) == ("a", 2) else []
+            self.call("Input.dispatchKeyEvent", type="rawKeyDown", commands=commands, **params)
+        self.call("Input.dispatchKeyEvent", type="keyUp", **params)
+
+    def type_text(self, text: str) -> None:
+        self.call("Input.insertText", text=text)
+
+    def replace_text(self, selector: str, text: str) -> None:
+        """Focus a text field, select what it holds (Ctrl+A) and type over it."""
+        self.focus(selector)
+        self.press("a", modifiers=2)
+        self.type_text(text)
+
+    def set_files(self, selector: str, paths: list[Path]) -> None:
+        """What picking files in the file chooser of an <input type=file> does."""
+        root = self.call("DOM.getDocument")["root"]["nodeId"]
+        node = self.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        self.call("DOM.setFileInputFiles", nodeId=node, files=[str(p) for p in paths])
+
+    def allow_downloads(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(directory))
 
     def screenshot(self, path: Path) -> bytes:
         png = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])

@@ -12,8 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "descent"))
 
+from axe import axe_source  # noqa: E402
 from cdp import Browser, chromium_executable  # noqa: E402
-from descent_server import Server, running_server  # noqa: E402
+from descent_server import ROOT, Server, running_server  # noqa: E402
 
 
 @pytest.fixture
@@ -40,3 +41,15 @@ def browser(chromium: str, tmp_path: Path) -> Iterator[Browser]:
 def server(tmp_path: Path) -> Iterator[Server]:
     with running_server(tmp_path / "server") as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def axe() -> str:
+    """axe.min.js (tests/dashboard/axe.py), fetched once with npm into .venv/; skipped when it
+    cannot be had, except in CI (CI=true), where that fails."""
+    try:
+        return axe_source(ROOT / ".venv")
+    except RuntimeError as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but axe-core could not be had: {error}")
+        pytest.skip(f"axe-core could not be had: {error}")

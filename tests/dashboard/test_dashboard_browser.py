@@ -2,14 +2,12 @@
 
 Chromium is driven over the DevTools protocol (tests/dashboard/cdp.py). Skipped when Chromium is
 missing — except in CI (``CI=true``), where a missing browser fails the test. A screenshot of the
-job page lands in ``test-artifacts/``; with ``DESCENT_DOCS_SCREENSHOT=1`` it also refreshes
-``docs/dashboard.png``.
+job page lands in ``test-artifacts/`` (the README's come from test_dashboard_front_door.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -92,8 +90,6 @@ def check_dashboard(server: Server, browser: Browser, client: Client, finished: 
     time.sleep(0.5)
     png = browser.screenshot(ARTIFACTS / "dashboard-job.png")
     assert png[:8] == PNG_MAGIC
-    if os.environ.get("DESCENT_DOCS_SCREENSHOT"):
-        (ROOT / "docs" / "dashboard.png").write_bytes(png)
 
     check_dataset_and_predict_by_name(browser, client, finished)
 

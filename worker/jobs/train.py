@@ -29,6 +29,7 @@ from service.db import Database
 from service.ids import new_id
 from service.repository.datasets import read_columns
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
+from worker.jobs.pruning import TrialPruner
 from worker.jobs.recorder import EpochRecorder, history_row
 from worker.pipeline import (
     Pipeline,
@@ -188,16 +189,18 @@ def run_train(ctx: JobContext) -> None:
     if checkpoint is not None:
         recorder.checkpointed_epoch = checkpoint[0]
     stop_seen = False
+    pruner = TrialPruner.for_job(db, job.id)  # a sweep's trial with early termination
+    on_epoch = recorder.on_epoch if pruner is None else _both(recorder.on_epoch, pruner)
 
     def should_stop() -> bool:
         nonlocal stop_seen
         stop_seen = stop_seen or ctx.should_stop()
-        return stop_seen
+        return stop_seen or (pruner is not None and pruner.pruned_epoch is not None)
 
     try:
         run = run_fit(
             net, data.X, data.Y, config, task=task, streams=streams,
-            validation=data.validation, on_epoch=recorder.on_epoch, should_stop=should_stop,
+            validation=data.validation, on_epoch=on_epoch, should_stop=should_stop,
             state=None if checkpoint is None else TrainingState.from_bytes(checkpoint[1]),
             target_scale=None if data.targets is None else data.targets.scale,
             labels=classes,
@@ -209,6 +212,8 @@ def run_train(ctx: JobContext) -> None:
             recorder.checkpoint()
             raise Stopped
         recorder.writer.flush()  # every epoch row is in before the job succeeds
+        if pruner is not None and pruner.pruned_epoch is not None:
+            pruner.record()
     except DivergedError as exc:  # name the likely cause the job can see
         causes = likely_causes(task=task, X=data.X, Y=data.Y, optimizer=config["optimizer"],
                                standardized=bool(config["standardize"]))
@@ -216,6 +221,16 @@ def run_train(ctx: JobContext) -> None:
     finally:
         recorder.writer.close()
     _finish(ctx, dataset, task, net, data, classes, n_outputs, run)
+
+
+def _both(on_epoch: Any, pruner: TrialPruner) -> Any:
+    """The recorder's ``on_epoch``, then the sweep's pruner (which may stop the run)."""
+
+    def both(epoch: int, row: dict[str, Any], state: Any) -> None:
+        on_epoch(epoch, row, state)
+        pruner.on_epoch(epoch, row)
+
+    return both
 
 
 def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data: Prepared,

@@ -2,7 +2,11 @@
 //   #/                 jobs (auto-refresh)          #/jobs/ID     a job: live loss curves, spec
 //   #/models           models                       #/models/ID   a model: metrics, predict form,
 //                                                                 reports (report.js)
-//   #/datasets         datasets                     #/datasets/ID a dataset: its columns
+//   #/datasets         datasets                     #/datasets/ID a dataset: its columns, targets
+//   #/upload           upload a CSV / .npz (upload.js)
+//   #/new?dataset=ID   design and start a job; ?from=JOB trains again with changes (design.js)
+//   #/compare?jobs=A,B several jobs' curves in one chart (compare.js)
+// Another script adds a page with addPage(name, render) and a link in index.html's nav.
 // The API key is asked once and kept in localStorage; "#…?key=K" (or "#key=K") stores it too,
 // so a link can sign a browser in. EventSource cannot send an Authorization header, so live
 // views poll with fetch: the job, and its history with ?after=<last epoch>.
@@ -105,6 +109,19 @@ function problemBox(error) {
 
 // --- routing ----------------------------------------------------------------------------------
 
+// The path's first part → render(parts, params, token). Scripts loaded after this one may add to
+// it: the first route runs at DOMContentLoaded, once every deferred script has run.
+const PAGES = {
+  jobs: (parts, params, token) => (parts[1] ? showJob(parts[1], token) : showJobs(token)),
+  models: (parts) => (parts[1] ? showModel(parts[1]) : showModels()),
+  datasets: (parts) => (parts[1] ? showDataset(parts[1]) : showDatasets()),
+  upload: () => showUpload(),
+  new: (parts, params, token) => showNewJob(params, token),
+  compare: (parts, params, token) => showCompare(params, token),
+};
+
+function addPage(name, render) { PAGES[name] = render; }
+
 function takeKeyFromHash() {
   const hash = location.hash.slice(1);
   const [path, query] = hash.startsWith("key=") ? ["/", hash] : hash.split("?", 2);
@@ -116,24 +133,25 @@ function takeKeyFromHash() {
     const rest = params.toString();
     history.replaceState(null, "", `#${path || "/"}${rest ? `?${rest}` : ""}`);
   }
-  return path || "/";
+  return [path || "/", params];
 }
 
 function route() {
   timers.forEach(clearInterval);
   timers = [];
   const token = ++routeToken;
-  const path = takeKeyFromHash();
+  const [path, params] = takeKeyFromHash();
   document.getElementById("sign-out").hidden = !apiKey();
   view.replaceChildren();
   if (!apiKey()) return showLogin();
   const parts = path.split("/").filter(Boolean);
-  const render = {
-    jobs: parts[1] ? () => showJob(parts[1], token) : () => showJobs(token),
-    models: parts[1] ? () => showModel(parts[1]) : () => showModels(),
-    datasets: parts[1] ? () => showDataset(parts[1]) : () => showDatasets(),
-  }[parts[0] || "jobs"];
-  (render || (() => view.append(el("p", {}, "No such page. ", link("#/", "Jobs")))))();
+  const render = PAGES[parts[0] || "jobs"];
+  document.querySelectorAll(".top nav a").forEach((a) => {
+    if (a.getAttribute("href") === `#/${parts[0] || ""}`) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  });
+  if (render) render(parts, params, token);
+  else view.append(el("p", {}, "No such page. ", link("#/", "Jobs")));
 }
 
 function showLogin() {
@@ -160,32 +178,86 @@ function table(headers, rows, id) {
       class: "muted" }, "Nothing yet."))));
 }
 
-function progressCell(job) {
+// What a job's bar and words say: a job that stopped early is done (a full bar), not 80/3000.
+function progressOf(job) {
   const p = job.progress || {};
   const epochs = p.epochs || 0;
   const epoch = p.epoch || 0;
-  return el("td", { class: "progress" },
-    epochs ? el("progress", { max: epochs, value: Math.min(epoch, epochs) }) : null,
-    ` ${epoch}/${epochs || "?"}`);
+  const best = job.best_epoch ? ` (best ${job.best_epoch})` : "";
+  if (!epochs) return { value: 0, max: 0, text: job.status === "succeeded" ? "done" : job.status }; // no epochs: a predict job
+  if (job.status === "succeeded" && epochs && epoch < epochs) {
+    return { value: epochs, max: epochs, text: `stopped early at epoch ${epoch} of ${epochs}${best}` };
+  }
+  if (job.status === "succeeded") return { value: epochs, max: epochs, text: `${epoch} of ${epochs || "?"} epochs${best}` };
+  if (job.status === "cancelled") return { value: epoch, max: epochs, text: `cancelled after epoch ${epoch} of ${epochs || "?"}` };
+  if (job.status === "failed") return { value: epoch, max: epochs, text: `failed at epoch ${epoch} of ${epochs || "?"}` };
+  if (job.status === "queued") return { value: 0, max: epochs, text: "queued" };
+  return { value: Math.min(epoch, epochs), max: epochs, text: `epoch ${epoch} of ${epochs || "?"}` };
 }
 
+function progressBar(job, id) {
+  const p = progressOf(job);
+  return p.max ? el("progress", { id, max: p.max, value: p.value, "aria-label": `progress of ${job.id}: ${p.text}` }) : null;
+}
+
+function progressCell(job) {
+  return el("td", { class: "progress" }, progressBar(job), ` ${progressOf(job).text}`);
+}
+
+// A next step for each error code (the message itself says what happened).
+const ERROR_HINTS = {
+  DIVERGED: "Change what the message names (most often: a lower learning rate), then train again with changes.",
+  INVALID_INPUT: "The data or the spec does not fit: fix the field the message names and train again.",
+  RESOURCE_LIMIT: "Use a smaller network, fewer epochs or a larger batch, or ask for a larger budget.",
+  WORKER_LOST: "Workers stopped during every attempt: look at the workers' logs, then train again.",
+  INTERNAL: "An error of ours: train again, and report it with the job id if it repeats.",
+};
+
+// Jobs picked for comparison, kept across the list's refreshes.
+const picked = new Set();
+
 async function showJobs(token) {
-  const section = el("section", {}, el("h1", {}, "Jobs"));
+  const compare = el("button", { type: "button", id: "compare-selected", onclick: () => {
+    location.hash = `#/compare?jobs=${[...picked].join(",")}`;
+  } });
+  const showPicked = () => {
+    compare.textContent = `Compare selected (${picked.size})`;
+    compare.disabled = picked.size < 2;
+  };
+  showPicked();
+  const section = el("section", {}, el("h1", {}, "Jobs"),
+    el("div", { class: "toolbar" }, link("#/upload", "Upload a dataset"), link("#/new", "New training job"), compare));
   const holder = el("div", {}, el("p", { class: "muted" }, "Loading…"));
   section.append(holder);
   view.append(section);
+  let shown = "";
   async function refresh() {
     try {
       const page = await api("/v1/jobs?limit=50");
       if (token !== routeToken) return;
+      // Redraw only on change, and give the focus back: a keyboard user keeps their place.
+      const signature = JSON.stringify(page.data);
+      if (signature === shown) return;
+      shown = signature;
+      const active = document.activeElement;
+      const cell = holder.contains(active) ? active.closest("td") : null;
+      const place = cell ? [cell.parentElement.dataset.jobId, cell.cellIndex] : null;
       const rows = page.data.map((job) => el("tr", { "data-job-id": job.id, "data-status": job.status },
+        el("td", {}, job.kind === "train" ? el("input", { type: "checkbox", id: `pick-${job.id}`, checked: picked.has(job.id),
+          "aria-label": `compare ${job.id}`, onchange: (e) => {
+            if (e.target.checked) picked.add(job.id); else picked.delete(job.id);
+            showPicked();
+          } }) : null),
         el("td", {}, link(`#/jobs/${job.id}`, job.id)), el("td", {}, job.kind), el("td", {}, badge(job.status)),
         progressCell(job), el("td", {}, num((job.metrics || {}).loss)),
         el("td", {}, num((job.metrics || {}).val_loss)),
         el("td", {}, job.model_id ? link(`#/models/${job.model_id}`, job.model_id) : (job.prediction_id || "–")),
         el("td", {}, when(job.created_at))));
-      holder.replaceChildren(table(["Job", "Kind", "Status", "Progress", "Loss", "Val loss", "Result",
+      holder.replaceChildren(table(["Compare", "Job", "Kind", "Status", "Progress", "Loss", "Val loss", "Result",
         "Created"], rows, "jobs-table"));
+      const row = place && holder.querySelector(`tr[data-job-id="${place[0]}"]`);
+      const again = row && row.cells[place[1]].querySelector("a, input");
+      if (again) again.focus();
       say(`Updated ${new Date().toLocaleTimeString()}`);
     } catch (error) {
       holder.replaceChildren(problemBox(error));
@@ -235,6 +307,26 @@ async function showDataset(id) {
     el("td", {}, el("code", {}, c.name)), el("td", {}, el("span", { class: `kind ${c.kind}` }, c.kind)),
     el("td", { class: c.missing ? "" : "muted" }, c.missing ? `${c.missing} (${num(100 * c.missing / d.n_rows, 3)}%)` : "0"),
     el("td", {}, c.categories === null || c.categories === undefined ? "–" : c.categories))), "columns-table"));
+  if (d.n_targets) {
+    view.append(el("div", { class: "toolbar" }, el("a", { href: `#/new?dataset=${d.id}`, class: "button", id: "train-on-dataset" },
+      "Train a model on this dataset")));
+    view.append(await targetsCard(d.id));
+  }
+  view.append(await trainedOn(d.id));
+}
+
+// The dataset's latest train jobs and their models: dataset → job → model, as a model links back.
+async function trainedOn(datasetId) {
+  const card = el("div", { class: "card", id: "dataset-jobs" }, el("h2", {}, "Trained on it"));
+  try {
+    const jobs = (await api("/v1/jobs?limit=200")).data.filter((j) => j.dataset_id === datasetId && j.kind === "train");
+    card.append(jobs.length ? table(["Job", "Status", "Progress", "Val loss", "Model"], jobs.map((j) => el("tr", {},
+      el("td", {}, link(`#/jobs/${j.id}`, j.id)), el("td", {}, badge(j.status)), progressCell(j),
+      el("td", {}, num((j.metrics || {}).val_loss)),
+      el("td", {}, j.model_id ? link(`#/models/${j.model_id}`, j.model_id) : "–"))), "dataset-jobs-table")
+      : el("p", { class: "muted" }, "No job among the latest 200 trained on it."));
+  } catch (error) { card.append(problemBox(error)); }
+  return card;
 }
 
 // --- a job: live loss curves -------------------------------------------------------------------
@@ -277,17 +369,25 @@ async function showJob(id, token) {
 
 function renderJob(job, rows, header, chart, details) {
   const p = job.progress || {};
-  const cancel = FINAL.has(job.status) ? null : el("button", { type: "button", class: "secondary",
+  const focused = document.activeElement && document.activeElement.id;
+  const cancel = FINAL.has(job.status) ? null : el("button", { type: "button", class: "secondary", id: "cancel-job",
     onclick: async () => { try { await api(`/v1/jobs/${job.id}/cancel`, { method: "POST" }); } catch (e) { say(e.message); } } },
   job.cancel_requested ? "Cancelling…" : "Cancel");
+  const again = job.kind === "train" ? el("a", { href: `#/new?from=${job.id}`, id: "train-again", class: "button secondary" }, "Train again with changes") : null;
   fill(header, el("h1", {}, `Job ${job.id} `, badge(job.status)),
-    el("p", { class: "muted" }, `epoch ${p.epoch || 0} of ${p.epochs || "?"} · attempt ${job.attempts}/${job.max_attempts}`,
-      ` · created ${when(job.created_at)}`, job.finished_at ? ` · finished ${when(job.finished_at)}` : "",
-      job.model_id ? " · model " : "", job.model_id ? link(`#/models/${job.model_id}`, job.model_id) : ""),
-    job.error ? el("div", { class: "problem" }, `${job.error.code}: ${job.error.message}`) : null, cancel);
+    el("p", { class: "job-progress" }, progressBar(job, "job-progress-bar"),
+      el("span", { id: "job-state", "data-epoch": p.epoch || 0, "data-epochs": p.epochs || 0 }, ` ${progressOf(job).text}`)),
+    el("p", { class: "muted" }, `attempt ${job.attempts}/${job.max_attempts} · created ${when(job.created_at)}`,
+      job.finished_at ? ` · finished ${when(job.finished_at)}` : "",
+      job.dataset_id ? [" · dataset ", link(`#/datasets/${job.dataset_id}`, job.dataset_id)] : null,
+      job.model_id ? [" · model ", link(`#/models/${job.model_id}`, job.model_id)] : null),
+    job.error ? el("div", { class: "problem", id: "job-error", role: "alert" }, el("strong", {}, job.error.code), `: ${job.error.message}`,
+      ERROR_HINTS[job.error.code] ? el("p", { class: "hint" }, ERROR_HINTS[job.error.code]) : null) : null,
+    el("div", { class: "toolbar" }, cancel, again));
   fill(chart, el("h2", {}, "Loss"), lossChart(rows));
   fill(details, el("div", { class: "card" }, el("h2", {}, "Latest metrics"), metricsList(job.metrics)),
-    el("div", { class: "card" }, el("h2", {}, "Spec"), el("pre", { id: "job-spec" }, JSON.stringify(job.spec, null, 2))));
+    el("div", { class: "card" }, el("h2", {}, "Spec"), el("pre", { id: "job-spec", tabindex: 0, "aria-label": "the job's spec" }, JSON.stringify(job.spec, null, 2))));
+  if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
 }
 
 function lossChart(rows) {
@@ -360,6 +460,11 @@ async function showModel(id) {
     el("p", { class: "muted" }, `${model.task} · ${byName ? columns.length : model.n_features} ${byName ? "columns" : "features"} · ${model.epochs_trained} epochs · job `,
       link(`#/jobs/${model.job_id}`, model.job_id),
       model.dataset_id ? [" · dataset ", link(`#/datasets/${model.dataset_id}`, model.dataset_id)] : null),
+    el("div", { class: "card", id: "downloads" }, el("h2", {}, "Download"),
+      el("div", { class: "toolbar" }, downloadButton(`/v1/models/${id}/weights`, `${id}.npz`, "Weights (.npz)", "download-weights"),
+        downloadButton(`/v1/models/${id}/onnx`, `${id}.onnx`, "ONNX", "download-onnx"),
+        link(`#/new?from=${model.job_id}`, "Train again with changes")),
+      el("p", { class: "muted" }, "The .npz holds W0, b0, … and the fitted preprocessing; the ONNX graph predicts as /predict does.")),
     el("div", { class: "columns" },
       el("div", { class: "card" }, el("h2", {}, "Final metrics"), metricsList(model.metrics),
         model.classes ? el("p", { class: "muted" }, `classes: ${model.classes.join(", ")}`) : null),
@@ -367,6 +472,26 @@ async function showModel(id) {
         fields.node, el("button", { type: "submit" }, "Predict"), output)),
     el("div", { class: "card", id: "validation-report" }, el("h2", {}, "Validation report"), reportView(model.evaluation)));
   view.append(await evaluationsCard(id));
+}
+
+// A file behind the API key: a plain link cannot send the Authorization header, so fetch it and
+// hand the browser the bytes as a download.
+function downloadButton(path, filename, label, id) {
+  return el("button", { type: "button", class: "secondary", id, onclick: async (event) => {
+    const button = event.currentTarget;
+    button.disabled = true;
+    try {
+      const response = await fetch(path, { headers: { Authorization: `Bearer ${apiKey()}` } });
+      if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
+      const url = URL.createObjectURL(await response.blob());
+      const a = el("a", { href: url, download: filename, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      say(`Downloaded ${filename}`);
+    } catch (error) { say(error.message); } finally { button.disabled = false; }
+  } }, label);
 }
 
 // One input per column, labelled with its name and kind; a blank is a missing cell (null), which
@@ -410,4 +535,4 @@ document.getElementById("sign-out").addEventListener("click", () => {
   route();
 });
 window.addEventListener("hashchange", route);
-route();
+document.addEventListener("DOMContentLoaded", route);
