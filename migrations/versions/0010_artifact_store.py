@@ -6,6 +6,8 @@
   ``service.artifacts``), nothing is rewritten.
 - ``datasets.size_bytes`` becomes a 64-bit integer (uploads of more than 2 GiB).
 - ``uploads``: chunked uploads in progress (``/v1/uploads``).
+- PostgreSQL: ``datasets.content`` is stored out of line uncompressed (``STORAGE EXTERNAL``): the
+  stored form is raw ``.npy`` members, which pglz would spend seconds failing to shrink.
 
 Revision ID: 0010
 Revises: 0011
@@ -32,6 +34,8 @@ def upgrade() -> None:
         batch_op.alter_column("content", existing_type=sa.LargeBinary(), nullable=True)
         batch_op.alter_column("size_bytes", existing_type=sa.Integer(),
                               type_=sa.BigInteger(), existing_nullable=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ALTER TABLE datasets ALTER COLUMN content SET STORAGE EXTERNAL")
     op.create_table(
         "uploads",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -53,6 +57,8 @@ def downgrade() -> None:
     back first); chunked uploads in progress are dropped."""
     op.drop_table("uploads")
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        op.execute("ALTER TABLE datasets ALTER COLUMN content SET STORAGE EXTENDED")
     stored = bind.execute(sa.text("SELECT count(*) FROM datasets WHERE content IS NULL")).scalar()
     if stored:
         raise RuntimeError(f"{stored} dataset(s) live in the artifact store; before 0010 "
