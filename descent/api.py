@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 
 from . import tables, uploads, waiting
-from .chunked import CHUNKED_ABOVE, send_file, unfinished
+from .chunked import in_parts, send_file
+from .naming import ModelNaming
 from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
 from .types import (
@@ -25,7 +26,7 @@ from .types import (
 )
 
 
-class Client:
+class Client(ModelNaming):
     """A synchronous Descent client.
 
     ``base_url`` defaults to ``$DESCENT_URL`` (else ``http://127.0.0.1:8000``) and ``api_key`` to
@@ -84,22 +85,15 @@ class Client:
         numeric; object, string, category and bool columns categorical; NaN/None are missing
         cells). ``column_kinds`` (``{"zip": "categorical"}``) overrides per column. Uploading
         the same content again returns the existing dataset (its id and name), with
-        ``deduplicated`` true and a ``message`` saying so.
-
-        A file larger than 32 MiB (or any file with ``chunked=True``) goes in parts
-        (``/v1/uploads``), resumable: calling again with the same unchanged file goes on where
-        an interrupted upload stopped. ``on_progress(bytes_sent, total_bytes)`` is called after
-        each part.
+        ``deduplicated`` true and a ``message`` saying so. A file over 32 MiB (or any, with
+        ``chunked=True``) goes in resumable parts (``descent.chunked``; calling again resumes),
+        with ``on_progress(bytes_sent, total_bytes)`` after each.
         """
-        if isinstance(data, str | Path) and chunked is not False:
-            path = Path(data)
-            if path.is_file() and (chunked or path.stat().st_size > CHUNKED_ABOVE
-                                   or unfinished(self._t.base_url, path) is not None):
-                fields = uploads.complete_fields(path, targets, name=name, target=target,
-                                                 target_kind=target_kind,
-                                                 column_kinds=column_kinds)
-                return Dataset.from_dict(send_file(self._t, path, fields,
-                                                   on_progress=on_progress))
+        path = in_parts(self._t.base_url, data, chunked)
+        if path is not None:
+            fields = uploads.complete_fields(path, targets, name=name, target=target,
+                                             target_kind=target_kind, column_kinds=column_kinds)
+            return Dataset.from_dict(send_file(self._t, path, fields, on_progress=on_progress))
         kwargs = uploads.dataset_request(data, targets, name=name, target=target,
                                          target_kind=target_kind, column_kinds=column_kinds)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))
@@ -230,8 +224,11 @@ class Client:
         return wait_sweep(self, sweep_id, on_progress, timeout, poll_interval)
 
     # Models --------------------------------------------------------------------------------
-    def list_models(self, *, page_size: int | None = None) -> Iterator[Model]:
-        for item in self._t.paginate("/v1/models", {"limit": page_size}):
+    def list_models(self, *, page_size: int | None = None, name: str | None = None,
+                    tag: str | None = None) -> Iterator[Model]:
+        """The models, newest first (only those of ``name`` and with ``tag`` when given)."""
+        query = {"limit": page_size, "name": name, "tag": tag}
+        for item in self._t.paginate("/v1/models", query):
             yield Model.from_dict(item)
 
     def get_model(self, model_id: str) -> Model:

@@ -67,6 +67,19 @@ def unfinished(base_url: str, path: Path) -> str | None:
     return _remembered().get(_key(base_url, path))
 
 
+def in_parts(base_url: str, data: Any, chunked: bool | None) -> Path | None:
+    """The file to send in parts: ``data`` when it is a path to a file over ``CHUNKED_ABOVE``,
+    or one with an unfinished upload, or any file when ``chunked`` (never when False)."""
+    if not isinstance(data, str | Path) or chunked is False:
+        return None
+    path = Path(data)
+    if not path.is_file():
+        return None
+    if chunked or path.stat().st_size > CHUNKED_ABOVE or unfinished(base_url, path):
+        return path
+    return None
+
+
 def send_file(transport: Transport, path: Path, complete: dict[str, Any], *,
               on_progress: Progress | None = None, part_bytes: int | None = None) -> Any:
     """Upload ``path`` in parts (resuming an unfinished upload of it) and complete it with the

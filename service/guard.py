@@ -32,7 +32,7 @@ from service.db import Database
 from service.errors import DescentError, PayloadTooLarge
 from service.settings import Settings
 
-_PREDICT = re.compile(r"^/v1/models/[^/]+/predict$")
+_PREDICT = re.compile(r"^/v1/models/(?:by-alias/)?[^/]+/predict$")  # by id or by alias
 _UPLOAD_PART = re.compile(r"^/v1/uploads/[^/]+$")
 
 

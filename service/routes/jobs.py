@@ -30,6 +30,7 @@ from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.gradcheck import GradcheckPublic
 from service.schemas.jobs import history_row
 from service.settings import Settings
+from service.specs.finetune import load_parent
 from service.strict_json import StrictJsonRoute
 
 # Job specs: duplicate keys refused, large bodies parsed and validated off the event loop.
@@ -69,9 +70,13 @@ def _resolve(
         dataset = dataset_store.get_dataset(
             session, tenant_id=tenant_id, dataset_id=submit.dataset_id
         )
+        parent = load_parent(session, tenant_id=tenant_id,
+                             model_id=submit.training.init_from_model)
+        task = submit.task or (parent.task if parent is not None else None)
         targets = (dataset_store.read_targets(db, dataset)
-                   if specs.needs_targets(submit.task, dataset) else None)
-        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets)
+                   if specs.needs_targets(task, dataset) else None)
+        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets,
+                                  parent=parent)
         return spec, specs.trained_as(dataset, spec["task"], targets)
 
 
