@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from . import tables, uploads, waiting
+from . import binary, tables, uploads, waiting
 from .chunked import in_parts, send_file
 from .naming import ModelNaming
 from .sweeps import Sweep, Trial, wait_sweep
@@ -255,11 +255,14 @@ class Client(ModelNaming):
         to the model's columns by name, in any order; ``None``/NaN missing), or rows by position
         (n × n_features, lists or an array). For records the answer lists the
         ``ignored_columns`` the model does not take; a missing column raises the server's 422
-        naming it."""
-        body = {"inputs": tables.predict_inputs(inputs), "store": store}
-        return PredictResult.from_dict(
-            self._t.json("POST", f"/v1/models/{model_id}/predict", json=body)
-        )
+        naming it. Arrays and DataFrames of 1,000 rows or more travel as ``.npy`` / Arrow
+        (`descent.binary`); the answer is the same."""
+        url = f"/v1/models/{model_id}/predict"
+        answer = binary.predict(self._t, url, inputs, store=store)
+        if answer is None:  # JSON
+            body = {"inputs": tables.predict_inputs(inputs), "store": store}
+            answer = self._t.json("POST", url, json=body)
+        return PredictResult.from_dict(answer)
 
     def batch_predict(self, model_id: str, dataset_id: str) -> Job:
         """Queue a predict job over a stored dataset; its ``prediction_id`` is set on success."""

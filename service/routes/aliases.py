@@ -8,7 +8,9 @@ come before ``routes.predict``'s: ``/v1/models/{model_id}…`` would otherwise t
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.status import HTTP_204_NO_CONTENT
 
@@ -17,8 +19,7 @@ from service.db import Database
 from service.deps import CallerDep, DbDep, bearer_scheme, request_caller
 from service.problems import problem_responses
 from service.repository import aliases as store
-from service.routes.predict import JSON_MEDIA
-from service.routes.predict import predict as predict_by_id
+from service.routes.predict import JSON_MEDIA, answer_predict
 from service.schemas import PredictCreate, PredictPublic
 from service.schemas.aliases import AliasesPublic, AliasPublic, AliasSet
 
@@ -70,7 +71,12 @@ def delete_alias(alias: str, caller: CallerDep, db: DbDep) -> Response:
     responses=problem_responses(400, 401, 404, 413, 415, 422),
     summary="Predict with the model an alias names (the answer's X-Model-ID says which)",
 )
-async def predict_by_alias(alias: str, request: Request) -> Response:
+async def predict_by_alias(
+    alias: str, request: Request,
+    store_it: Annotated[bool, Query(alias="store", description=(
+        "Keep the result as a prediction resource (binary bodies; a JSON body may say "
+        "`\"store\": true` instead)"))] = False,
+) -> Response:
     db: Database = request.app.state.db
     caller = request_caller(request) or authenticate(db, request.headers.get("authorization"))
     # The alias is read on every request (one indexed row), so a move is followed at once by
@@ -81,6 +87,6 @@ async def predict_by_alias(alias: str, request: Request) -> Response:
     else:
         model_id = await run_in_threadpool(store.resolve, db, tenant_id=caller.tenant_id,
                                            alias=alias)
-    response = await predict_by_id(model_id, request)
+    response = await answer_predict(request, model_id, store_it=store_it)
     response.headers["X-Model-ID"] = model_id
     return response
