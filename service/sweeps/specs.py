@@ -62,7 +62,22 @@ def check_sweep(config: SweepCreate, *, dataset: tables.Dataset, settings: Setti
         if config.metric.name.startswith("val_") and not spec["training"]["validation_split"]:
             raise _invalid(f"metric {config.metric.name} is measured on the validation split; "
                            "set base.training.validation_split (e.g. 0.2)", "metric")
+        names = measures(spec)
+        if config.metric.name not in names:
+            # Else every trial succeeds without a value and the sweep ends with no best.
+            raise _invalid(f"metric {config.metric.name} is not measured by a {spec['task']} "
+                           f"job; give one of {', '.join(names)}", "metric", "name")
 
 
-def _invalid(msg: str, field: str = "space") -> InvalidInput:
-    return InvalidInput(msg, errors=[field_error(["body", field], msg)])
+def measures(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The measures of a job's history rows a sweep may rank by (worker/nn/metrics.py's
+    ``evaluate``; ``val_`` ones with a validation split)."""
+    names: tuple[str, ...] = (("loss", "mae", "rmse", "r2") if spec["task"] == "regression"
+                              else ("loss", "accuracy"))
+    if spec["training"]["validation_split"]:
+        names += tuple(f"val_{name}" for name in names)
+    return names
+
+
+def _invalid(msg: str, *field: str) -> InvalidInput:
+    return InvalidInput(msg, errors=[field_error(["body", *(field or ("space",))], msg)])

@@ -120,6 +120,10 @@ def test_cancel_stops_sampling_and_cancels_queued_trials(db: Database, setup: An
     ({"base": {"training": {"validation_split": None}}}, "hidden_layers list"),
     ({"base": {"network": {"hidden_layers": [{"units": 3}]},
                "training": {"validation_split": None}}}, "metric"),
+    # a measure no trial writes: every trial would succeed without a value, and no best
+    ({"metric": {"name": "val_bogus"}}, "['body', 'metric', 'name']"),
+    ({"metric": {"name": "val_mae"}}, "give one of loss, accuracy, val_loss, val_accuracy"),
+    ({"space": {"dataset_id": {"choice": ["ds_other"]}}}, "dataset_id is not searched"),
 ])
 def test_a_sweep_that_cannot_run_is_refused(db: Database, setup: Any, change: dict[str, Any],
                                             where: str) -> None:
