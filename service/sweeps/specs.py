@@ -57,8 +57,10 @@ def check_sweep(config: SweepCreate, *, dataset: tables.Dataset, settings: Setti
         if config.max_trials > size:
             raise _invalid(f"the grid has {size} points; max_trials is {config.max_trials}",
                            "max_trials")
+    epochs = 0
     for params in spaces.corners(config.space):
         spec = trial_spec(config, params, dataset=dataset, settings=settings, targets=targets)
+        epochs = max(epochs, spec["training"]["epochs"])
         if config.metric.name.startswith("val_") and not spec["training"]["validation_split"]:
             raise _invalid(f"metric {config.metric.name} is measured on the validation split; "
                            "set base.training.validation_split (e.g. 0.2)", "metric")
@@ -67,6 +69,15 @@ def check_sweep(config: SweepCreate, *, dataset: tables.Dataset, settings: Setti
             # Else every trial succeeds without a value and the sweep ends with no best.
             raise _invalid(f"metric {config.metric.name} is not measured by a {spec['task']} "
                            f"job; give one of {', '.join(names)}", "metric", "name")
+    rule = config.early_termination
+    if rule is not None:
+        field, first = (("warmup_epochs", rule.warmup_epochs) if rule.type == "median"
+                        else ("min_epochs", rule.min_epochs))
+        if first >= epochs:
+            # A trial stopped after its last epoch is only struck from the best.
+            raise _invalid(f"early_termination.{field} is {first}, but no trial trains more than "
+                           f"{epochs} epochs: none would be stopped before its end; give a "
+                           f"{field} below {epochs}", "early_termination", field)
 
 
 def measures(spec: dict[str, Any]) -> tuple[str, ...]:

@@ -151,6 +151,10 @@ def test_a_sweep_whose_dataset_is_deleted_fails_its_trials_a_few_per_advance(
     ({"metric": {"name": "val_bogus"}}, "['body', 'metric', 'name']"),
     ({"metric": {"name": "val_mae"}}, "give one of loss, accuracy, val_loss, val_accuracy"),
     ({"space": {"dataset_id": {"choice": ["ds_other"]}}}, "dataset_id is not searched"),
+    # a rule that could only stop a trial after its last epoch (the base trains 4)
+    ({"early_termination": {"type": "hyperband", "min_epochs": 4}},
+     "['body', 'early_termination', 'min_epochs']"),
+    ({"early_termination": {"type": "median", "warmup_epochs": 9}}, "give a warmup_epochs below 4"),
 ])
 def test_a_sweep_that_cannot_run_is_refused(db: Database, setup: Any, change: dict[str, Any],
                                             where: str) -> None:
