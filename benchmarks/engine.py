@@ -10,6 +10,7 @@ backward ``Aᵀ δ`` per layer and ``δ Wᵀ`` for all but the first layer).
 
     python benchmarks/engine.py             # all workloads, best of 3 runs each
     python benchmarks/engine.py --quick     # a smoke run on shrunken workloads
+    python benchmarks/engine.py --clock cpu # CPU time, not wall-clock: for a shared machine
 
 Each framework trains the same network (relu hidden layers, softmax + cross-entropy, Adam with
 learning rate 0.001, float32, shuffled mini-batches of the workload's size) on the same data. The
@@ -17,6 +18,10 @@ engine runs ``worker.nn.train`` exactly as the worker does, including its per-ep
 (training loss and accuracy), with validation, standardization and early stopping off, and
 per-layer diagnostics off; ``engine+diag`` is the same run with ``training.diagnostics`` on, and
 each workload's last line prints what the diagnostics cost (its time over the engine's, minus 1).
+
+The training controls (``--controls``, default workload M; ``--controls`` alone skips them) get
+a table of their own (``engine_bench/controls.py``): a ``bare`` loop of the engine's parts, the
+engine with every control ``off`` (target ≤ 5 % over bare) and each control on (≤ 15 % over off).
 """
 
 from __future__ import annotations
@@ -37,9 +42,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.engine_bench.controls import control_runners, print_controls  # noqa: E402
 from worker.nn import Network, train  # noqa: E402
 
 DEFAULT_WORKLOADS = ROOT / "benchmarks" / "workloads.json"
+
+# What every timing reads (``--clock``): wall-clock time, or this process's CPU time, which on a
+# shared machine leaves out the spells other processes held the core (with one thread; with
+# more it adds theirs up, so it is refused there).
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+clock = CLOCKS["wall"]
 
 
 def make_data(workload: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -55,24 +67,33 @@ def sizes_of(workload: dict[str, Any]) -> list[int]:
 
 
 def run_engine(workload: dict[str, Any], X: np.ndarray, y: np.ndarray,
-               diagnostics: bool = False) -> float:
-    network = {
-        "hidden_layers": [{"units": u, "activation": "relu"} for u in workload["hidden"]],
-        "output_activation": "softmax",
-        "loss": "cross_entropy",
-    }
-    Y = np.eye(workload["classes"], dtype=np.float32)[y]
-    net = Network.from_spec(network, workload["features"], workload["classes"], seed=0)
+               diagnostics: bool = False, dropout: float = 0.0,
+               controls: dict[str, Any] | None = None) -> float:
+    """Seconds ``worker.nn.train`` takes; ``dropout`` on every hidden layer and ``controls``
+    (more ``training`` keys) turn training controls on."""
+    net, Y = _engine_network(workload, y, dropout)
     training = {
         "epochs": workload["epochs"], "batch_size": workload["batch_size"], "shuffle": True,
         "seed": 0, "dtype": "float32",
         "optimizer": {"name": "adam", "learning_rate": 0.001},
         "validation_split": None, "standardize": False, "early_stopping": None,
-        "diagnostics": diagnostics,
+        "diagnostics": diagnostics, **(controls or {}),
     }
-    started = time.perf_counter()
+    started = clock()
     train(net, X, Y, training)
-    return time.perf_counter() - started
+    return clock() - started
+
+
+def _engine_network(workload: dict[str, Any], y: np.ndarray,
+                    dropout: float = 0.0) -> tuple[Network, np.ndarray]:
+    network = {
+        "hidden_layers": [{"units": u, "activation": "relu", "dropout": dropout}
+                          for u in workload["hidden"]],
+        "output_activation": "softmax",
+        "loss": "cross_entropy",
+    }
+    Y = np.eye(workload["classes"], dtype=np.float32)[y]
+    return Network.from_spec(network, workload["features"], workload["classes"], seed=0), Y
 
 
 def run_torch(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
@@ -90,7 +111,7 @@ def run_torch(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     generator = torch.Generator().manual_seed(0)
     batch, rows = workload["batch_size"], workload["rows"]
-    started = time.perf_counter()
+    started = clock()
     for _ in range(workload["epochs"]):
         perm = torch.randperm(rows, generator=generator)
         for i in range(0, rows, batch):
@@ -99,7 +120,7 @@ def run_torch(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
             loss = loss_fn(model(X_t[index]), y_t[index])
             loss.backward()
             optimizer.step()
-    return time.perf_counter() - started
+    return clock() - started
 
 
 def run_sklearn(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float:
@@ -114,9 +135,9 @@ def run_sklearn(workload: dict[str, Any], X: np.ndarray, y: np.ndarray) -> float
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        started = time.perf_counter()
+        started = clock()
         model.fit(X, y)
-        return time.perf_counter() - started
+        return clock() - started
 
 
 def blas_bound(workload: dict[str, Any], repeats: int) -> float:
@@ -136,11 +157,11 @@ def blas_bound(workload: dict[str, Any], repeats: int) -> float:
     reps = max(3, min(2000, int(2e10 / flops)))
     best = float("inf")
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = clock()
         for _ in range(reps):
             for a, b, out in products:
                 np.matmul(a, b, out=out)
-        best = min(best, (time.perf_counter() - started) / reps)
+        best = min(best, (clock() - started) / reps)
     return batch / best
 
 
@@ -166,7 +187,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per framework; best is kept")
     parser.add_argument("--quick", action="store_true", help="shrunken workloads, one run")
     parser.add_argument("--frameworks", nargs="*", default=list(RUNNERS), choices=list(RUNNERS))
+    parser.add_argument("--controls", nargs="*", default=["M"], metavar="WORKLOAD",
+                        help="workloads to time the training controls on (default: M; "
+                             "none without names)")
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                        help="wall-clock time, or the process's CPU time (one thread only)")
     args = parser.parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu needs --threads 1 (CPU time adds the threads up)")
+    global clock
+    clock = CLOCKS[args.clock]
 
     from threadpoolctl import threadpool_limits
 
@@ -176,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     frameworks = [name for name in args.frameworks if _available(name, args.threads)]
 
     print(f"python {platform.python_version()}, numpy {np.__version__}, "
-          f"{_versions(frameworks)}threads {args.threads}, best of {repeat}"
+          f"{_versions(frameworks)}threads {args.threads}, best of {repeat}, "
+          f"{args.clock} clock"
           + (", QUICK (shrunken workloads)" if args.quick else ""))
     header = (f"{'workload':<9}{'framework':<10}{'samples/s':>12}{'vs best peer':>14}"
               f"{'of BLAS bound':>15}")
@@ -184,27 +215,36 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     with threadpool_limits(limits=args.threads):
         for workload in workloads:
-            if args.quick:
-                workload = quick(workload)
-            X, y = make_data(workload)
-            samples = workload["rows"] * workload["epochs"]
-            seconds = {name: float("inf") for name in frameworks}
-            for _ in range(repeat):  # interleaved, so a busy spell hits every framework alike
-                for name in frameworks:
-                    seconds[name] = min(seconds[name], RUNNERS[name](workload, X, y))
-            rates = {name: samples / value for name, value in seconds.items()}
-            bound = blas_bound(workload, repeat)
-            peers = [rate for name, rate in rates.items() if not name.startswith("engine")]
-            best_peer = max(peers) if peers else float("nan")
-            for name, rate in rates.items():
-                versus = f"{rate / best_peer:>13.2f}x" if peers else f"{'-':>14}"
-                print(f"{workload['name']:<9}{name:<10}{rate:>12,.0f}{versus}{rate / bound:>15.2f}")
-            print(f"{workload['name']:<9}{'bound':<10}{bound:>12,.0f}"
-                  f"{'':>14}{'(matmul only)':>15}")
-            if "engine" in seconds and "engine+diag" in seconds:
-                cost = seconds["engine+diag"] / seconds["engine"] - 1
-                print(f"{workload['name']:<9}diagnostics cost {cost:+.1%} of the engine's time")
+            workload = quick(workload) if args.quick else workload
+            print_frameworks(workload, *make_data(workload), frameworks, repeat)
+        runners = control_runners(run_engine, _engine_network, clock)
+        for workload in workloads:
+            if workload["name"] in args.controls:
+                workload = quick(workload) if args.quick else workload
+                print()
+                print_controls(workload, *make_data(workload), repeat, runners)
     return 0
+
+
+def print_frameworks(workload: dict[str, Any], X: np.ndarray, y: np.ndarray,
+                     frameworks: list[str], repeat: int) -> None:
+    """One workload's rows of the main table: best of ``repeat`` interleaved runs each."""
+    samples = workload["rows"] * workload["epochs"]
+    seconds = {name: float("inf") for name in frameworks}
+    for _ in range(repeat):  # interleaved, so a busy spell hits every framework alike
+        for name in frameworks:
+            seconds[name] = min(seconds[name], RUNNERS[name](workload, X, y))
+    rates = {name: samples / value for name, value in seconds.items()}
+    bound = blas_bound(workload, repeat)
+    peers = [rate for name, rate in rates.items() if not name.startswith("engine")]
+    best_peer = max(peers) if peers else float("nan")
+    for name, rate in rates.items():
+        versus = f"{rate / best_peer:>13.2f}x" if peers else f"{'-':>14}"
+        print(f"{workload['name']:<9}{name:<10}{rate:>12,.0f}{versus}{rate / bound:>15.2f}")
+    print(f"{workload['name']:<9}{'bound':<10}{bound:>12,.0f}{'':>14}{'(matmul only)':>15}")
+    if "engine" in seconds and "engine+diag" in seconds:
+        cost = seconds["engine+diag"] / seconds["engine"] - 1
+        print(f"{workload['name']:<9}diagnostics cost {cost:+.1%} of the engine's time")
 
 
 def _available(name: str, threads: int) -> bool:

@@ -29,9 +29,12 @@ sys.path.insert(0, str(ROOT))  # before benchmarks/ itself, which holds this ver
 from benchmarks.service_bench import measures as m  # noqa: E402
 from benchmarks.service_bench.load import Targets, predict_body, run_load  # noqa: E402
 from benchmarks.service_bench.overhead import overhead_data, service_overhead  # noqa: E402
+from benchmarks.service_bench.predict import predict_formats  # noqa: E402
+from benchmarks.service_bench.predict import rows as format_rows  # noqa: E402
 from benchmarks.service_bench.processes import KEY, cpu_seconds, postgres_database, serve  # noqa: E402
 
 FEATURES = 64
+PACED_RATE = 400  # requests/s of the paced load run (its p99 has a target)
 WORKER_COUNTS = (1, 2, 4)
 
 
@@ -79,11 +82,7 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         tiny_X, tiny_y = m.classification_data(64, 4, 2, seed=1)
         tiny_ds = m.upload(client, "tiny", tiny_X, tiny_y)
 
-        log(kind, "predict latency")
-        out["predict"] = m.predict_latency(
-            client, model_id, features=FEATURES,
-            rounds=100 if quick else 500, big_rounds=20 if quick else 100,
-        )
+        out.update(predict(kind, client, model_id, quick=quick))
         log(kind, "queue pickup")
         out["pickup"] = m.pickup(client, tiny_ds, samples=6 if quick else 20)
         log(kind, "service overhead")
@@ -107,6 +106,9 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         # Over the whole window: the clients' start-up (a barrier, not a fixed time) included.
         out["load"]["server_cpu"] = (
             (cpu_seconds(served.process.pid) - cpu) / (time.monotonic() - began))
+        log(kind, f"paced load run, {PACED_RATE} requests/s")
+        out["paced"] = run_load(targets, clients=args.load_clients, seconds=load_seconds,
+                                rate=PACED_RATE)
         client.post(f"/v1/jobs/{live}/cancel")
         served.stop_workers()
 
@@ -118,6 +120,16 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             )
     out["load_after"] = os.getloadavg()[0]
     return out
+
+
+def predict(kind: str, client: Any, model_id: str, *, quick: bool) -> dict[str, Any]:
+    """Predict latency (JSON) and throughput by format (.npy, Arrow)."""
+    log(kind, "predict latency")
+    latency = m.predict_latency(client, model_id, features=FEATURES,
+                                rounds=100 if quick else 500, big_rounds=20 if quick else 100)
+    log(kind, "predict throughput by format (.npy, Arrow)")
+    formats = predict_formats(client, model_id, features=FEATURES, quick=quick)
+    return {"predict": latency, "formats": formats}
 
 
 def log(kind: str, what: str) -> None:
@@ -135,7 +147,7 @@ def ms(seconds: float) -> str:
 
 def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(measure, value, target) rows of one database's results."""
-    p, q, o, load = r["predict"], r["pickup"], r["overhead"], r["load"]
+    p, q, o, load, paced = r["predict"], r["pickup"], r["overhead"], r["load"], r["paced"]
     ratio = p["one_p50"] / p["health_p50"]
     out = [
         ("/healthz p50 / p99", f"{ms(p['health_p50'])} / {ms(p['health_p99'])}", "floor"),
@@ -143,6 +155,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("predict 1 row p50 ÷ /healthz p50", f"{ratio:.2f}×", "≤ 1.5×"),
         ("predict 1,000 rows p50 / p99", f"{ms(p['big_p50'])} / {ms(p['big_p99'])}", ""),
         ("predict 1,000 rows throughput", f"{p['big_rows_per_s']:,.0f} rows/s", "≥ 100,000"),
+        *format_rows(r["formats"]),
         ("pickup p50 / p99 (started_at − answer)", f"{ms(q['p50'])} / {ms(q['p99'])}",
          "p50 < 100 ms"),
     ]
@@ -152,7 +165,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         (f"overhead: {o['epochs']}-epoch job, direct train (best)", f"{o['direct']:.2f} s", ""),
         ("overhead: started→finished ÷ direct", f"{o['ratio_worker']:.3f}×", "≤ 1.05×"),
         ("overhead: submit→succeeded ÷ direct", f"{o['ratio_end_to_end']:.3f}×", "≤ 1.05×"),
-        ("load: requests/s", f"{load['rps']:,.0f}", ""),
+        ("load: requests/s", f"{load['rps']:,.0f}", "≥ 700"),
         ("load: p50 / p99", f"{ms(load['p50'])} / {ms(load['p99'])}", "p99 < 250 ms"),
         ("load: p99 poll / history / predict",
          " / ".join(f"{load['p99_by_op'].get(k, 0) * 1000:.0f}" for k in ("poll", "history",
@@ -160,6 +173,14 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("load: errors", f"{load['errors']} of {load['requests']:,}", "0"),
         ("load: CPU generator / server (cores)",
          f"{load['generator_cpu']:.2f} / {load['server_cpu']:.2f}", ""),
+        # What one process could serve with a core to itself, whatever the machine's load.
+        ("load: server CPU per request", ms(load["server_cpu"] / load["rps"])
+         if load["rps"] else "-", "≤ 1.43 ms (700/s)"),
+        (f"paced load ({PACED_RATE}/s): requests/s", f"{paced['rps']:,.0f}", ""),
+        (f"paced load ({PACED_RATE}/s): p50 / p99", f"{ms(paced['p50'])} / {ms(paced['p99'])}",
+         "p99 < 100 ms"),
+        (f"paced load ({PACED_RATE}/s): errors", f"{paced['errors']} of {paced['requests']:,}",
+         "0"),
         ("machine load average before / after", f"{r['load_before']:.1f} / {r['load_after']:.1f}",
          ""),
     ]

@@ -4,6 +4,7 @@ from .api import Client
 from .errors import DescentAPIError, DescentConnectionError
 from .sweeps import Sweep, Trial
 from .types import (
+    Alias,
     Dataset,
     Estimate,
     Evaluation,
@@ -16,6 +17,7 @@ from .types import (
 )
 
 __all__ = [
+    "Alias",
     "Client",
     "Dataset",
     "DescentAPIError",

@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from . import tables, uploads, waiting
+from . import binary, tables, uploads, waiting
+from .naming import ModelNaming
 from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
 from .types import (
@@ -24,7 +25,7 @@ from .types import (
 )
 
 
-class Client:
+class Client(ModelNaming):
     """A synchronous Descent client.
 
     ``base_url`` defaults to ``$DESCENT_URL`` (else ``http://127.0.0.1:8000``) and ``api_key`` to
@@ -213,8 +214,11 @@ class Client:
         return wait_sweep(self, sweep_id, on_progress, timeout, poll_interval)
 
     # Models --------------------------------------------------------------------------------
-    def list_models(self, *, page_size: int | None = None) -> Iterator[Model]:
-        for item in self._t.paginate("/v1/models", {"limit": page_size}):
+    def list_models(self, *, page_size: int | None = None, name: str | None = None,
+                    tag: str | None = None) -> Iterator[Model]:
+        """The models, newest first (only those of ``name`` and with ``tag`` when given)."""
+        query = {"limit": page_size, "name": name, "tag": tag}
+        for item in self._t.paginate("/v1/models", query):
             yield Model.from_dict(item)
 
     def get_model(self, model_id: str) -> Model:
@@ -241,11 +245,14 @@ class Client:
         to the model's columns by name, in any order; ``None``/NaN missing), or rows by position
         (n × n_features, lists or an array). For records the answer lists the
         ``ignored_columns`` the model does not take; a missing column raises the server's 422
-        naming it."""
-        body = {"inputs": tables.predict_inputs(inputs), "store": store}
-        return PredictResult.from_dict(
-            self._t.json("POST", f"/v1/models/{model_id}/predict", json=body)
-        )
+        naming it. Arrays and DataFrames of 1,000 rows or more travel as ``.npy`` / Arrow
+        (`descent.binary`); the answer is the same."""
+        url = f"/v1/models/{model_id}/predict"
+        answer = binary.predict(self._t, url, inputs, store=store)
+        if answer is None:  # JSON
+            body = {"inputs": tables.predict_inputs(inputs), "store": store}
+            answer = self._t.json("POST", url, json=body)
+        return PredictResult.from_dict(answer)
 
     def batch_predict(self, model_id: str, dataset_id: str) -> Job:
         """Queue a predict job over a stored dataset; its ``prediction_id`` is set on success."""

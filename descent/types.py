@@ -125,6 +125,20 @@ class Model(_APIObject):
     created_at: str | None = None
     columns: list[dict[str, Any]] | None = None  # name, kind, categories (seen in training)
     evaluation: dict[str, Any] | None = None  # the report on the validation part
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] = dataclasses.field(default_factory=list)
+    parent_model_id: str | None = None  # fine-tuned from (training.init_from_model)
+
+
+@dataclasses.dataclass(frozen=True)
+class Alias(_APIObject):
+    """A name for one of the tenant's models (``PUT /v1/models/aliases/{alias}``)."""
+
+    alias: str = ""
+    model_id: str = ""
+    created_at: str | None = None
+    updated_at: str | None = None  # when it last moved
 
 
 @dataclasses.dataclass(frozen=True)

@@ -111,6 +111,9 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
         redoc_url=None,
     )
     app.state.db = database
+    # SQLite: the reads that run on the event loop (keys; a job by id) use connections of their
+    # own; PostgreSQL: the one database, from worker threads only.
+    app.state.loop_db = keys_db
     app.state.settings = settings
     app.state.model_cache = inference.ModelCache(settings.predict_cache_size)
     app.state.events_poll_seconds = 0.5

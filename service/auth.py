@@ -1,8 +1,8 @@
 """API keys on the request path: ``Authorization: Bearer <key>`` → the caller's tenant.
 
 Keys are random (``dk_`` + 256 bits), stored only as SHA-256 hex, found by that hash through a
-unique index and compared in constant time. Nothing is cached: every request does one indexed
-lookup, so a revoked key is refused by the very next request.
+unique index and compared in constant time. The guard remembers the keys it found
+(`service.key_cache`): a revoked key is refused by every API process within a second.
 """
 
 from __future__ import annotations

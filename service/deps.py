@@ -18,12 +18,14 @@ from service.settings import Settings
 bearer_scheme = HTTPBearer(auto_error=False, description="An API key: `descent keys create`")
 
 
-def get_db(request: Request) -> Database:
+# async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request for an
+# attribute read.
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -50,7 +52,7 @@ async def get_caller(
     if credentials is None:
         raise Unauthorized("Send your API key as `Authorization: Bearer <key>`.")
     return await run_in_threadpool(
-        authenticate, get_db(request), f"Bearer {credentials.credentials}"
+        authenticate, request.app.state.db, f"Bearer {credentials.credentials}"
     )
 
 

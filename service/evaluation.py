@@ -47,18 +47,18 @@ def class_indices(model: tables.Model, dataset: tables.Dataset, y: np.ndarray) -
         except ValueError as exc:
             raise EvaluationProblem(f"dataset {dataset.id}: a classifier's targets are "
                                     f"labels; {exc}") from None
-    position = {_key(c): i for i, c in enumerate(model.classes or [])}
+    position = {label_key(c): i for i, c in enumerate(model.classes or [])}
     mapped = []
     for label in labels:
-        if _key(label) not in position:
+        if label_key(label) not in position:
             known = ", ".join(repr(c) for c in (model.classes or [])[:20])
             raise EvaluationProblem(f"dataset {dataset.id} has the label {label!r}, which "
                                     f"the model does not know (its classes: {known})")
-        mapped.append(position[_key(label)])
+        mapped.append(position[label_key(label)])
     return np.asarray(mapped, dtype=np.int64)[np.asarray(indices, dtype=np.int64)]
 
 
-def _key(label: Any) -> Any:
+def label_key(label: Any) -> Any:
     """Labels compare as the model stores them: 1 and 1.0 alike, "1" apart from 1."""
     return ("s", label) if isinstance(label, str) else ("n", float(label))
 

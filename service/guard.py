@@ -9,7 +9,8 @@ middleware runs first:
   (chunked) is counted while it is read, and reading stops at the cap with the same 413, whatever
   the route was doing with it (FastAPI would have answered a generic 400);
 - the caller goes in ``scope["state"]["caller"]``, where `service.deps.CallerDep` and predict
-  find it: one key lookup per request.
+  find it. Keys found are remembered (`service.key_cache`): a request with a known key makes no
+  query, and a revoked key is refused by every process within a second.
 
 Caps: ``POST /v1/datasets`` ``DESCENT_MAX_UPLOAD_BYTES``; ``POST /v1/models/{id}/predict``
 ``DESCENT_MAX_PREDICT_BYTES``; every other ``/v1`` body ``DESCENT_MAX_JSON_BODY_BYTES``.
@@ -27,12 +28,13 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import problems
-from service.auth import Caller, authenticate, bearer_token
+from service.auth import Caller, authenticate, bearer_token, hash_key
 from service.db import Database
 from service.errors import DescentError, PayloadTooLarge
+from service.key_cache import KeyCache
 from service.settings import Settings
 
-_PREDICT = re.compile(r"^/v1/models/[^/]+/predict$")
+_PREDICT = re.compile(r"^/v1/models/(?:by-alias/)?[^/]+/predict$")  # by id or by alias
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -74,6 +76,8 @@ class Guard:
         self.db = keys_db
         self.settings = settings
         self.routes = routes
+        self.keys = KeyCache()
+        self._refreshing = anyio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_guarded(scope["path"]):
@@ -94,13 +98,25 @@ class Guard:
 
     async def _authenticate(self, authorization: bytes | None) -> Caller:
         header = None if authorization is None else authorization.decode("latin-1")
-        bearer_token(header)  # no key at all: refused without a query
+        digest = hash_key(bearer_token(header))  # no key at all: refused without a query
+        if self.keys.due():
+            async with self._refreshing:  # one check at a time; the others then find it done
+                if self.keys.due():
+                    await self._on_database(self.keys.refresh, self.db)
+        caller = self.keys.get(digest)
+        if caller is None:
+            generation = self.keys.generation
+            caller = await self._on_database(authenticate, self.db, header)
+            self.keys.remember(digest, caller, generation)
+        return caller
+
+    async def _on_database(self, fn: Any, *args: Any) -> Any:
         if self.db.is_sqlite:
             # A local indexed read (~40 µs; WAL readers never wait for a writer) on a pool only
             # this thread uses: a worker thread would cost more than it saves.
-            return authenticate(self.db, header)
+            return fn(*args)
         # PostgreSQL: a network round trip, never on the event loop.
-        return await anyio.to_thread.run_sync(authenticate, self.db, header)
+        return await anyio.to_thread.run_sync(fn, *args)
 
     async def _call_capped(
         self, scope: Scope, receive: Receive, send: Send, cap: int, setting: str

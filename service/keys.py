@@ -70,7 +70,8 @@ def list_keys(db: Database) -> list[KeyInfo]:
 
 
 def revoke_key(db: Database, *, key_id: str) -> bool:
-    """Revoke a key (effective on the next request); False if there is no such key."""
+    """Revoke a key (refused by every API process within a second, `service.key_cache`);
+    False if there is no such key."""
 
     def write(session: Session) -> bool:
         key = session.get(tables.ApiKey, key_id)

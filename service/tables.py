@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from service.named_models.columns import NamedModel
+
 # Stable constraint names, so Alembic's batch mode on SQLite can find and alter them.
 NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
                      "ck": "ck_%(table_name)s_%(constraint_name)s", "pk": "pk_%(table_name)s",
@@ -184,8 +186,7 @@ class JobAttempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
-    # The job's attempt count when claimed (a released attempt is not counted: the next claim
-    # has the same number).
+    # The job's attempt count when claimed (a released attempt is not counted: the next has it).
     attempt: Mapped[int] = mapped_column(Integer)
     worker: Mapped[str] = mapped_column(String(64))
     # The claim's lease token: how the attempt's end finds its row (never shown).
@@ -221,7 +222,7 @@ class Checkpoint(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Model(Base):
+class Model(NamedModel, Base):  # name, description, tags, parent_model_id: NamedModel
     __tablename__ = "models"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -234,20 +235,16 @@ class Model(Base):
     n_features: Mapped[int] = mapped_column(Integer)
     n_targets: Mapped[int] = mapped_column(Integer)
     classes: Mapped[list[Any] | None] = mapped_column(JSON)
-    # The raw columns it takes: [{"name", "kind", "categories": [...] | null}, …] (null for a
-    # model trained before columns had kinds: n_features numbers, by position).
+    # The raw columns it takes, [{"name", "kind", "categories"}, …]; null: numbers by position.
     columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    # The history row of `best_epoch`, the epoch whose weights these are (epochs_trained counts
-    # every epoch run; null best_epoch: a model from before it was recorded).
+    # The history row of best_epoch, these weights' epoch (null: a model from before it).
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     epochs_trained: Mapped[int] = mapped_column(Integer)
     best_epoch: Mapped[int | None] = mapped_column(Integer)
-    # The .npz served by GET /v1/models/{id}/weights: W0, b0, … and mean/scale if standardized,
-    # target_mean/target_scale if regression targets were.
+    # GET /v1/models/{id}/weights' .npz: W0, b0, …, and mean/scale, target_mean/… when fitted.
     weights: Mapped[bytes] = mapped_column(LargeBinary)
     weights_sha256: Mapped[str] = mapped_column(String(64))
-    # The evaluation report of these weights on the validation part (worker.report); null
-    # without a validation part, or for a model from before reports.
+    # The report of these weights on the validation part (null: none, or from before reports).
     evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -297,4 +294,5 @@ class PredictionRow(Base):
     probabilities: Mapped[list[float] | None] = mapped_column(JSON)
 
 
+from service.named_models.tables import ModelAlias  # noqa: E402, F401  (it imports Base)
 from service.sweeps.tables import Sweep, SweepTrial  # noqa: E402, F401  (they import Base)

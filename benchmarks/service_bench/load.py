@@ -37,17 +37,22 @@ class Targets:
     predict_body: bytes
 
 
-def _client_loop(targets: Targets, seed: int, start: float, stop: float, out: list[Any]) -> None:
+def _client_loop(targets: Targets, seed: int, start: float, stop: float, out: list[Any],
+                 interval: float | None = None) -> None:
+    """Requests back to back, or (``interval``) one every ``interval`` seconds on a schedule
+    that does not wait for slow answers to catch up (latency counts from the scheduled time)."""
     rng = random.Random(seed)
     names = [name for name, _ in MIX]
     weights = [weight for _, weight in MIX]
     headers = {"Authorization": f"Bearer {targets.key}", "Content-Type": "application/json"}
     with httpx.Client(base_url=targets.url, headers=headers, timeout=30) as client:
-        time.sleep(max(0.0, start - time.time()))
+        due = start + (rng.uniform(0.0, interval) if interval else 0.0)
+        time.sleep(max(0.0, due - time.time()))
         while time.time() < stop:
             op = rng.choices(names, weights)[0]
             job_id = rng.choice(targets.job_ids)
-            began = time.perf_counter()
+            late = max(0.0, time.time() - due) if interval else 0.0  # behind the schedule
+            began = time.perf_counter() - late
             try:
                 if op == "poll":
                     answer = client.get(f"/v1/jobs/{job_id}")
@@ -62,17 +67,21 @@ def _client_loop(targets: Targets, seed: int, start: float, stop: float, out: li
             except httpx.HTTPError:
                 ok = False
             out.append((op, time.perf_counter() - began, ok))
+            if interval:
+                due += interval
+                time.sleep(max(0.0, due - time.time()))
 
 
 def _process(targets: Targets, clients: int, seed: int, seconds: float, ready: Any,
-             results: Any) -> None:
+             results: Any, interval: float | None = None) -> None:
     ready.wait(timeout=READY_SECONDS)
     start = time.time() + HEAD_START_SECONDS
     stop = start + seconds
     samples: list[Any] = []
     before = os.times()
     threads = [
-        threading.Thread(target=_client_loop, args=(targets, seed * 1000 + i, start, stop, samples))
+        threading.Thread(target=_client_loop,
+                         args=(targets, seed * 1000 + i, start, stop, samples, interval))
         for i in range(clients)
     ]
     for thread in threads:
@@ -85,15 +94,19 @@ def _process(targets: Targets, clients: int, seed: int, seconds: float, ready: A
 
 
 def run_load(
-    targets: Targets, *, clients: int, seconds: float, processes: int = 2
+    targets: Targets, *, clients: int, seconds: float, processes: int = 2,
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    """Closed-loop load for ``seconds``; requests/s, p50/p99 latency, errors, generator CPU."""
+    """Closed-loop load for ``seconds`` (or, with ``rate``, that many requests per second in
+    all, each client on its own schedule); requests/s, p50/p99 latency, errors, generator
+    CPU."""
+    interval = clients / rate if rate else None
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     share = [clients // processes + (i < clients % processes) for i in range(processes)]
     ready = context.Barrier(processes + 1)
     workers = [
-        context.Process(target=_process, args=(targets, n, i, seconds, ready, results))
+        context.Process(target=_process, args=(targets, n, i, seconds, ready, results, interval))
         for i, n in enumerate(share)
     ]
     for worker in workers:

@@ -85,6 +85,9 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZER.variants),
                         help=f"default {DEFAULTS['optimizer']}")
     parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
+    parser.add_argument("--init-from", metavar="MODEL", help=(
+        "fine-tune: start from this model's weights and keep its preprocessing "
+        "(training.init_from_model; its network is taken unless --hidden gives the same)"))
     parser.add_argument("--lr-schedule", metavar="JSON", help="learning-rate schedule, e.g. "
                         "'{\"name\": \"step\", \"step_size\": 10}' (docs/api.md)")
     parser.add_argument("--warmup-epochs", type=int, metavar="W", help="lr0·(e+1)/W for e < W")
@@ -160,6 +163,8 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("epochs", "batch_size", "seed"):
         if getattr(args, key) is not None:
             training[key] = getattr(args, key)
+    if getattr(args, "init_from", None):
+        training["init_from_model"] = args.init_from
     if args.optimizer or args.lr is not None:
         optimizer = training.get("optimizer") or {}
         optimizer = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)

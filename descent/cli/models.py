@@ -1,4 +1,5 @@
-"""`descent models list|show|export|evaluate` and `descent predict MODEL FILE.csv`."""
+"""`descent models list|show|export|evaluate` and `descent predict MODEL FILE.csv` (naming
+models and aliases: ``naming``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from ..api import Client
 from ..types import Model
-from . import evaluate
+from . import evaluate, naming
 from .csv_inputs import read_inputs
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
 
@@ -20,10 +21,12 @@ CHUNK_ROWS = 5000  # rows per predict request: keeps bodies far below the upload
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("models", help="list, show and export models")
+    parser = commands.add_parser("models", help="list, show, export, name and alias models")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", parents=[common], help="list models, newest first")
     listing.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    listing.add_argument("--name", help="only models of this name")
+    listing.add_argument("--tag", help="only models with this tag")
     listing.set_defaults(handler=list_models)
     show = actions.add_parser("show", parents=[common], help="show one model")
     show.add_argument("id")
@@ -35,11 +38,13 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     export.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     export.set_defaults(handler=export_model)
     evaluate.add_parser(actions, common)
+    naming.add_parsers(actions, common)
 
 
 def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("predict", parents=[common], help="predict a CSV file")
-    parser.add_argument("model", help="model id (mdl_…)")
+    parser.add_argument("model", help="model id (mdl_…), or an alias (the model it names now "
+                        "answers every row)")
     parser.add_argument("file", type=Path, help="CSV with a header row naming the model's "
                         "columns, in any order (empty cell: missing; other columns ignored)")
     parser.add_argument("-o", "--output", type=Path, help="write predictions here (default: "
@@ -50,13 +55,15 @@ def add_predict_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def list_models(args: argparse.Namespace, client: Client) -> int:
-    found = first(client.list_models(page_size=page_size(args.limit)), args.limit)
+    found = first(client.list_models(page_size=page_size(args.limit), name=args.name,
+                                     tag=args.tag), args.limit)
     if args.json:
         emit_json({"data": [m.to_dict() for m in found]})
         return 0
-    table(["ID", "TASK", "FEATURES", "EPOCHS", "VAL_LOSS", "JOB", "CREATED"], [
-        [m.id, m.task, m.n_features, m.epochs_trained, number((m.metrics or {}).get("val_loss")),
-         m.job_id or "-", when(m.created_at)] for m in found])
+    table(["ID", "NAME", "TASK", "FEATURES", "EPOCHS", "VAL_LOSS", "JOB", "CREATED"], [
+        [m.id, m.name or "-", m.task, m.n_features, m.epochs_trained,
+         number((m.metrics or {}).get("val_loss")), m.job_id or "-", when(m.created_at)]
+        for m in found])
     return 0
 
 
@@ -65,7 +72,9 @@ def show_model(args: argparse.Namespace, client: Client) -> int:
     if args.json:
         emit_json(model.to_dict())
         return 0
-    fields([("id", model.id), ("task", model.task), ("job", model.job_id),
+    fields([("id", model.id), ("name", model.name), ("tags", model.tags or None),
+            ("description", model.description), ("parent", model.parent_model_id),
+            ("task", model.task), ("job", model.job_id),
             ("dataset", model.dataset_id), ("features", model.n_features),
             ("columns", None if not model.columns else
              [f"{c['name']} ({c['kind']})" for c in model.columns]),
@@ -92,7 +101,11 @@ def export_model(args: argparse.Namespace, client: Client) -> int:
 
 
 def predict_csv(args: argparse.Namespace, client: Client) -> int:
-    model = client.get_model(args.model)
+    # An alias is read once: a file of many chunks is predicted by one model even if the alias
+    # moves meanwhile.
+    model_id = args.model if args.model.startswith("mdl_") else client.get_alias(
+        args.model).model_id
+    model = client.get_model(model_id)
     rows, _ = read_inputs(args.file, model)  # records by column name when the model has names
     predictions: list[Any] = []
     probabilities: list[Any] | None = None

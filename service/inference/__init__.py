@@ -7,12 +7,13 @@ column name) into what the pipeline takes, naming the first bad row or cell. Onl
 batch predictions and the ONNX export all go through the same ``LoadedModel``.
 """
 
-from service.inference.inputs import validate_inputs
+from service.inference.inputs import check_matrix, numbers_only, validate_inputs
 from service.inference.model import (
     LoadedModel,
     ModelCache,
     PredictionError,
     check_workload,
+    json_answers,
     load_cached,
     load_model,
     outputs,
@@ -25,9 +26,12 @@ __all__ = [
     "LoadedModel",
     "ModelCache",
     "PredictionError",
+    "check_matrix",
     "check_workload",
+    "json_answers",
     "load_cached",
     "load_model",
+    "numbers_only",
     "outputs",
     "predict",
     "read_inputs",

@@ -143,6 +143,17 @@ def to_answers(loaded: LoadedModel, out: np.ndarray) -> tuple[list[Any], list[An
     return out.tolist(), None
 
 
+def json_answers(loaded: LoadedModel, out: np.ndarray) -> tuple[Any, Any]:
+    """``to_answers`` for a JSON answer: numbers stay float64 arrays (``fastjson.dumps`` writes
+    them as lists, the same text, without a Python float per value)."""
+    if loaded.task == "classification":
+        return decode(out, loaded.classes or []), np.ascontiguousarray(out, np.float64)
+    if loaded.task == "multilabel":
+        return label_sets(out, loaded.classes or [])
+    values = np.ascontiguousarray(out[:, 0] if out.shape[1] == 1 else out, np.float64)
+    return values, None
+
+
 def label_sets(out: np.ndarray, labels: list[Any]) -> tuple[list[Any], list[Any]]:
     """Multilabel answers from sigmoid outputs ``(n, k)``: each row's labels with ``p > 0.5``
     (in the model's label order) and ``{label: p}`` for every label."""

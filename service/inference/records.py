@@ -29,9 +29,11 @@ from worker.pipeline.schema import number_text
 _LOC: list[str | int] = ["body", "inputs"]
 
 
-def read_inputs(loaded: Any, inputs: Any) -> tuple[np.ndarray | Table, list[str] | None]:
+def read_inputs(loaded: Any, inputs: Any, *, plain: bool = False
+                ) -> tuple[np.ndarray | Table, list[str] | None]:
     """``(X, ignored_columns)``: ``X`` an array (numeric rows) or a ``Table`` of the model's
-    columns; ``ignored_columns`` is None unless the inputs are records."""
+    columns; ``ignored_columns`` is None unless the inputs are records. ``plain``: the body
+    holds only numbers (`inputs.numbers_only`)."""
     columns: list[tuple[str, str]] | None = loaded.columns
     if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
         if columns is None:
@@ -39,7 +41,7 @@ def read_inputs(loaded: Any, inputs: Any) -> tuple[np.ndarray | Table, list[str]
                                  "before columns had names); send inputs as [[...], ...]")
         return _records(inputs, columns)
     if columns is None or all(kind == "numeric" for _, kind in columns):
-        return validate_inputs(loaded, inputs), None
+        return validate_inputs(loaded, inputs, plain=plain), None
     return _rows(inputs, columns), None
 
 
@@ -57,8 +59,8 @@ def _records(inputs: list[Any], columns: list[tuple[str, str]]) -> tuple[Table, 
                         f"record {i} has no column {name!r}; the model takes "
                         f"{_names(columns)} (null for a missing cell)"))
             ignored.update((key, None) for key in record if key not in wanted)
-    table = Table(tuple(
-        _column(name, kind, [record[name] for record in inputs], name) for name, kind in columns))
+    table = Table(tuple(column_from_cells(name, kind, [record[name] for record in inputs], name)
+                        for name, kind in columns))
     return table, list(ignored)
 
 
@@ -72,24 +74,26 @@ def _rows(inputs: Any, columns: list[tuple[str, str]]) -> Table:
         if len(row) != len(columns):
             raise _invalid([*_LOC, i], f"row {i} has {len(row)} values; this model takes "
                                        f"{len(columns)} columns: {_names(columns)}")
-    return Table(tuple(_column(name, kind, [row[j] for row in inputs], j)
+    return Table(tuple(column_from_cells(name, kind, [row[j] for row in inputs], j)
                        for j, (name, kind) in enumerate(columns)))
 
 
-def _column(name: str, kind: str, cells: Sequence[Any], key: str | int) -> Column:
-    """A column of the model's ``kind`` from request cells; ``key`` locates a bad cell."""
+def column_from_cells(name: str, kind: str, cells: Sequence[Any], key: str | int, *,
+                      loc: list[str | int] = _LOC) -> Column:
+    """A column of the model's ``kind`` from request cells; ``loc + [row, key]`` locates a bad
+    cell (JSON inputs, and the Arrow body's categorical columns)."""
     if kind == "numeric":
         values = np.empty(len(cells), np.float64)
         for i, cell in enumerate(cells):
             if cell is None:
                 values[i] = np.nan
             elif isinstance(cell, bool) or not isinstance(cell, int | float):
-                raise _invalid([*_LOC, i, key], f"row {i}, column {name!r}: {_shown(cell)} is "
+                raise _invalid([*loc, i, key], f"row {i}, column {name!r}: {_shown(cell)} is "
                                                 "not a number (null for a missing cell)")
             else:
                 values[i] = _float(cell)
                 if not np.isfinite(values[i]):
-                    raise _invalid([*_LOC, i, key], f"row {i}, column {name!r}: "
+                    raise _invalid([*loc, i, key], f"row {i}, column {name!r}: "
                                                     f"{_shown(cell)} is not a finite number")
         return Column(name, "numeric", values)
     texts: list[str | None] = []
@@ -105,7 +109,7 @@ def _column(name: str, kind: str, cells: Sequence[Any], key: str | int) -> Colum
         elif isinstance(cell, int | float):
             texts.append(str(cell) if isinstance(cell, int) else number_text(cell))
         else:
-            raise _invalid([*_LOC, i, key], f"row {i}, column {name!r}: a category is a "
+            raise _invalid([*loc, i, key], f"row {i}, column {name!r}: a category is a "
                                             "string, a number or null, not a list or object")
     return categorical_column(name, texts)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,8 @@ from service.repository import page
 from service.settings import Settings
 
 RETRY_AFTER_SECONDS = 30
+jobs_table: Table = tables.Job.__table__  # type: ignore[assignment]
+epochs_table: Table = tables.JobEpoch.__table__  # type: ignore[assignment]
 
 
 def get_job(session: Session, *, tenant_id: str, job_id: str) -> tables.Job:
@@ -31,6 +33,32 @@ def get_job(session: Session, *, tenant_id: str, job_id: str) -> tables.Job:
 def read_job(db: Database, *, tenant_id: str, job_id: str) -> tables.Job:
     with db.read() as session:
         return get_job(session, tenant_id=tenant_id, job_id=job_id)
+
+
+def job_row(db: Database, *, tenant_id: str, job_id: str) -> Any:
+    """The job's row (attributes as `tables.Job`'s) in one SELECT without a Session: the
+    routes that only show a job need no ORM object graph."""
+    query = select(jobs_table).where(jobs_table.c.id == job_id,
+                                     jobs_table.c.tenant_id == tenant_id)
+    with db.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"There is no job {job_id!r}.")
+    return row
+
+
+def history_rows(db: Database, *, tenant_id: str, job_id: str, after: int | None) -> list[Any]:
+    """``(epoch, metrics, seconds)`` of the job's epochs in order (``NotFound`` for another
+    tenant's job), one connection and two small SELECTs without a Session."""
+    query = select(epochs_table.c.epoch, epochs_table.c.metrics, epochs_table.c.seconds).where(
+        epochs_table.c.job_id == job_id)
+    if after is not None:
+        query = query.where(epochs_table.c.epoch > after)
+    with db.engine.connect() as conn:
+        if conn.execute(select(jobs_table.c.id).where(
+                jobs_table.c.id == job_id, jobs_table.c.tenant_id == tenant_id)).first() is None:
+            raise NotFound(f"There is no job {job_id!r}.")
+        return list(conn.execute(query.order_by(epochs_table.c.epoch)))
 
 
 def list_jobs(

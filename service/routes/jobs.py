@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from starlette.status import HTTP_202_ACCEPTED
 
-from service import events, gradcheck, specs, tables
+from service import events, fastjson, gradcheck, specs, tables
 from service.db import Database
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.event_hub import EventHub
@@ -30,6 +30,7 @@ from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.gradcheck import GradcheckPublic
 from service.schemas.jobs import history_row
 from service.settings import Settings
+from service.specs.finetune import load_parent
 from service.strict_json import StrictJsonRoute
 
 # Job specs: duplicate keys refused, large bodies parsed and validated off the event loop.
@@ -69,9 +70,13 @@ def _resolve(
         dataset = dataset_store.get_dataset(
             session, tenant_id=tenant_id, dataset_id=submit.dataset_id
         )
+        parent = load_parent(session, tenant_id=tenant_id,
+                             model_id=submit.training.init_from_model)
+        task = submit.task or (parent.task if parent is not None else None)
         targets = (specs.load_targets(session, dataset)
-                   if specs.needs_targets(submit.task, dataset) else None)
-        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets)
+                   if specs.needs_targets(task, dataset) else None)
+        spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets,
+                                  parent=parent)
         return spec, specs.trained_as(dataset, spec["task"], targets)
 
 
@@ -162,16 +167,31 @@ def list_jobs(
     return Page[JobPublic](data=[JobPublic.of(r) for r in rows], next=next_cursor)
 
 
+def _json(model: Any) -> Response:
+    """A response model's JSON as FastAPI would write it, without validating it again."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 @router.get("/{job_id}", response_model=JobPublic, responses=problem_responses(401, 404, 422))
-def get_job(job_id: str, caller: CallerDep, db: DbDep) -> JobPublic:
+async def get_job(job_id: str, caller: CallerDep, request: Request) -> Response:
     known_id(job_id, "job", "job")  # not an id: not found, without a query
-    return JobPublic.of(store.read_job(db, tenant_id=caller.tenant_id, job_id=job_id))
+
+    def read(db: Database) -> Response:  # a row, not an ORM object
+        return _json(JobPublic.of(store.job_row(db, tenant_id=caller.tenant_id, job_id=job_id)))
+
+    db: Database = request.app.state.db
+    if db.is_sqlite:
+        # One indexed row of a local file (~100 µs; WAL readers never wait for the writer), on
+        # the event loop's own connections: the hop to a worker thread and back costs more,
+        # and under load each hop is a GIL handover the event loop waits for.
+        return read(request.app.state.loop_db)
+    return await run_in_threadpool(read, db)  # PostgreSQL: a network round trip
 
 
 @router.get(
     "/{job_id}/history", response_model=HistoryPublic, responses=problem_responses(401, 404, 422)
 )
-def get_history(
+async def get_history(
     job_id: str,
     caller: CallerDep,
     db: DbDep,
@@ -179,12 +199,17 @@ def get_history(
     diagnostics: Annotated[bool, Query(description=(
         "Include each epoch's per-layer `diagnostics` block (docs/api.md \"Diagnostics\")"
     ))] = False,
-) -> HistoryPublic:
+) -> Response:
     known_id(job_id, "job", "job")
-    with db.read() as session:
-        rows = store.history(session, tenant_id=caller.tenant_id, job_id=job_id, after=after)
+
+    def read() -> Response:
+        rows = store.history_rows(db, tenant_id=caller.tenant_id, job_id=job_id, after=after)
+        # Rows as plain dicts straight to JSON: a long history is thousands of epochs, each
+        # validated twice by pydantic before (HistoryPublic, then FastAPI's response check).
         data = [history_row(r, diagnostics) for r in rows]
-    return HistoryPublic.model_validate({"data": data})
+        return Response(fastjson.dumps({"data": data}), media_type="application/json")
+
+    return await run_in_threadpool(read)
 
 
 @router.get(

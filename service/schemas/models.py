@@ -41,6 +41,11 @@ class ModelPublic(BaseModel):
         "The evaluation report of these weights on the validation part (docs/api.md, "
         "Evaluation reports); null without a validation part"))
     weights_sha256: str
+    name: str | None = Field(default=None, description="Set by PATCH; null until then")
+    description: str | None = Field(default=None, description="Set by PATCH")
+    tags: list[str] = Field(default_factory=list, description="Set by PATCH")
+    parent_model_id: str | None = Field(default=None, description=(
+        "The model this one was fine-tuned from (training.init_from_model); null otherwise"))
     created_at: dt.datetime
 
     @classmethod
@@ -54,6 +59,8 @@ class ModelPublic(BaseModel):
             epochs_trained=row.epochs_trained, best_epoch=row.best_epoch,
             evaluation=json_safe(row.evaluation) if row.evaluation else None,
             weights_sha256=row.weights_sha256,
+            name=row.name, description=row.description, tags=list(row.tags or []),
+            parent_model_id=row.parent_model_id,
             created_at=row.created_at,
         )
 

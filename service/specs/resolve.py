@@ -14,6 +14,7 @@ import numpy as np
 from service import tables
 from service.errors import InvalidInput, field_error
 from service.settings import Settings
+from service.specs import finetune
 from service.specs.controls import control_errors
 from service.specs.models import JobSubmit
 from service.specs.targets import default_task, trained_as
@@ -49,15 +50,20 @@ def validation_rows(n_rows: int, split: float | None) -> int:
 
 def resolve_spec(
     submit: JobSubmit, dataset: tables.Dataset, *, settings: Settings,
-    targets: np.ndarray | None = None,
+    targets: np.ndarray | None = None, parent: tables.Model | None = None,
 ) -> dict[str, Any]:
     """The full spec with defaults filled in, checked against ``dataset`` and ``settings``.
 
     The task defaults to the dataset's (``multilabel`` for label sets), else to its kind of
     targets; a task given reads them as its own kind
     when they allow it (``service.specs.targets``; ``targets``, the stored ``y``, is needed to
-    read values as labels)."""
-    task = _task(submit.task, dataset)
+    read values as labels). ``parent``, the model of ``training.init_from_model``, fixes the
+    task, network and preprocessing (``service.specs.finetune``)."""
+    if parent is None and submit.training.init_from_model is not None:
+        raise _invalid(["training", "init_from_model"],
+                       "training.init_from_model: fine-tuning is not available here "
+                       "(sweeps' trials start from scratch); submit it with POST /v1/jobs")
+    task = _task(submit.task or (parent.task if parent is not None else None), dataset)
     view = trained_as(dataset, task, targets)
     network, errors = _network(submit, task)
     training = submit.training.model_dump(mode="json")
@@ -74,6 +80,9 @@ def resolve_spec(
         "max_attempts": submit.max_attempts,
         "priority": submit.priority,
     }
+    if parent is not None:
+        errors += finetune.inherit(spec, submit, dataset, parent)
+        network = spec["network"]
     errors += _shape(network, settings)
     errors += control_errors(training, network, task, view.classes)
     width = input_width(spec, dataset)

@@ -217,6 +217,26 @@ def test_dropout_masks_are_inverted_and_off_at_evaluation() -> None:
     assert not np.array_equal(a.flat_params, b.flat_params)  # but not while training
 
 
+def test_dropout_masks_drawn_into_buffers_are_the_fresh_arrays_ones() -> None:
+    """Masks drawn with or without the loop's preallocated float64 buffers are
+    ``[U ≥ p] / (1 − p)`` of the stream's next uniforms, and leave the stream alike."""
+    from worker.nn.dropout import draw_masks
+
+    reference, fresh, buffered = (np.random.default_rng(7) for _ in range(3))
+    for dtype in (np.float32, np.float64):
+        want = [((reference.random((30, 9)) >= 0.3) / 0.7).astype(dtype), None,
+                ((reference.random((30, 4)) >= 0.55) / 0.45).astype(dtype)]
+        a = [np.empty((30, 9), dtype), None, np.empty((30, 4), dtype)]
+        b = [np.empty((30, 9), dtype), None, np.empty((30, 4), dtype)]
+        draw_masks(fresh, [0.3, 0.0, 0.55], a)
+        draw_masks(buffered, [0.3, 0.0, 0.55], b, [np.empty((30, 9)), None, np.empty((30, 4))])
+        for got in (a, b):
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[2], want[2])
+        assert fresh.bit_generator.state == reference.bit_generator.state
+        assert buffered.bit_generator.state == reference.bit_generator.state
+
+
 EVERYTHING = {"epochs": 6, "batch_size": 16, "validation_split": 0.25, "early_stopping": None,
               "lr_schedule": {"name": "plateau", "factor": 0.5, "patience": 0,
                               "threshold": 0.5},

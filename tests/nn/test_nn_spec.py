@@ -19,6 +19,7 @@ API_TRAINING_EXAMPLE = {
     "standardize_targets": True,  # docs/api.md: scaled regression targets
     "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
     "lr_schedule": None, "warmup_epochs": 0, "clip_grad_norm": None, "class_weight": None,
+    "init_from_model": None,
 }
 
 

@@ -50,7 +50,7 @@ API_EXAMPLE_SPEC = {
         "standardize_targets": True,
         "early_stopping": {"patience": 10, "min_delta": 0.0, "restore_best": True},
         "lr_schedule": None, "warmup_epochs": 0, "clip_grad_norm": None, "class_weight": None,
-        "diagnostics": True,
+        "diagnostics": True, "init_from_model": None,
     },
     "preprocessing": {
         "numeric_imputation": "mean",

@@ -9,7 +9,9 @@ The steps, in order (``run_train``):
 2. ``prepare``: the train/validation split (the run's ``split`` random stream), the pipeline
    (the spec's ``preprocessing``, then standardization) and, for regression with
    ``standardize_targets``, the target scaling, both fitted on the training rows only, both
-   parts transformed by them; the network's input width is the pipeline's;
+   parts transformed by them; the network's input width is the pipeline's. A fine-tuning job
+   (``training.init_from_model``, ``finetune``) keeps its parent's pipeline and target scaling
+   instead, reads the data in the parent's terms and starts from the parent's weights;
 3. the engine's loop (``worker.nn.run_fit``), recording each epoch and checkpointing
    (``EpochRecorder``);
 4. the model: the weights with the pipeline's state and target scaling, and the metrics of the
@@ -27,6 +29,7 @@ from service import queue, tables
 from service.artifacts import decode_table, encode_weights
 from service.ids import new_id
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
+from worker.jobs.finetune import Parent, in_terms_of, load_parent
 from worker.jobs.pruning import TrialPruner
 from worker.jobs.recorder import EpochRecorder, history_row
 from worker.pipeline import (
@@ -114,29 +117,36 @@ class Prepared:
     Y: np.ndarray
     validation: tuple[np.ndarray, np.ndarray] | None
     targets: TargetScaler | None = None
+    parent_model_id: str | None = None  # fine-tuning: the model whose pipeline this is
 
 
 def prepare(
     X: Table, Y: np.ndarray, config: dict[str, Any], split: np.random.Generator,
     dtype: Any, preprocessing: dict[str, Any] | None = None, *, task: str = "classification",
+    parent: Parent | None = None,
 ) -> Prepared:
     """Split with the run's ``split`` stream, fit the pipeline (and, for regression with
     ``standardize_targets``, the target scaling) on the training rows only, and transform both
-    parts."""
+    parts. A fine-tuning job's ``parent`` brings its fitted pipeline and target scaling, which
+    are kept as they are."""
     train_rows, val_rows = split_rows(X.n_rows, config["validation_split"], split)
     X_train, Y_train = (X, Y) if train_rows is None else (X.take(train_rows), Y[train_rows])
-    pipeline = Pipeline.fit(X_train, standardize=config["standardize"], dtype=dtype,
-                            preprocessing=preprocessing)
-    targets = None
-    if task == "regression" and config.get("standardize_targets", True):
-        targets = TargetScaler.fit(Y_train)
+    if parent is not None:
+        pipeline, targets = parent.pipeline, parent.targets
+    else:
+        pipeline = Pipeline.fit(X_train, standardize=config["standardize"], dtype=dtype,
+                                preprocessing=preprocessing)
+        targets = None
+        if task == "regression" and config.get("standardize_targets", True):
+            targets = TargetScaler.fit(Y_train)
+    if targets is not None:
         Y_train = targets.transform(Y_train)
     validation = None
     if val_rows is not None:
         Y_val = Y[val_rows] if targets is None else targets.transform(Y[val_rows])
         validation = (pipeline.transform(X.take(val_rows)), Y_val)
     return Prepared(pipeline, pipeline.transform(X_train), np.ascontiguousarray(Y_train),
-                    validation, targets)
+                    validation, targets, None if parent is None else parent.id)
 
 
 def validation_report(task: str, net: Any, data: Prepared, classes: list[Any] | None,
@@ -159,11 +169,29 @@ def validation_report(task: str, net: Any, data: Prepared, classes: list[Any] | 
     return report_of(task, classes, Y_val, out, names)
 
 
+def _start(ctx: JobContext, dataset: tables.Dataset, task: str, config: dict[str, Any],
+           streams: Any) -> tuple[Prepared, Any, int, list[Any] | None]:
+    """``(data, net, n_outputs, classes)``: the data prepared and the network at epoch 0 (a
+    fine-tuning job's: in its parent's terms, with its parent's pipeline and weights)."""
+    from worker.nn import Network
+
+    spec = ctx.job.spec
+    X, Y, n_outputs, classes = training_arrays(dataset, task)
+    parent = load_parent(ctx.db, tenant_id=ctx.job.tenant_id, spec=spec, dtype=config["dtype"])
+    X, Y, n_outputs, classes = in_terms_of(parent, dataset, X, Y, classes)
+    data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),
+                   fill_preprocessing(spec.get("preprocessing")), task=task, parent=parent)
+    net = Network.from_spec(spec.get("network") or {}, data.pipeline.width, n_outputs,
+                            seed=config["seed"], dtype=config["dtype"], task=task)
+    if parent is not None:  # fine-tuning: the parent's weights, cast to this job's dtype
+        net.params = parent.params
+    return data, net, n_outputs, classes
+
+
 def run_train(ctx: JobContext) -> None:
     from worker.jobs.divergence import Diverged, explain, likely_causes
     from worker.nn import (
         DivergedError,
-        Network,
         RandomStreams,
         TrainingState,
         fill_training_defaults,
@@ -175,13 +203,9 @@ def run_train(ctx: JobContext) -> None:
     task = spec.get("task") or (
         "classification" if dataset.target_kind == "labels" else "regression"
     )
-    X, Y, n_outputs, classes = training_arrays(dataset, task)
     config = fill_training_defaults(spec.get("training"))
     streams = RandomStreams(config["seed"])
-    data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),
-                   fill_preprocessing(spec.get("preprocessing")), task=task)
-    net = Network.from_spec(spec.get("network") or {}, data.pipeline.width, n_outputs,
-                            seed=config["seed"], dtype=config["dtype"], task=task)
+    data, net, n_outputs, classes = _start(ctx, dataset, task, config, streams)
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
     recorder = EpochRecorder(ctx)
     if checkpoint is not None:
@@ -254,7 +278,7 @@ def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data:
         metrics=metrics, epochs_trained=run.last_epoch, best_epoch=kept or None,
         evaluation=validation_report(task, net, data, classes,
                                      names if names and len(names) == n_outputs else None),
-        weights=weights, weights_sha256=sha256,
+        weights=weights, weights_sha256=sha256, parent_model_id=data.parent_model_id,
     )
     last = run.history[-1].get("diagnostics") if run.history else None
     if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model,

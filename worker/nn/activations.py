@@ -58,10 +58,14 @@ def elu(Z: np.ndarray) -> np.ndarray:
 
 
 def softmax(Z: np.ndarray) -> np.ndarray:
-    """Row-wise ``A_ik = exp(Z_ik) / Σ_j exp(Z_ij)``, shifted by the row maximum for stability."""
-    Z -= Z.max(axis=1, keepdims=True)
+    """Row-wise ``A_ik = exp(Z_ik) / Σ_j exp(Z_ij)``, shifted by the row maximum for stability.
+
+    (The ufuncs' ``reduce`` is what ``Z.max``/``Z.sum`` call after a Python wrapper: the same
+    numbers, a few µs less per batch.)
+    """
+    Z -= np.maximum.reduce(Z, axis=1, keepdims=True)
     np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
+    Z /= np.add.reduce(Z, axis=1, keepdims=True)
     return Z
 
 

@@ -25,7 +25,8 @@ Masks = Sequence[np.ndarray | None]
 
 class Workspace:
     """Preallocated per-batch buffers for ``n`` rows: activations, input gradients, scratch;
-    for each hidden layer with a ``True`` in ``dropout``, its mask and masked activations."""
+    for each hidden layer with a ``True`` in ``dropout``, its mask, its uniform draws and its
+    masked activations."""
 
     def __init__(self, sizes: Sequence[int], n: int, dtype: np.dtype,
                  dropout: Sequence[bool] = ()) -> None:
@@ -37,6 +38,9 @@ class Workspace:
             np.empty((n, units), dtype) if use else None
             for units, use in zip(sizes[1:-1], on, strict=True)]
         self.dropped: list[Any] = [None if m is None else np.empty_like(m) for m in self.masks]
+        # the uniform draws behind each mask (float64 whatever the dtype: see ``dropout``)
+        self.uniform: list[np.ndarray | None] = [
+            None if m is None else np.empty(m.shape) for m in self.masks]
 
 
 def backpropagate(

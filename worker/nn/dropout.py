@@ -25,8 +25,18 @@ def dropout_rates(hidden_layers: Sequence[dict]) -> list[float]:
 
 
 def draw_masks(rng: np.random.Generator, rates: Sequence[float],
-               masks: Sequence[np.ndarray | None]) -> None:
-    """Fill each layer's preallocated mask ``(m, units)`` with ``[U ≥ p] / (1 − p)``."""
-    for p, mask in zip(rates, masks, strict=True):
-        if mask is not None:
-            np.multiply(rng.random(mask.shape) >= p, 1.0 / (1.0 - p), out=mask)
+               masks: Sequence[np.ndarray | None],
+               uniform: Sequence[np.ndarray | None] | None = None) -> None:
+    """Fill each layer's preallocated mask ``(m, units)`` with ``[U ≥ p] / (1 − p)``.
+
+    ``uniform``, when given, holds a float64 buffer of the mask's shape per dropout layer for
+    ``U`` (the same numbers as a fresh array: the draws do not depend on where they land), so
+    a batch allocates nothing.
+    """
+    for i, (p, mask) in enumerate(zip(rates, masks, strict=True)):
+        if mask is None:
+            continue
+        U = rng.random(mask.shape) if uniform is None or uniform[i] is None \
+            else rng.random(out=uniform[i])
+        np.greater_equal(U, p, out=mask)  # 1 where kept, 0 where dropped, in the mask's dtype
+        mask *= 1.0 / (1.0 - p)  # the float64 scale rounded once to the dtype, as before

@@ -107,6 +107,9 @@ TRAINING = Object(name="TrainingSpec", default={}, fields={
         "training rows); predictions are scaled back. Ignored for classification")),
     "early_stopping": EARLY_STOPPING,
     **TRAINING_CONTROLS,
+    "init_from_model": Text(None, nullable=True, min_length=1, max_length=40, doc=(
+        "Fine-tune: start from this model's weights and keep its fitted preprocessing "
+        "(a model of yours, trained on the same columns; null = a new model)")),
 })
 
 JOB = Object(name="JobSubmit", fields={
