@@ -10,7 +10,7 @@
   stored form is raw ``.npy`` members, which pglz would spend seconds failing to shrink.
 
 Revision ID: 0010
-Revises: 0012
+Revises: 0009
 Create Date: 2026-12-01
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0012"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -53,7 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to 0012: only possible while every dataset is in the database (move artifacts
+    """Back to 0009: only possible while every dataset is in the database (move artifacts
     back first); chunked uploads in progress are dropped."""
     op.drop_table("uploads")
     bind = op.get_bind()

@@ -1,4 +1,4 @@
-"""Migration 0010 (after 0012 in the chain: numbers are handed out ahead): datasets gain
+"""Migration 0010: datasets gain
 `artifact` / `artifact_sha256` (their content may be null), and the `uploads` table appears;
 the downgrade takes them away again."""
 
