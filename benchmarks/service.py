@@ -26,8 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # before benchmarks/ itself, which holds this very `service.py`
 
+from benchmarks.service_bench import bigdata, smalljobs  # noqa: E402
 from benchmarks.service_bench import measures as m  # noqa: E402
-from benchmarks.service_bench import smalljobs  # noqa: E402
 from benchmarks.service_bench.load import Targets, predict_body, run_load  # noqa: E402
 from benchmarks.service_bench.overhead import overhead_data, service_overhead  # noqa: E402
 from benchmarks.service_bench.predict import predict_formats  # noqa: E402
@@ -143,6 +143,15 @@ def predict(kind: str, client: Any, model_id: str, *, quick: bool) -> dict[str, 
     return {"predict": latency, "formats": formats}
 
 
+def bench_bigdata(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The big data rows (service_bench/bigdata.py), on a server and database of their own."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="descent-bench-")))
+        served = stack.enter_context(serve(stack.enter_context(database(kind, args, tmp)), tmp))
+        log(kind, "big data in: MNIST-sized uploads, a job on one, 2 GB in parts (full run)")
+        return bigdata.big_data(served, stack.enter_context(served.client()), quick=args.quick)
+
+
 def log(kind: str, what: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')} {kind}] {what}", file=sys.stderr, flush=True)
 
@@ -197,6 +206,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
          "p99 < 100 ms"),
         (f"paced load ({PACED_RATE}/s): errors", f"{paced['errors']} of {paced['requests']:,}",
          "0"),
+        *bigdata.rows(r["bigdata"]),
         ("machine load average before / after", f"{r['load_before']:.1f} / {r['load_after']:.1f}",
          ""),
     ]
@@ -226,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ["sqlite"]
     if args.postgres_url and not args.no_postgres:
         kinds.append("postgresql")
-    results = {} if args.small_jobs_only else {kind: bench(kind, args) for kind in kinds}
+    results = {} if args.small_jobs_only else {
+        kind: {**bench(kind, args), "bigdata": bench_bigdata(kind, args)} for kind in kinds}
     for kind in kinds:
         log(kind, "small jobs")
         result = results.setdefault(kind, {"load_before": os.getloadavg()[0]})

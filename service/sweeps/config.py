@@ -111,6 +111,9 @@ class SweepCreate(_Strict):
             if not re.match(PATH_PATTERN, path) or len(path) > 200:
                 raise ValueError(f"space: {path!r} is not a dotted path into the job spec "
                                  "(e.g. training.optimizer.learning_rate)")
+            if path.split(".")[0] == "dataset_id":  # the trials' dataset is the sweep's
+                raise ValueError("space: dataset_id is not searched; a sweep trains on one "
+                                 "dataset (give it beside base)")
         if "dataset_id" in self.base:
             raise ValueError("base: give dataset_id once, beside base")
         return self

@@ -57,12 +57,38 @@ def check_sweep(config: SweepCreate, *, dataset: tables.Dataset, settings: Setti
         if config.max_trials > size:
             raise _invalid(f"the grid has {size} points; max_trials is {config.max_trials}",
                            "max_trials")
+    epochs = 0
     for params in spaces.corners(config.space):
         spec = trial_spec(config, params, dataset=dataset, settings=settings, targets=targets)
+        epochs = max(epochs, spec["training"]["epochs"])
         if config.metric.name.startswith("val_") and not spec["training"]["validation_split"]:
             raise _invalid(f"metric {config.metric.name} is measured on the validation split; "
                            "set base.training.validation_split (e.g. 0.2)", "metric")
+        names = measures(spec)
+        if config.metric.name not in names:
+            # Else every trial succeeds without a value and the sweep ends with no best.
+            raise _invalid(f"metric {config.metric.name} is not measured by a {spec['task']} "
+                           f"job; give one of {', '.join(names)}", "metric", "name")
+    rule = config.early_termination
+    if rule is not None:
+        field, first = (("warmup_epochs", rule.warmup_epochs) if rule.type == "median"
+                        else ("min_epochs", rule.min_epochs))
+        if first >= epochs:
+            # A trial stopped after its last epoch is only struck from the best.
+            raise _invalid(f"early_termination.{field} is {first}, but no trial trains more than "
+                           f"{epochs} epochs: none would be stopped before its end; give a "
+                           f"{field} below {epochs}", "early_termination", field)
 
 
-def _invalid(msg: str, field: str = "space") -> InvalidInput:
-    return InvalidInput(msg, errors=[field_error(["body", field], msg)])
+def measures(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The measures of a job's history rows a sweep may rank by (worker/nn/metrics.py's
+    ``evaluate``; ``val_`` ones with a validation split)."""
+    names: tuple[str, ...] = (("loss", "mae", "rmse", "r2") if spec["task"] == "regression"
+                              else ("loss", "accuracy"))
+    if spec["training"]["validation_split"]:
+        names += tuple(f"val_{name}" for name in names)
+    return names
+
+
+def _invalid(msg: str, *field: str) -> InvalidInput:
+    return InvalidInput(msg, errors=[field_error(["body", *(field or ("space",))], msg)])

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from service.sweeps import space as spaces
@@ -115,11 +116,13 @@ def _rungs(pruner: Any, study: Any, number: int, curve: dict[int, float],
         steps = steps[:-1]
     rungs: dict[str, float] = {}
     rung = 0
-    for step in steps:
-        while step >= pruner._min_resource * pruner._reduction_factor ** (bracket + rung):
-            rungs[f"completed_rung_{rung}"] = curve[step]
-            rung += 1
-    return rungs
+    while True:  # rung r holds the value at the first epoch at or past its epoch
+        first = bisect_left(steps, pruner._min_resource * pruner._reduction_factor ** (
+            bracket + rung))
+        if first == len(steps):
+            return rungs
+        rungs[f"completed_rung_{rung}"] = curve[steps[first]]
+        rung += 1
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,15 @@ def _study(config: SweepCreate, name: str, trials: Sequence[TrialRecord], number
         study_name=name, direction=config.metric.goal, sampler=_sampler(config, number),
         pruner=_pruner(config))
     distributions = spaces.distributions(config.space)
+    step = max((e for t in trials if t.number == running for e in t.curve), default=0)
     for trial in sorted(trials, key=lambda t: t.number):
         rungs = _rungs(study.pruner, study, trial.number, trial.curve, trial.number == running)
+        if running is not None and trial.number != running:
+            # What a pruner reads of another trial: its value at the running trial's epoch
+            # (median) or its rungs, just rebuilt (hyperband). Optuna copies every curve it
+            # is given, so a whole one made each decision O(trials × epochs).
+            trial = replace(trial, curve={step: trial.curve[step]} if step in trial.curve
+                            else {})
         study.add_trial(_frozen(config, trial, distributions, rungs))
     return study
 

@@ -84,3 +84,32 @@ def test_hyperband_compares_rungs_rebuilt_from_the_curves() -> None:
     # By epoch 9 every bracket has a rung to compare at (1, 3 or 9 epochs).
     assert should_prune(c, done, TrialRecord(30, params, "running", None, curve(9.0, 9)))
     assert not should_prune(c, done, TrialRecord(30, params, "running", None, curve(0.1, 9)))
+
+
+def test_a_pruning_decision_copies_one_value_per_other_trial_and_decides_the_same(
+        monkeypatch: Any) -> None:
+    """Optuna copies every curve it is told about: handing it the other trials' whole curves
+    made each epoch's decision O(trials × epochs). Trimmed to the running trial's epoch (what
+    the pruners read), the decisions are those of the whole curves."""
+    import random
+
+    from service.sweeps import study
+
+    rng = random.Random(0)
+    for rule in ({"type": "median", "startup_trials": 3, "warmup_epochs": 2},
+                 {"type": "hyperband", "min_epochs": 1, "reduction_factor": 3}):
+        c = config(early_termination=rule)
+        others = [TrialRecord(n, sample(c, [], n), rng.choice(["complete", "pruned", "failed"]),
+                              rng.random(), {e: rng.random() for e in range(1, 10)})
+                  for n in range(24)]
+        built = study._study(c, "s", [*others, TrialRecord(24, {**others[0].params},
+                             "running", None, {1: 0.5, 2: 0.5})], 24, running=24)
+        assert max(len(t.intermediate_values) for t in built.trials[:24]) == 1
+        currents = [TrialRecord(24, others[0].params, "running", None,
+                                {e: rng.uniform(0.3, 1.5) for e in range(1, k + 1)})
+                    for k in (1, 2, 3, 5, 9) for _ in range(4)]
+        trimmed = [should_prune(c, others, t) for t in currents]
+        monkeypatch.setattr(study, "replace", lambda trial, **_: trial)  # whole curves
+        assert [should_prune(c, others, t) for t in currents] == trimmed
+        assert any(trimmed) and not all(trimmed)
+        monkeypatch.undo()

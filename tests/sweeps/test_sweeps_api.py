@@ -110,6 +110,33 @@ def test_cancel_stops_sampling_and_cancels_queued_trials(db: Database, setup: An
     assert client.get(f"/v1/sweeps/{sweep['id']}", headers=headers).json()["trials_sampled"] == 2
 
 
+def test_a_sweep_whose_dataset_is_deleted_fails_its_trials_a_few_per_advance(
+        db: Database, setup: Any) -> None:
+    """Its remaining trials are failed jobs at once; sampling them all in one transaction held
+    the write lock for minutes on a big sweep, so each advance makes at most a few."""
+    from service.sweeps.advance import FAILED_PER_ADVANCE, advance
+
+    client, headers, dataset_id = setup
+    body = sweep_body(dataset_id, max_trials=3 * FAILED_PER_ADVANCE, parallelism=1)
+    sweep = client.post("/v1/sweeps", json=body, headers=headers).json()
+    url = f"/v1/sweeps/{sweep['id']}"
+    first = client.get(f"{url}/trials", headers=headers).json()["data"][0]["job_id"]
+    assert client.post(f"/v1/jobs/{first}/cancel", headers=headers).status_code == 200
+    assert client.delete(f"/v1/datasets/{dataset_id}", headers=headers).status_code == 204
+    settings = Settings(database_url=db.url)
+    assert advance(db, sweep_id=sweep["id"], settings=settings) == "running"
+    got = client.get(url, headers=headers).json()
+    assert got["trials_sampled"] == 1 + FAILED_PER_ADVANCE
+    while advance_all(db, settings=settings):
+        pass
+    got = client.get(url, headers=headers).json()
+    assert got["status"] == "failed" and got["trials_sampled"] == 3 * FAILED_PER_ADVANCE
+    assert got["counts"]["failed"] == 3 * FAILED_PER_ADVANCE - 1
+    last = client.get(f"{url}/trials", headers=headers).json()["data"][-1]["job_id"]
+    job = client.get(f"/v1/jobs/{last}", headers=headers).json()
+    assert "was deleted" in job["error"]["message"], job
+
+
 @pytest.mark.parametrize(("change", "where"), [
     ({"space": {"training.epochs": {"int": [1, 10**9]}}}, "space"),
     ({"space": {"network.hidden_layers.3.units": {"int": [1, 4]}}}, "space"),
@@ -120,6 +147,14 @@ def test_cancel_stops_sampling_and_cancels_queued_trials(db: Database, setup: An
     ({"base": {"training": {"validation_split": None}}}, "hidden_layers list"),
     ({"base": {"network": {"hidden_layers": [{"units": 3}]},
                "training": {"validation_split": None}}}, "metric"),
+    # a measure no trial writes: every trial would succeed without a value, and no best
+    ({"metric": {"name": "val_bogus"}}, "['body', 'metric', 'name']"),
+    ({"metric": {"name": "val_mae"}}, "give one of loss, accuracy, val_loss, val_accuracy"),
+    ({"space": {"dataset_id": {"choice": ["ds_other"]}}}, "dataset_id is not searched"),
+    # a rule that could only stop a trial after its last epoch (the base trains 4)
+    ({"early_termination": {"type": "hyperband", "min_epochs": 4}},
+     "['body', 'early_termination', 'min_epochs']"),
+    ({"early_termination": {"type": "median", "warmup_epochs": 9}}, "give a warmup_epochs below 4"),
 ])
 def test_a_sweep_that_cannot_run_is_refused(db: Database, setup: Any, change: dict[str, Any],
                                             where: str) -> None:

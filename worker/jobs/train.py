@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 
 from service import queue, tables
-from service.artifacts import decode_table, encode_weights
+from service.artifacts import encode_weights
+from service.db import Database
 from service.ids import new_id
+from service.repository.datasets import read_columns
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.finetune import Parent, in_terms_of, load_parent
 from worker.jobs.pruning import TrialPruner
@@ -46,12 +48,12 @@ from worker.pipeline.targets import TASK_NEEDS
 
 
 def training_arrays(
-    dataset: tables.Dataset, task: str
+    dataset: tables.Dataset, task: str, db: Database | None = None
 ) -> tuple[Table, np.ndarray, int, list[Any] | None]:
     """``(X, Y, n_outputs, classes)`` for training: ``X`` the raw columns, ``Y`` one-hot
     ``(n, n_classes)`` for classification, the target values ``(n, k)`` for regression and
     the 0/1 columns ``(n, k)`` for multilabel (classes: the target columns' names)."""
-    X, y = decode_table(dataset.content)
+    X, y = read_columns(db, dataset)  # as stored (uint8, float32, …), numbers as float64
     if y is None or dataset.n_targets == 0:
         raise InvalidJob(
             f"dataset {dataset.id} has no targets, so it can only be used for predictions"
@@ -176,7 +178,7 @@ def _start(ctx: JobContext, dataset: tables.Dataset, task: str, config: dict[str
     from worker.nn import Network
 
     spec = ctx.job.spec
-    X, Y, n_outputs, classes = training_arrays(dataset, task)
+    X, Y, n_outputs, classes = training_arrays(dataset, task, ctx.db)
     parent = load_parent(ctx.db, tenant_id=ctx.job.tenant_id, spec=spec, dtype=config["dtype"])
     X, Y, n_outputs, classes = in_terms_of(parent, dataset, X, Y, classes)
     data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),

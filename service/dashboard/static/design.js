@@ -145,19 +145,19 @@ async function showNewJob(params, token) {
     form.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
     if (!error) return;
     const items = (error.problem && error.problem.errors) || [];
-    let placed = false;
+    const elsewhere = []; // errors at a field the form does not show (a spec "Train again" kept)
     for (const item of items) {
       const path = (item.loc || []).filter((p) => p !== "body").join(".");
       // The field itself, else its nearest named parent (training.optimizer.beta1 → training.optimizer).
       const slot = slots.filter((s) => s.dataset.errorFor && (path === s.dataset.errorFor || path.startsWith(`${s.dataset.errorFor}.`)))
         .sort((a, b) => b.dataset.errorFor.length - a.dataset.errorFor.length)[0];
-      if (!slot) continue;
+      if (!slot) { elsewhere.push(item); continue; }
       slot.append(item.msg, " ");
       const control = form.querySelector(`[data-field="${slot.dataset.errorFor}"]`);
       if (control) control.setAttribute("aria-invalid", "true");
-      placed = true;
     }
-    if (!placed) general.replaceChildren(problemBox(error));
+    if (!items.length) general.replaceChildren(problemBox(error));
+    else if (elsewhere.length) general.replaceChildren(problemBox({ message: error.message, problem: { errors: elsewhere } }));
   }
 
   let timer = null;

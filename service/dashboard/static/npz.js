@@ -6,6 +6,7 @@
 "use strict";
 
 const NPY_PREVIEW_BYTES = 4 << 20;
+const NPY_PREVIEW_COLUMNS = 50; // NaN counts for at most these: a header may declare any width
 const NPY_TYPES = { f8: Float64Array, f4: Float32Array, i8: BigInt64Array, i4: Int32Array, i2: Int16Array,
   i1: Int8Array, u8: BigUint64Array, u4: Uint32Array, u2: Uint16Array, u1: Uint8Array, b1: Uint8Array };
 
@@ -89,7 +90,7 @@ function parseNpy(bytes) {
   }
   const rowsRead = Math.min(shape[0] || 0, Math.floor(cells.length / width));
   const rows = Array.from({ length: rowsRead }, (_, i) => cells.slice(i * width, (i + 1) * width));
-  const nan = Array.from({ length: width }, (_, j) => rows.reduce((s, r) => s + (Number.isNaN(r[j]) ? 1 : 0), 0));
+  const nan = Array.from({ length: Math.min(width, NPY_PREVIEW_COLUMNS) }, (_, j) => rows.reduce((s, r) => s + (Number.isNaN(r[j]) ? 1 : 0), 0));
   return { shape, rows, nan, partial: rowsRead < (shape[0] || 0) };
 }
 

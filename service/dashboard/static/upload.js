@@ -9,6 +9,12 @@
 "use strict";
 
 const PREVIEW_ROWS = 8;
+// A file may be very wide (8 MB of commas is 8 million columns): the preview profiles and shows
+// the first PREVIEW_COLUMNS (their kinds may be overridden; the others keep the detected kind)
+// and offers at most LISTED_COLUMNS as the target (the server's default column limit, the last
+// column always among them), so no file builds more than that many elements.
+const PREVIEW_COLUMNS = 50;
+const LISTED_COLUMNS = 10000;
 const SCAN_BYTES = 8 << 20; // kinds and missing counts are read from at most this much text
 const NUMBER = /^[+-]?(\d[\d_]*\.?\d*|\.\d+)(e[+-]?\d+)?$|^[+-]?(nan|inf|infinity)$/i;
 
@@ -90,17 +96,21 @@ function showUpload() {
     const rows = parseCsv(text, Infinity);
     // A cut at SCAN_BYTES may split the last row: leave it out of the counts.
     const body = rows.slice(1, file.size > SCAN_BYTES ? -1 : undefined);
-    state.columns = profileColumns(rows[0] || [], body);
-    const options = state.columns.map((c) => el("option", { value: c.name }, c.name));
+    const header = rows[0] || [];
+    state.width = header.length;
+    state.columns = profileColumns(header.slice(0, PREVIEW_COLUMNS), body);
+    const listed = (header.length > LISTED_COLUMNS
+      ? [...header.slice(0, LISTED_COLUMNS - 1), header[header.length - 1]] : header).map((n) => n.trim());
+    const options = listed.map((n) => el("option", { value: n }, n));
     target.replaceChildren(el("option", { value: "" }, "none (batch predictions only)"), ...options);
-    target.value = state.columns.length ? state.columns[state.columns.length - 1].name : "";
+    target.value = listed.length ? listed[listed.length - 1] : "";
     renderPreview(body, file.size > SCAN_BYTES);
   }
 
   // An .npz: X's columns x0, x1, … (NaN = missing) and y, the target; kinds are not overridden.
   function previewNpz({ X, y }) {
-    const width = X.shape[1] || 1;
-    const targets = y ? (y.shape[1] || 1) : 0;
+    const width = Math.min(X.shape[1] || 1, PREVIEW_COLUMNS);
+    const targets = y ? Math.min(y.shape[1] || 1, PREVIEW_COLUMNS) : 0;
     const names = [...Array.from({ length: width }, (_, j) => `x${j}`),
       ...Array.from({ length: targets }, (_, j) => (targets > 1 ? `y${j}` : "y"))];
     const shown = X.rows.slice(0, PREVIEW_ROWS);
@@ -110,10 +120,11 @@ function showUpload() {
           el("div", { class: X.nan[j] ? "missing" : "muted" }, `${X.nan[j]} missing`))
         : el("td", { "data-column": n, "data-kind": "target" }, "target")))));
     const cell = (v) => (typeof v === "number" ? (Number.isNaN(v) ? "(missing)" : num(v)) : String(v));
-    const rows = shown.map((r, i) => el("tr", {}, r.map((v) => el("td", {}, cell(v))),
-      y && y.rows[i] ? y.rows[i].map((v) => el("td", {}, cell(v))) : null));
+    const rows = shown.map((r, i) => el("tr", {}, r.slice(0, width).map((v) => el("td", {}, cell(v))),
+      y && y.rows[i] ? y.rows[i].slice(0, targets).map((v) => el("td", {}, cell(v))) : null));
     preview.replaceChildren(el("p", { class: "muted" }, `X: ${X.shape.join(" × ")}`, y ? `, y: ${y.shape.join(" × ")}` : ", no y",
-      `; missing cells counted in the first ${X.rows.length} rows${X.partial ? "" : " (all)"}; first ${shown.length} shown.`),
+      `; missing cells counted in the first ${X.rows.length} rows${X.partial ? "" : " (all)"}; first ${shown.length} shown`,
+      (X.shape[1] || 1) > width ? `, with X's first ${width} columns.` : "."),
     el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": "preview of the file" },
       el("table", { class: "list", id: "preview-table" }, head, el("tbody", {}, rows))));
   }
@@ -132,8 +143,10 @@ function showUpload() {
       const cell = (r[j] ?? "").trim();
       return el("td", { class: cell === "" ? "muted" : "" }, cell === "" ? "(blank)" : cell);
     })));
+    const wide = state.width > state.columns.length
+      ? ` (the first ${state.columns.length} shown; the others keep their detected kind)` : "";
     preview.replaceChildren(el("p", { class: "muted" }, `${body.length} rows${partial ? " in the first 8 MB" : ""}, `,
-      `${state.columns.length} columns; first ${Math.min(PREVIEW_ROWS, body.length)} shown.`),
+      `${state.width} columns${wide}; first ${Math.min(PREVIEW_ROWS, body.length)} rows shown.`),
     el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": "preview of the file" },
       el("table", { class: "list", id: "preview-table" }, head, el("tbody", {}, rows))));
   }
