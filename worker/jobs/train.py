@@ -202,6 +202,7 @@ def run_train(ctx: JobContext) -> None:
 
     db, job, spec = ctx.db, ctx.job, ctx.job.spec
     dataset = load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
+    ctx.mark("dataset read")
     task = spec.get("task") or (
         "classification" if dataset.target_kind == "labels" else "regression"
     )
@@ -209,6 +210,7 @@ def run_train(ctx: JobContext) -> None:
     streams = RandomStreams(config["seed"])
     data, net, n_outputs, classes = _start(ctx, dataset, task, config, streams)
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
+    ctx.mark("prepared")
     recorder = EpochRecorder(ctx)
     if checkpoint is not None:
         recorder.checkpointed_epoch = checkpoint[0]
@@ -235,7 +237,7 @@ def run_train(ctx: JobContext) -> None:
             # finish.)
             recorder.checkpoint()
             raise Stopped
-        recorder.writer.flush()  # every epoch row is in before the job succeeds
+        last_rows = recorder.take_rows()  # written with the outcome
         if pruner is not None and pruner.pruned_epoch is not None:
             pruner.record()
     except DivergedError as exc:  # name the likely cause the job can see
@@ -243,8 +245,10 @@ def run_train(ctx: JobContext) -> None:
                                standardized=bool(config["standardize"]))
         raise Diverged(exc.epoch, explain(str(exc), causes)) from exc
     finally:
-        recorder.writer.close()
-    _finish(ctx, dataset, task, net, data, classes, n_outputs, run)
+        recorder.close()
+    ctx.mark("trained")
+    _finish(ctx, dataset, task, net, data, classes, n_outputs, run, last_rows)
+    ctx.mark("finished")
 
 
 def _both(on_epoch: Any, pruner: TrialPruner) -> Any:
@@ -258,10 +262,12 @@ def _both(on_epoch: Any, pruner: TrialPruner) -> Any:
 
 
 def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data: Prepared,
-            classes: list[Any] | None, n_outputs: int, run: Any) -> None:
+            classes: list[Any] | None, n_outputs: int, run: Any,
+            last_rows: list[queue.EpochRow]) -> None:
     """Store the model: the weights (with the pipeline's state and the target scaling) and the
     metrics of the epoch whose weights they are (``run.kept_epoch``: from this attempt's
-    history, or the epoch rows when it ran before a resume)."""
+    history, or the epoch rows when it ran before a resume), with the epoch rows not written
+    yet (``last_rows``), in one transaction."""
     job, pipeline = ctx.job, data.pipeline
     kept = run.kept_epoch
     row = next((r for r in run.history if int(r["epoch"]) == kept), None)
@@ -284,5 +290,6 @@ def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data:
     )
     last = run.history[-1].get("diagnostics") if run.history else None
     if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model,
-                        warnings=None if last is None else list(last["warnings"])):
+                        warnings=None if last is None else list(last["warnings"]),
+                        epochs=last_rows):
         raise LeaseLost
