@@ -149,6 +149,9 @@ async def complete_upload(upload_id: str, body: UploadComplete, request: Request
     if row.total_bytes is not None and row.received_bytes != row.total_bytes:
         raise Conflict(f"The upload has {row.received_bytes:,} of its {row.total_bytes:,} "
                        f"bytes; send the part at offset {row.received_bytes} first.")
+    if row.received_bytes == 0:  # not "the parts are not on this server": none were sent
+        raise InvalidInput("The upload is empty: send its bytes with PUT before completing it.",
+                           errors=[field_error(["body"], "no bytes received")])
     file = uploads.staging_file(folder, upload_id)
     size = row.received_bytes
     kinds = parsing.column_kinds(body.column_kinds, ["body", "column_kinds"])

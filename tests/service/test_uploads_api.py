@@ -258,3 +258,17 @@ def test_releasing_a_mapped_uploads_pages_keeps_its_values(tmp_path: Path) -> No
     artifacts.release_pages(block)  # dropped from memory, read again from the file
     assert np.array_equal(block, X)
     artifacts.release_pages(np.ones(3))  # not mapped: nothing to do
+
+
+def test_an_empty_upload_and_a_garbled_npy_header_are_refused_not_failed(db: Database) -> None:
+    client, headers = client_for(db), auth(db)
+    empty = client.post("/v1/uploads", json={}, headers=headers).json()["id"]
+    answer = client.post(f"/v1/uploads/{empty}/complete", json={"format": "npz"}, headers=headers)
+    assert answer.status_code == 422 and "empty" in answer.text
+    data = npy_of(np.zeros((10, 10), np.float32)).replace(b"(10, 10)", b"(10**9,1")
+    npy = client.post("/v1/datasets", content=data,
+                      headers={**headers, "Content-Type": "application/x-npy"})
+    assert npy.status_code == 422 and "not a valid .npy" in npy.text  # numpy's SyntaxError
+    garbled = npz_of(X=np.zeros((10, 10)), y=np.zeros(10)).replace(b"(10, 10)", b"(10**9,1")
+    refused = client.post("/v1/datasets", files={"file": ("b.npz", garbled)}, headers=headers)
+    assert refused.status_code == 422, refused.text
