@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -60,8 +61,8 @@ def read_arrow(loaded: Any, body: bytes, *, max_rows: int) -> tuple[np.ndarray |
     try:
         _refuse_compression_and_bombs(buffer, max_rows)
         table = pa.ipc.open_stream(buffer).read_all()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, struct.error,
-            IndexError) as exc:
+    except (pa.ArrowException, OSError, struct.error, IndexError) as exc:  # a torn message:
+        # pyarrow's ArrowIOError, an OSError
         raise _invalid(f"the body is not an Arrow IPC stream ({str(exc)[:200]}); send "
                        "pyarrow.ipc.new_stream's output") from None
     if table.num_rows == 0:
@@ -74,11 +75,14 @@ def read_arrow(loaded: Any, body: bytes, *, max_rows: int) -> tuple[np.ndarray |
         return _matrix([_numbers(column, name)
                         for column, name in zip(table.columns, table.column_names,
                                                 strict=True)]), None
-    names = set(table.column_names)
+    names = Counter(table.column_names)
     for name, _ in columns:
         if name not in names:
             raise _invalid(f"the Arrow stream has no column {name!r}; the model takes "
                            f"{', '.join(repr(n) for n, _ in columns[:20])}")
+        if names[name] > 1:  # which one would the model take?
+            raise _invalid(f"the Arrow stream has {names[name]} columns named {name!r}; "
+                           "send each column once")
     wanted = {name for name, _ in columns}
     ignored = [name for name in table.column_names if name not in wanted]
     if all(kind == "numeric" for _, kind in columns):

@@ -28,6 +28,13 @@ def npy_body(array: np.ndarray, *, allow_pickle: bool = False) -> bytes:
     return out.getvalue()
 
 
+def npy_header(shape: str) -> bytes:
+    """A hand-written ``.npy`` 1.0 header (np.save never writes these shapes)."""
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    header = header.ljust(117) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
 def arrow_body(table: pa.Table, **options: Any) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema,
@@ -131,6 +138,9 @@ def test_arrow_by_column_name_with_categories_nulls_and_extra_columns(db: Databa
     missing = client.post(url, content=arrow_body(table.drop_columns(["shape"])),
                           headers={**headers, "Content-Type": ARROW})
     assert missing.status_code == 422 and "no column 'shape'" in missing.json()["detail"]
+    twice = client.post(url, content=arrow_body(table.append_column("shape", table["shape"])),
+                        headers={**headers, "Content-Type": ARROW})
+    assert twice.status_code == 422 and "2 columns named 'shape'" in twice.json()["detail"]
 
 
 def test_stored_from_a_binary_body(db: Database) -> None:
@@ -165,6 +175,9 @@ def test_pickles_object_arrays_and_bombs_are_refused(db: Database) -> None:
         "compressed arrow": (ARROW, arrow_body(pa.table({f"c{j}": ROWS[:, j] for j in range(8)}),
                                               compression="zstd"), "compressed"),
         "not arrow": (ARROW, b"\x00" * 64, "not an Arrow IPC stream"),
+        "torn arrow": (ARROW, b"\xff\xff\xff\xff\x10" + b"\x00" * 43, "not an Arrow IPC"),
+        "negative sizes": (NPY, npy_header("(-1, -8)") + b"\x00" * 64, "sizes ≥ 0"),
+        "a boolean size": (NPY, npy_header("(True, 8)") + b"\x00" * 64, "sizes ≥ 0"),
         "strings in arrow": (ARROW, arrow_body(pa.table({f"c{j}": ["x"] for j in range(8)})),
                              "takes numbers"),
     }
