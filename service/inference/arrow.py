@@ -61,6 +61,10 @@ def read_arrow(loaded: Any, body: bytes, *, max_rows: int) -> tuple[np.ndarray |
     try:
         _refuse_compression_and_bombs(buffer, max_rows)
         table = pa.ipc.open_stream(buffer).read_all()
+        # The reader trusts the lengths and offsets a message declares: a batch of 5,000 rows
+        # over a buffer of 3 (or an offset or dictionary index past its data) would be read
+        # beyond the body. Full validation checks every buffer, offset and index against them.
+        table.validate(full=True)
     except (pa.ArrowException, OSError, struct.error, IndexError) as exc:  # a torn message:
         # pyarrow's ArrowIOError, an OSError
         raise _invalid(f"the body is not an Arrow IPC stream ({str(exc)[:200]}); send "

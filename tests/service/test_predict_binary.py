@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,12 @@ def npy_header(shape: str) -> bytes:
     header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}".encode()
     header = header.ljust(117) + b"\n"
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+def lying_lengths(stream: bytes) -> bytes:
+    """``stream`` (of 3-row batches) with every length of 3 declared as 5,000: buffers of 3
+    rows that pyarrow's reader alone would read 5,000 rows from, beyond the body."""
+    return stream.replace(struct.pack("<q", 3), struct.pack("<q", 5000))
 
 
 def arrow_body(table: pa.Table, **options: Any) -> bytes:
@@ -175,6 +182,9 @@ def test_pickles_object_arrays_and_bombs_are_refused(db: Database) -> None:
         "compressed arrow": (ARROW, arrow_body(pa.table({f"c{j}": ROWS[:, j] for j in range(8)}),
                                               compression="zstd"), "compressed"),
         "not arrow": (ARROW, b"\x00" * 64, "not an Arrow IPC stream"),
+        "lying arrow": (ARROW, lying_lengths(arrow_body(pa.table({f"c{j}": [1.5, 2.5, 3.5]
+                                                                  for j in range(8)}))),
+                        "too small"),
         "torn arrow": (ARROW, b"\xff\xff\xff\xff\x10" + b"\x00" * 43, "not an Arrow IPC"),
         "negative sizes": (NPY, npy_header("(-1, -8)") + b"\x00" * 64, "sizes ≥ 0"),
         "a boolean size": (NPY, npy_header("(True, 8)") + b"\x00" * 64, "sizes ≥ 0"),
