@@ -4,7 +4,8 @@ A request body is one Arrow IPC stream (``pyarrow.ipc.new_stream``, uncompressed
 carry names, so for a model trained on named columns they are taken by name, in any order, as
 records are (a missing column is a 422 naming it; other columns are ignored and listed);
 a model trained before columns had names takes the stream's columns by position, all numeric.
-Numeric columns are any integer or float type (null = a missing cell); categorical ones strings,
+Numeric columns are any integer or float type (null = a missing cell; a column of the null type,
+as pandas writes an all-None one, is all missing); categorical ones strings,
 dictionary-encoded strings (pandas ``category``) or numbers, read as JSON cells are (surrounding
 spaces stripped, ``""`` missing, numbers by their text).
 
@@ -130,8 +131,10 @@ def arrow_bytes(loaded: Any, out: np.ndarray, *, prediction_id: str | None,
 
 def _numbers(column: Any, name: str) -> np.ndarray:
     """A numeric column's values (its own dtype when it has no nulls; float64 with NaN for
-    null when it has)."""
+    null when it has, or is of Arrow's null type)."""
     kind = column.type
+    if pa.types.is_null(kind):  # all cells null (pandas' all-None column): all missing
+        return np.full(len(column), np.nan)
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         raise _invalid(f"column {name!r} is {kind}; this model takes numbers there "
                        "(integers or floats, null for a missing cell)")

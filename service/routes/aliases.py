@@ -42,7 +42,7 @@ def get_alias(alias: str, caller: CallerDep, db: DbDep) -> AliasPublic:
 @router.put(
     "/aliases/{alias}", response_model=AliasPublic,
     responses={201: {"model": AliasPublic, "description": "The alias was created"},
-               **problem_responses(400, 401, 404, 422)},
+               **problem_responses(400, 401, 404, 409, 422)},
     summary="Point an alias at a model (create it, or move it atomically)",
 )
 def put_alias(alias: str, body: AliasSet, response: Response, caller: CallerDep,
