@@ -145,6 +145,9 @@ def test_arrow_by_column_name_with_categories_nulls_and_extra_columns(db: Databa
     missing = client.post(url, content=arrow_body(table.drop_columns(["shape"])),
                           headers={**headers, "Content-Type": ARROW})
     assert missing.status_code == 422 and "no column 'shape'" in missing.json()["detail"]
+    as_npy = client.post(url, content=npy_body(np.zeros((2, 4))),
+                         headers={**headers, "Content-Type": NPY})
+    assert as_npy.status_code == 422 and "'color', 'shape'" in as_npy.json()["detail"]
     unknown_weights = table.set_column(1, "weight", pa.nulls(len(records)))  # pandas' all-None
     r = client.post(url, content=arrow_body(unknown_weights),
                     headers={**headers, "Content-Type": ARROW})
