@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # before benchmarks/ itself, which holds this very `service.py`
 
+from benchmarks.service_bench import bigdata, smalljobs  # noqa: E402
 from benchmarks.service_bench import measures as m  # noqa: E402
 from benchmarks.service_bench.load import Targets, predict_body, run_load  # noqa: E402
 from benchmarks.service_bench.overhead import overhead_data, service_overhead  # noqa: E402
@@ -49,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--load-clients", type=int, default=32, help="concurrent clients (32)")
     p.add_argument("--overhead-seconds", type=float,
                    help="length of the overhead training run (30; quick 5)")
+    p.add_argument("--small-jobs-only", action="store_true",
+                   help="only the small-job rows (~5 minutes with PostgreSQL)")
     return p
 
 
@@ -122,6 +125,14 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def bench_small(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The small-job rows (`service_bench.smalljobs`), on a server and database of their own."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="descent-bench-")))
+        served = stack.enter_context(serve(stack.enter_context(database(kind, args, tmp)), tmp))
+        return smalljobs.small_jobs(served, stack.enter_context(served.client()), quick=args.quick)
+
+
 def predict(kind: str, client: Any, model_id: str, *, quick: bool) -> dict[str, Any]:
     """Predict latency (JSON) and throughput by format (.npy, Arrow)."""
     log(kind, "predict latency")
@@ -130,6 +141,15 @@ def predict(kind: str, client: Any, model_id: str, *, quick: bool) -> dict[str, 
     log(kind, "predict throughput by format (.npy, Arrow)")
     formats = predict_formats(client, model_id, features=FEATURES, quick=quick)
     return {"predict": latency, "formats": formats}
+
+
+def bench_bigdata(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The big data rows (service_bench/bigdata.py), on a server and database of their own."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="descent-bench-")))
+        served = stack.enter_context(serve(stack.enter_context(database(kind, args, tmp)), tmp))
+        log(kind, "big data in: MNIST-sized uploads, a job on one, 2 GB in parts (full run)")
+        return bigdata.big_data(served, stack.enter_context(served.client()), quick=args.quick)
 
 
 def log(kind: str, what: str) -> None:
@@ -147,6 +167,10 @@ def ms(seconds: float) -> str:
 
 def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(measure, value, target) rows of one database's results."""
+    if "predict" not in r:  # --small-jobs-only
+        return [*smalljobs.rows(r["small"]), ("machine load average before / after",
+                                              f"{r['load_before']:.1f} / {r['load_after']:.1f}",
+                                              "")]
     p, q, o, load, paced = r["predict"], r["pickup"], r["overhead"], r["load"], r["paced"]
     ratio = p["one_p50"] / p["health_p50"]
     out = [
@@ -161,6 +185,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
     for workers, rate in r["throughput"].items():
         out.append((f"tiny jobs, {workers} worker process(es)", f"{rate:.2f} jobs/s", ""))
+    out += smalljobs.rows(r["small"])
     out += [
         (f"overhead: {o['epochs']}-epoch job, direct train (best)", f"{o['direct']:.2f} s", ""),
         ("overhead: started→finished ÷ direct", f"{o['ratio_worker']:.3f}×", "≤ 1.05×"),
@@ -181,6 +206,7 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
          "p99 < 100 ms"),
         (f"paced load ({PACED_RATE}/s): errors", f"{paced['errors']} of {paced['requests']:,}",
          "0"),
+        *bigdata.rows(r["bigdata"]),
         ("machine load average before / after", f"{r['load_before']:.1f} / {r['load_after']:.1f}",
          ""),
     ]
@@ -210,7 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     kinds = ["sqlite"]
     if args.postgres_url and not args.no_postgres:
         kinds.append("postgresql")
-    results = {kind: bench(kind, args) for kind in kinds}
+    results = {} if args.small_jobs_only else {
+        kind: {**bench(kind, args), "bigdata": bench_bigdata(kind, args)} for kind in kinds}
+    for kind in kinds:
+        log(kind, "small jobs")
+        result = results.setdefault(kind, {"load_before": os.getloadavg()[0]})
+        result["small"] = bench_small(kind, args)
+        result.setdefault("load_after", os.getloadavg()[0])
     print(f"Service benchmark ({'quick' if args.quick else 'full'}; {os.cpu_count()} cores; "
           f"{args.load_clients} load clients)")
     print(table(results))

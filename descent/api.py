@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from . import binary, tables, uploads, waiting
+from .chunked import in_parts, send_file
 from .naming import ModelNaming
 from .sweeps import Sweep, Trial, wait_sweep
 from .transport import Transport
@@ -66,6 +67,8 @@ class Client(ModelNaming):
         target: str | list[str] | None = None,
         target_kind: str | None = None,
         column_kinds: dict[str, str] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        chunked: bool | None = None,
     ) -> Dataset:
         """Upload a table: a pandas DataFrame, a list of records ``[{column: value}, …]``,
         arrays / lists of rows (with ``targets``), or a ``.csv`` / ``.npz`` file path.
@@ -82,8 +85,15 @@ class Client(ModelNaming):
         numeric; object, string, category and bool columns categorical; NaN/None are missing
         cells). ``column_kinds`` (``{"zip": "categorical"}``) overrides per column. Uploading
         the same content again returns the existing dataset (its id and name), with
-        ``deduplicated`` true and a ``message`` saying so.
+        ``deduplicated`` true and a ``message`` saying so. A file over 32 MiB (or any, with
+        ``chunked=True``) goes in resumable parts (``descent.chunked``; calling again resumes),
+        with ``on_progress(bytes_sent, total_bytes)`` after each.
         """
+        path = in_parts(self._t.base_url, data, chunked)
+        if path is not None:
+            fields = uploads.complete_fields(path, targets, name=name, target=target,
+                                             target_kind=target_kind, column_kinds=column_kinds)
+            return Dataset.from_dict(send_file(self._t, path, fields, on_progress=on_progress))
         kwargs = uploads.dataset_request(data, targets, name=name, target=target,
                                          target_kind=target_kind, column_kinds=column_kinds)
         return Dataset.from_dict(self._t.json("POST", "/v1/datasets", **kwargs))

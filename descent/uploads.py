@@ -44,8 +44,9 @@ def dataset_request(
     if isinstance(data, str | Path):
         path = Path(data)
         suffix = path.suffix.lower()
-        if suffix not in (".csv", ".npz"):
-            raise ValueError(f"{path}: expected a .csv or .npz file, got {suffix or 'no suffix'}")
+        if suffix not in (".csv", ".npz", ".npy"):
+            raise ValueError(f"{path}: expected a .csv, .npz or .npy file, got "
+                             f"{suffix or 'no suffix'}")
         if targets is not None:
             raise ValueError("targets come from the file: use target= to name CSV target columns")
         media = "text/csv" if suffix == ".csv" else "application/octet-stream"
@@ -73,6 +74,34 @@ def dataset_request(
     if kinds:
         body["column_kinds"] = kinds
     return {"json": body}
+
+
+def complete_fields(
+    path: Path, targets: Any = None, *, name: str | None = None,
+    target: str | list[str] | None = None, target_kind: str | None = None,
+    column_kinds: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The body of ``POST /v1/uploads/{id}/complete`` for the file ``path``."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npz", ".npy"):
+        raise ValueError(f"{path}: expected a .csv, .npz or .npy file, got {suffix or 'no suffix'}")
+    if targets is not None:
+        raise ValueError("targets come from the file: use target= to name CSV target columns")
+    if target_kind not in (None, "labels", "values"):
+        raise ValueError(f"target_kind must be 'labels' or 'values', not {target_kind!r}")
+    if target is not None and suffix == ".npz":
+        raise ValueError("an .npz holds its targets as y; target= is for CSV files")
+    fields: dict[str, Any] = {"format": suffix[1:]}
+    if name is not None:
+        fields["name"] = name
+    if target is not None:
+        fields["target"] = [target] if isinstance(target, str) else list(target)
+    if target_kind is not None:
+        fields["target_kind"] = target_kind
+    kinds = tables.check_kinds(column_kinds)
+    if kinds:
+        fields["column_kinds"] = kinds
+    return fields
 
 
 def _with_target_kind(request: dict[str, Any], target_kind: str | None) -> dict[str, Any]:

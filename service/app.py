@@ -16,7 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service import inference, problems
+from service import artifact_store, inference, problems
 from service.db import Database, connect
 from service.event_hub import EventHub
 from service.guard import Guard
@@ -115,6 +115,7 @@ def create_app(*, db: Database | None = None, settings: Settings | None = None) 
     # own; PostgreSQL: the one database, from worker threads only.
     app.state.loop_db = keys_db
     app.state.settings = settings
+    artifact_store.configure(database.url, settings.artifact_store)
     app.state.model_cache = inference.ModelCache(settings.predict_cache_size)
     app.state.events_poll_seconds = 0.5
     app.state.event_hub = EventHub(

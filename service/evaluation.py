@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from service import tables
-from service.artifacts import decode_table
+from service.db import Database
 from service.inference import matching
+from service.repository.datasets import read_columns
 from worker.pipeline import Table, as_labels, as_values
 from worker.report import classification_report, multilabel_report, regression_report
 
@@ -120,12 +121,14 @@ def report_of(task: str, classes: list[Any] | None, Y: np.ndarray, out: np.ndarr
     return regression_report(Y, out, names)
 
 
-def evaluate(model: tables.Model, dataset: tables.Dataset) -> dict[str, Any]:
-    """The report of ``model`` on every row of ``dataset`` (``EvaluationProblem`` if none)."""
+def evaluate(model: tables.Model, dataset: tables.Dataset, *, db: Database | None = None
+             ) -> dict[str, Any]:
+    """The report of ``model`` on every row of ``dataset`` (``EvaluationProblem`` if none);
+    ``db`` is the database whose artifact store holds the dataset's columns."""
     from service import inference
 
     check(model, dataset)
-    table, y = decode_table(dataset.content)
+    table, y = read_columns(db, dataset)
     if y is None:
         raise EvaluationProblem(f"dataset {dataset.id} has no targets")
     loaded = inference.load_model(model)

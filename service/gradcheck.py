@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from service import inline_slots, tables
+from service.db import Database
 from service.errors import InvalidInput, TooManyRequests, field_error
 from service.specs.estimate import job_shape
 from worker.jobs.base import InvalidJob
@@ -86,11 +87,12 @@ def check_limits(spec: dict[str, Any], dataset: Any, rows: int, per_layer: int) 
 
 
 def gradcheck_job(spec: dict[str, Any], dataset: tables.Dataset, *, rows: int = DEFAULT_ROWS,
-                  per_layer: int = DEFAULT_PER_LAYER) -> dict[str, Any]:
+                  per_layer: int = DEFAULT_PER_LAYER, db: Database | None = None
+                  ) -> dict[str, Any]:
     """The per-layer report of a resolved ``spec`` on ``dataset`` (call `check_limits` first)."""
     task = spec["task"]
     try:
-        X, Y, n_outputs, classes = training_arrays(dataset, task)
+        X, Y, n_outputs, classes = training_arrays(dataset, task, db)
     except InvalidJob as exc:
         raise InvalidInput(str(exc), errors=[field_error(["body", "task"], str(exc))]) from None
     config = fill_training_defaults(spec["training"])

@@ -35,6 +35,7 @@ from service.key_cache import KeyCache
 from service.settings import Settings
 
 _PREDICT = re.compile(r"^/v1/models/(?:by-alias/)?[^/]+/predict$")  # by id or by alias
+_UPLOAD_PART = re.compile(r"^/v1/uploads/[^/]+$")
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -49,6 +50,8 @@ def is_guarded(path: str) -> bool:
 def body_cap(settings: Settings, method: str, path: str) -> tuple[int, str]:
     """``(bytes, setting)``: the largest body this request may send."""
     if method == "POST" and path == "/v1/datasets":
+        return settings.max_upload_bytes, "DESCENT_MAX_UPLOAD_BYTES"
+    if method == "PUT" and _UPLOAD_PART.match(path):  # a part of a chunked upload
         return settings.max_upload_bytes, "DESCENT_MAX_UPLOAD_BYTES"
     if method == "POST" and _PREDICT.match(path):
         return settings.max_predict_bytes, "DESCENT_MAX_PREDICT_BYTES"

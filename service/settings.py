@@ -34,11 +34,12 @@ class Settings(BaseSettings):
     bootstrap_key: str | None = None
 
     # Limits on what one request or tenant may ask of the service.
-    max_upload_bytes: int = 64 * 1024 * 1024
+    # One dataset upload, whole or in chunks (POST /v1/datasets, /v1/uploads): 413 beyond.
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
     # A JSON upload becomes a Python object per cell while it is read: larger ones go as CSV.
     max_json_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
-    # An .npz's X and y, decompressed at 8 bytes a value (a zip bomb is refused unread).
-    max_dataset_array_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    # An .npz's X and y, each, decompressed in its own dtype (a zip bomb is refused unread).
+    max_dataset_array_bytes: int = Field(default=4 * 1024**3, ge=1)
     max_dataset_columns: int = Field(default=10_000, ge=1)
     # Distinct categories one categorical column may hold (an upload over it is refused, 422).
     max_column_categories: int = Field(default=1000, ge=1)
@@ -95,6 +96,17 @@ class Settings(BaseSettings):
     # is queued as an `evaluate` job (202) instead.
     evaluate_inline_concurrency: int = Field(default=2, ge=1)
     log_json: bool = False
+
+    # Big data in (docs/operations.md "Artifact store"): where stored datasets live — a
+    # directory or an fsspec URL; unset: a directory beside the SQLite file (on PostgreSQL,
+    # the database itself).
+    artifact_store: str | None = None
+    # Where chunked uploads' parts gather until completed (unset: beside the SQLite file, or
+    # the user's data directory), and how long an untouched one is kept.
+    upload_staging_dir: str | None = None
+    upload_expiry_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # Bytes of datasets (as uploaded) plus uploads in progress one tenant may hold (413 beyond).
+    max_tenant_storage_bytes: int = Field(default=100 * 1024**3, ge=1)
 
     def blas_threads_for(self, concurrency: int) -> int:
         if self.blas_threads:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from service.named_models.columns import NamedModel
+from service.stored_columns import StoredColumns
 
 # Stable constraint names, so Alembic's batch mode on SQLite can find and alter them.
 NAMING_CONVENTION = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -90,7 +91,7 @@ class ApiKey(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-class Dataset(Base):
+class Dataset(StoredColumns, Base):
     __tablename__ = "datasets"
     __table_args__ = (UniqueConstraint("tenant_id", "sha256"),)
 
@@ -112,10 +113,6 @@ class Dataset(Base):
     # The task the targets' form implies, a job's default task: "multilabel" for targets
     # uploaded as label sets; null otherwise (the default then follows target_kind).
     task: Mapped[str | None] = mapped_column(String(16))
-    # Size of the upload as received (the API's "bytes" field).
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    # A compressed .npz of X (and y when there are targets).
-    content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -296,3 +293,4 @@ class PredictionRow(Base):
 
 from service.named_models.tables import ModelAlias  # noqa: E402, F401  (it imports Base)
 from service.sweeps.tables import Sweep, SweepTrial  # noqa: E402, F401  (they import Base)
+from service.upload_table import Upload  # noqa: E402, F401 (the uploads table)

@@ -26,15 +26,24 @@ def blas_env(threads: int) -> dict[str, str]:
     return {name: str(threads) for name in BLAS_ENV_VARS}
 
 
+_pinned: list[int] = []  # the threads this process's pools are limited to already, if any
+
+
 def limit_blas_threads(threads: int) -> Any:
     """Limit every loaded BLAS/OpenMP pool of this process to ``threads`` threads.
 
     Returns the ``threadpool_limits`` object; a worker process keeps its limits until it exits.
+    A process forked from one that did this already (the template) inherits the limits: asking
+    again is free (threadpoolctl's scan of the loaded libraries takes tens of milliseconds).
     """
+    if _pinned == [threads]:
+        return None
     os.environ.update(blas_env(threads))
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=threads)
+    limits = threadpool_limits(limits=threads)
+    _pinned[:] = [threads]
+    return limits
 
 
 def blas_threads() -> list[int]:

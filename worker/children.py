@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
-import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
@@ -27,8 +28,8 @@ from typing import Any
 from service import queue
 from service.db import Database
 from worker.runner import EXIT_LEASE_LOST, EXIT_OUT_OF_MEMORY, EXIT_STOPPED, RESOURCE_LIMIT
+from worker.spare import JobProcess, signal_process
 from worker.spare import kill as kill_process
-from worker.spare import signal_process
 
 log = logging.getLogger("descent.worker")
 
@@ -38,7 +39,7 @@ class Running:
     """A claimed job and the training process running it."""
 
     job: Any  # service.queue.ClaimedJob
-    process: subprocess.Popen[bytes]
+    process: JobProcess
     next_heartbeat: float
     started_at: float  # time.monotonic() when the process got the job
     stop_sent: bool = False
@@ -64,6 +65,16 @@ def write_outcome(db: Database, job: Any, what: str, fn: Any, **kwargs: Any) -> 
         log.info("job %s: %s matched no row (lease lost or job finished)", job.id, what)
 
 
+def _watch_exit(pid: int, on_exit: Callable[[], None]) -> None:
+    """Call ``on_exit`` the moment process ``pid`` exits (leaving its status for ``poll``): the
+    supervisor's next job starts then, not at its next poll of the children."""
+    try:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    except (ChildProcessError, OSError):
+        pass  # collected already
+    on_exit()
+
+
 class Children:
     """The running jobs by id; ``on_slot_free`` is called whenever one ends."""
 
@@ -74,8 +85,10 @@ class Children:
         max_job_seconds: float,
         memory_limit_message: str,
         on_slot_free: Callable[[], None],
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
+        self.on_exit = on_exit
         self.max_job_seconds = max_job_seconds
         self.memory_limit_message = memory_limit_message
         self.on_slot_free = on_slot_free
@@ -85,19 +98,23 @@ class Children:
         return len(self.running)
 
     def start(
-        self, job: Any, process: subprocess.Popen[bytes], payload: dict[str, Any], *,
+        self, job: Any, process: JobProcess, payload: dict[str, Any], *,
         next_heartbeat: float,
     ) -> None:
-        """Hand ``payload`` (the job) to ``process`` on its stdin and keep it as running."""
-        assert process.stdin is not None
-        try:
-            process.stdin.write(json.dumps(payload, default=str).encode())
-            process.stdin.close()
-        except BrokenPipeError:
-            pass  # it died at once; its exit status tells how
+        """Keep ``process`` as running ``job``, handing it ``payload`` (the job) on its stdin
+        unless it has it already (`worker.spare.Launcher.start` hands it over)."""
+        if process.stdin is not None and not process.stdin.closed:
+            try:
+                process.stdin.write(json.dumps(payload, default=str).encode())
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # it died at once; its exit status tells how
         self.running[job.id] = Running(
             job=job, process=process, next_heartbeat=next_heartbeat, started_at=time.monotonic()
         )
+        if self.on_exit is not None:
+            threading.Thread(target=_watch_exit, args=(process.pid, self.on_exit),
+                             name=f"exit-of-{process.pid}", daemon=True).start()
 
     def ask_to_stop(self) -> None:
         """SIGTERM each process once: it checkpoints its last finished epoch and exits."""

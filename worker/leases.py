@@ -16,6 +16,7 @@ import time
 from service import queue
 from service.db import Database
 from worker.children import Children, Running, write_outcome
+from worker.spare import JobProcess
 from worker.spare import kill as kill_process
 
 log = logging.getLogger("descent.worker")
@@ -83,7 +84,7 @@ def _ended_by_its_process(db: Database, running: Running) -> bool:
     return True
 
 
-def _exits(process: subprocess.Popen[bytes], seconds: float) -> bool:
+def _exits(process: JobProcess, seconds: float) -> bool:
     try:
         process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:

@@ -1,5 +1,6 @@
-"""The training process: runs one claimed job, started by the supervisor as
-``python -m worker.runner`` with the claimed job as JSON on standard input.
+"""The training process: runs one claimed job (`run`), forked from the worker's template process
+(`worker.template`), or — where there is none — started as ``python -m worker.runner`` with the
+claimed job as JSON on standard input.
 
 It opens its own database connection and writes the job's outcome itself (history rows,
 checkpoints, ``finish``, ``fail``), always under the job's lease token. What it could not write
@@ -30,6 +31,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -61,8 +63,6 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def _watch_parent(parent_pid: int) -> None:
-    import time
-
     while os.getppid() == parent_pid:
         time.sleep(0.5)
     os._exit(1)
@@ -109,30 +109,52 @@ def claimed_job_from(payload: dict[str, Any]) -> Any:
     return ClaimedJob(**payload["job"])
 
 
-def run(payload: dict[str, Any], stop: StopFlag) -> int:
-    """Run the job in ``payload``; returns the exit code (see the module docstring)."""
+def run(payload: dict[str, Any], stop: StopFlag, *, db: Any = None) -> int:
+    """Run the job in ``payload``; returns the exit code (see the module docstring). ``db``: a
+    `Database` for the payload's URL, its dialect and statement caches warm (`worker.template`),
+    with no connection open; else one is opened here."""
     from service.db import connect
     from worker.blas import limit_blas_threads
     from worker.jobs import JobContext
     from worker.memory import limit_address_space, log_peak
 
+    began, began_cpu = time.time(), time.process_time()
     limit_blas_threads(int(payload["blas_threads"]))
     budget = payload.get("max_job_memory_bytes")
     if budget:
         limit_address_space(int(budget))
-    db = connect(payload["database_url"], pool_size=1)
-    bound_stalled_transactions(db, float(payload["lease_seconds"]))
+    if db is None:
+        db = connect(payload["database_url"], pool_size=1)
+        bound_stalled_transactions(db, float(payload["lease_seconds"]))
     ctx = JobContext(
         db=db,
         job=claimed_job_from(payload),
         should_stop=stop,
         checkpoint_seconds=float(payload["checkpoint_seconds"]),
     )
+    ctx.marks.append(("process", began, began_cpu))
+    ctx.mark("connected")
     try:
         return run_and_report(ctx, memory_budget=int(budget) if budget else None)
     finally:
         log_peak(ctx.job.id)
+        asked, claimed = payload.get("trace") or (began, began)
+        log_trace(ctx.job.id, asked, [("claimed", claimed, began_cpu), *ctx.marks])
         db.dispose()
+
+
+def log_trace(job_id: str, asked: float, marks: list[tuple[str, float, float]]) -> None:
+    """One line: the milliseconds each phase took since the one before, from the moment the
+    supervisor asked for a job, and in brackets the CPU milliseconds this process spent on it
+    (``claimed +2.1, process +3.0, connected +1.2 (0.9), …``): where a small job's time goes.
+    The claim and the hand-over are the supervisor's (no CPU figure of ours)."""
+    steps, last, last_cpu = [], asked, None
+    for phase, at, cpu in marks:
+        spent = "" if last_cpu is None else f" ({(cpu - last_cpu) * 1000:.1f})"
+        steps.append(f"{phase} +{(at - last) * 1000:.1f}{spent}")
+        last, last_cpu = at, cpu
+    log.info("job %s: ms per phase (CPU ms): %s; total %.1f", job_id, ", ".join(steps),
+             (last - asked) * 1000)
 
 
 def run_and_report(ctx: Any, *, memory_budget: int | None = None) -> int:
@@ -222,6 +244,7 @@ def preload() -> None:
     import service.queue  # noqa: F401
     import worker.blas  # noqa: F401
     import worker.jobs  # noqa: F401
+    import worker.memory  # noqa: F401
     import worker.nn  # noqa: F401
 
 

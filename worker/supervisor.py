@@ -1,12 +1,14 @@
 """The worker process: claims jobs, runs each in a training process, and keeps their leases.
 
 One supervisor per ``descent worker`` process, with a fresh ``lease_owner`` (uuid4). It claims up
-to ``concurrency`` jobs and starts ``python -m worker.runner`` for each (the child opens its own
-connection and writes its job's history, checkpoints and outcome). The supervisor itself only
-touches the queue's bookkeeping; its parts live beside it:
+to ``concurrency`` jobs and runs each in a training process of its own (`worker.runner`; the
+child opens its own connection and writes its job's history, checkpoints and outcome). The
+supervisor itself only touches the queue's bookkeeping; its parts live beside it:
 
-* `worker.spare` — starting training processes, one of them ahead of its job;
-* `worker.children` — the running jobs, and how each ends (exit codes, time limit, kills);
+* `worker.spare` — starting training processes, forked from a warm template (`worker.template`)
+  ahead of their jobs; the supervisor is their parent (a child subreaper);
+* `worker.children` — the running jobs, and how each ends (exit codes, time limit, kills); an
+  exit wakes the loop at once, so the next job is claimed the moment a slot frees;
 * `worker.leases` — heartbeats (lost leases, cancels) and the reaper, which runs every few
   seconds so that jobs of dead workers come back to the queue;
 * `worker.signals` — SIGTERM/SIGINT and SIGUSR1.
@@ -34,13 +36,18 @@ from worker.leases import next_reap, reap, renew_leases
 from worker.memory import memory_limit_message
 from worker.runner import bound_stalled_transactions
 from worker.signals import install_stop_signals
-from worker.spare import SpareRunner
+from worker.spare import Launcher
 from worker.sweeps import SweepKeeper
 
 log = logging.getLogger("descent.worker")
 
-# Check children for exits (and time limits) at least this often while any run.
+# Check children for exits (and time limits) at least this often while any run (an exit
+# wakes the loop at once, too: `Children`'s ``on_exit``).
 CHILD_POLL_SECONDS = 0.1
+# Wait this long at most for the forked spare before a claim (a fork takes milliseconds), and
+# while the template process warms up (at the start, or after it died) look again this soon.
+SPARE_WAIT_SECONDS = 0.05
+TEMPLATE_WAIT_SECONDS = 0.02
 
 
 class Supervisor:
@@ -66,6 +73,7 @@ class Supervisor:
             max_job_seconds=self.settings.max_job_seconds,
             memory_limit_message=memory_limit_message(self.settings.max_job_memory_bytes),
             on_slot_free=self._slot_freed,
+            on_exit=self.wake,
         )
         self.stopping = False
         self.grace_deadline = 0.0
@@ -73,7 +81,8 @@ class Supervisor:
         self._next_claim = 0.0
         self._next_reap = 0.0
         self.blas_threads = self.settings.blas_threads_for(self.concurrency)
-        self._spare = SpareRunner(database_url=database_url, blas_threads=self.blas_threads)
+        self._launcher = Launcher(database_url=database_url, blas_threads=self.blas_threads,
+                                  lease_seconds=self.settings.lease_seconds)
         self._sweeps = SweepKeeper(db=db, settings=self.settings)
 
     # --- signals and wake-ups -----------------------------------------------------------------
@@ -125,7 +134,7 @@ class Supervisor:
             return self._loop()
         finally:
             watcher_stop.set()
-            self._spare.discard()
+            self._launcher.discard()
 
     def _has_free_slot(self) -> bool:
         return not self.stopping and len(self.children) < self.concurrency
@@ -172,6 +181,11 @@ class Supervisor:
 
     def _claim(self) -> None:
         while len(self.children) < self.concurrency and time.monotonic() >= self._next_claim:
+            # The next process is forking (ms) or the template importing (s, after it died).
+            if not self._launcher.ready(wait=SPARE_WAIT_SECONDS):
+                self._next_claim = time.monotonic() + TEMPLATE_WAIT_SECONDS
+                return
+            asked = time.time()
             try:
                 job = queue.claim_next_job(
                     self.db, worker_id=self.worker_id, lease_seconds=self.settings.lease_seconds
@@ -182,13 +196,13 @@ class Supervisor:
             if job is None:
                 self._next_claim = time.monotonic() + self.settings.poll_seconds
                 return
-            self._start(job)
+            self._start(job, trace=[asked, time.time()])
 
     def _refill_spare(self) -> None:
         if not self.stopping:
-            self._spare.refill()
+            self._launcher.refill()
 
-    def _start(self, job: Any) -> None:
+    def _start(self, job: Any, *, trace: list[float]) -> None:
         settings = self.settings
         payload = {
             "job": job_fields(job),
@@ -198,9 +212,10 @@ class Supervisor:
             "lease_seconds": settings.lease_seconds,
             "max_job_memory_bytes": settings.max_job_memory_bytes,
             "parent_pid": os.getpid(),
+            "trace": trace,  # [claim asked, claimed] (wall clock): see runner.log_trace
         }
         try:
-            process = self._spare.take()
+            process = self._launcher.start(payload)
         except OSError as exc:  # out of processes or memory: let the job retry, maybe elsewhere
             log.exception("job %s: could not start its training process", job.id)
             message = f"could not start a training process: {exc}"

@@ -9,17 +9,24 @@ from typing import Any
 from ..api import Client
 from ..types import Dataset
 from .output import UsageError, emit_json, fields, first, number, page_size, say, table, when
+from .upload_progress import UploadProgress
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("datasets", help="upload and list datasets")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    upload = actions.add_parser("upload", parents=[common], help="upload a CSV or .npz file")
-    upload.add_argument("file", type=Path, help="a CSV with a header row, or an .npz with X and y")
+    upload = actions.add_parser(
+        "upload", parents=[common], help="upload a CSV, .npz or .npy file",
+        description="Upload a CSV, an .npz or an .npy. Files over 32 MiB go in parts with a "
+                    "progress line (bytes, rate); if interrupted, run the same command again "
+                    "to resume.")
+    upload.add_argument("file", type=Path, help="a CSV with a header row, an .npz with X and y, "
+                        "or an .npy")
     upload.add_argument("--target", action="extend", nargs="+", metavar="COL", default=None,
-                        help="target column(s) of a CSV (none: a dataset for predictions only; "
-                             "several 0/1 columns, one per label: train with --task multilabel)")
+                        help="target column(s) of a CSV or .npy (none: a dataset for "
+                             "predictions only; several 0/1 columns, one per label: train "
+                             "with --task multilabel)")
     upload.add_argument("--target-kind", choices=("labels", "values"), default=None,
                         help="what the targets are (default: guessed; whole numbers and "
                              "strings are labels)")
@@ -28,6 +35,8 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="read column NAME as KIND, numeric or categorical (e.g. "
                              "zip=categorical); repeat for several columns. Default: a CSV "
                              "column of numbers is numeric, any other categorical")
+    upload.add_argument("--chunked", action="store_true", default=None,
+                        help="send in resumable parts whatever the size (default: above 32 MiB)")
     upload.set_defaults(handler=upload_dataset)
 
     listing = actions.add_parser("list", parents=[common], help="list datasets, newest first")
@@ -47,13 +56,14 @@ def upload_dataset(args: argparse.Namespace, client: Client) -> int:
     path: Path = args.file
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
-    if path.suffix.lower() not in (".csv", ".npz"):
-        raise UsageError(f"{path}: expected a .csv or .npz file")
+    if path.suffix.lower() not in (".csv", ".npz", ".npy"):
+        raise UsageError(f"{path}: expected a .csv, .npz or .npy file")
     if args.target and path.suffix.lower() == ".npz":
         raise UsageError("--target names CSV columns; an .npz holds its targets as y")
     dataset = client.upload_dataset(path, name=args.name, target=args.target,
                                     target_kind=args.target_kind,
-                                    column_kinds=column_kinds(args.column_kind))
+                                    column_kinds=column_kinds(args.column_kind),
+                                    on_progress=UploadProgress(path.name), chunked=args.chunked)
     if dataset.deduplicated:
         say(dataset.message or f"the same content was uploaded before as {dataset.id}")
     if dataset.hint and not args.json:  # with --json the answer carries it

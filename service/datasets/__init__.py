@@ -24,6 +24,7 @@ from .canonical import (
 from .columns import Limits, column_kinds
 from .from_csv import parse_csv
 from .from_json import parse_json
+from .from_npy import parse_npy
 from .from_npz import parse_npz
 
 __all__ = [
@@ -38,12 +39,14 @@ __all__ = [
     "parse_csv",
     "parse_file",
     "parse_json",
+    "parse_npy",
     "parse_npz",
     "text_problem",
 ]
 
 _ZIP_MAGIC = b"PK\x03\x04"
-_REFUSED_SUFFIXES = (".xlsx", ".xls", ".parquet", ".json", ".npy", ".pkl", ".pickle", ".gz", ".zip")
+_NPY_MAGIC = b"\x93NUMPY"
+_REFUSED_SUFFIXES = (".xlsx", ".xls", ".parquet", ".json", ".pkl", ".pickle", ".gz", ".zip")
 
 
 def check_upload_size(size: int, *, limit: int) -> None:
@@ -66,7 +69,7 @@ def parse_file(
     limits: Limits | None = None,
 ) -> ParsedDataset:
     """A multipart ``file`` (its bytes, or the seekable file it was spooled to): an ``.npz``
-    (recognised by its zip signature) or else a CSV.
+    (recognised by its zip signature), an ``.npy`` (by its magic) or else a CSV.
 
     ``targets`` are the form's ``target`` fields (CSV only; an ``.npz`` carries ``y``);
     ``kinds`` its ``column_kinds``.
@@ -86,10 +89,14 @@ def parse_file(
             )
         return parse_npz(source, target_kind=target_kind, max_array_bytes=max_array_bytes,
                          max_columns=max_columns, kinds=kinds, limits=limits)
+    if head.startswith(_NPY_MAGIC) or name.endswith(".npy"):
+        return parse_npy(source, targets=targets, target_kind=target_kind,
+                         max_array_bytes=max_array_bytes, max_columns=max_columns, kinds=kinds,
+                         limits=limits)
     if name.endswith(_REFUSED_SUFFIXES) or b"\0" in head:
         raise UnsupportedMediaType(
-            f"cannot read {filename or 'this file'}: upload a CSV with a header row, or an .npz"
-            " holding arrays X and y (or send JSON with features and targets)"
+            f"cannot read {filename or 'this file'}: upload a CSV with a header row, an .npz"
+            " holding arrays X and y, or an .npy (or send JSON with features and targets)"
         )
     return parse_csv(source, targets=targets or [], target_kind=target_kind,
                      max_columns=max_columns, column_kinds=kinds, limits=limits)

@@ -1,10 +1,10 @@
 """The canonical form every upload is parsed into, its checks and its content hash.
 
 Whatever the upload format, a dataset ends up as its feature columns, a ``Table`` (numeric:
-float64, NaN = missing; categorical: codes into sorted categories, -1 = missing) and, when it has
-targets, either class indices ``y`` (int64, n) into the sorted ``classes`` (``target_kind
-"labels"``) or ``y`` (float64, n × k) (``"values"``): exactly what ``service.artifacts.
-encode_table`` stores.
+float64, or an ``.npz``'s ``X`` in the dtype it came in, NaN = missing; categorical: codes into
+sorted categories, -1 = missing) and, when it has targets, either class indices ``y`` (int64, n)
+into the sorted ``classes`` (``target_kind "labels"``) or ``y`` (float64, n × k) (``"values"``):
+exactly what ``service.artifacts.encode_table`` stores.
 
 ``sha256`` hashes the canonical arrays, not the upload's bytes, so the same data uploaded as
 JSON, CSV or ``.npz`` dedupes to one dataset. It covers the shapes, the numeric cells (NaN as
@@ -160,8 +160,9 @@ def build(
     first_row: int = 0,
     task: str | None = None,
 ) -> ParsedDataset:
-    """The canonical dataset from checked feature columns — a float64 matrix ``X`` (NaN =
-    missing, no infinities) or a ``Table`` — and at most one kind of targets.
+    """The canonical dataset from checked feature columns — a numeric matrix ``X`` (float64
+    or the dtype it came in; NaN = missing, no infinities) or a ``Table`` — and at most one
+    kind of targets.
 
     ``values`` (float64, n × k) must be finite. Checks what is common to every format: at
     least 2 rows and 1 feature column; ``kinds`` (``column_kinds``) turning numeric columns
@@ -176,7 +177,7 @@ def build(
     elif X.ndim != 2 or X.shape[1] == 0:
         raise invalid(loc, "the dataset has no feature columns; at least 1 is needed")
     else:
-        table = Table.from_matrix(np.ascontiguousarray(X, dtype=np.float64), feature_names)
+        table = _matrix_table(X, feature_names, kinds)
     if kinds:
         check_kind_names(kinds, table.names)
     table = with_kinds(table, kinds or {})
@@ -202,6 +203,15 @@ def build(
                             names=[names, target_names, *([task] if task else [])]),
         task=task,
     )
+
+
+def _matrix_table(X: np.ndarray, names: list[str] | None, kinds: dict[str, str] | None) -> Table:
+    """A matrix's columns, in its numeric dtype (stored as it came, ``service.artifacts``)
+    unless columns are to be read as categories, which go by float64 numbers' text."""
+    keep = (X.dtype.str[1:] in artifacts.STORED_DTYPES
+            and not any(k == "categorical" for k in (kinds or {}).values()))
+    dtype = None if keep else np.float64
+    return Table.from_matrix(np.ascontiguousarray(X, dtype=dtype), names, dtype=dtype)
 
 
 def table_sha256(table: Table, y: np.ndarray | None, target_kind: str | None,
@@ -249,15 +259,20 @@ def content_sha256(
     return digest.hexdigest()
 
 
-def _update(digest: Any, array: np.ndarray, dtype: str, rows: int = 65536) -> None:
-    """Hash ``array``'s values as ``dtype`` (floats with -0.0 as 0.0) a slice of rows at a
-    time: no copy of the whole array is made."""
+def _update(digest: Any, array: np.ndarray, dtype: str, block_bytes: int = 4 << 20) -> None:
+    """Hash ``array``'s values as ``dtype`` (floats with -0.0 as 0.0) a slice of rows (about
+    ``block_bytes`` once converted) at a time: whatever dtype the array came in, no copy of
+    the whole array is made, so the same numbers hash alike from a CSV or a ``uint8`` ``.npz``."""
+    width = int(np.prod(array.shape[1:])) if array.ndim > 1 else 1
+    rows = max(1, block_bytes // (8 * max(width, 1)))
+    exact = array.dtype.kind in "biu"  # integers: no -0.0, no NaN to canonicalize
     for start in range(0, max(array.shape[0], 1), rows):
         part = np.ascontiguousarray(array[start : start + rows], dtype=dtype)
-        if dtype == "<f8":
+        if dtype == "<f8" and not exact:
             part = part + 0.0
             part[np.isnan(part)] = np.nan  # one NaN whatever its payload
         digest.update(part.data.cast("B"))
+        artifacts.release_pages(array)
 
 
 def check_target_kind(target_kind: str | None, loc: list[str | int]) -> None:

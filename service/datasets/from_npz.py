@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import struct
 import zipfile
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from service import artifacts
 from service.errors import InvalidInput
 
 from .canonical import (
@@ -37,8 +40,8 @@ def parse_npz(
     max_columns: int | None = None, kinds: dict[str, str] | None = None,
     limits: Limits | None = None,
 ) -> ParsedDataset:
-    """``max_array_bytes`` bounds the size of ``X`` and ``y`` once decompressed and stored
-    (8 bytes a value), checked from the zip directory and each array's header before anything
+    """``max_array_bytes`` bounds the size of ``X`` and ``y`` once decompressed, in their
+    dtype, checked from the zip directory and each array's header before anything
     is decompressed: a small file that expands to gigabytes (a zip bomb) is refused unread.
     ``max_columns`` bounds X's columns."""
     check_target_kind(target_kind, ["body", "target_kind"])
@@ -64,9 +67,11 @@ def parse_npz(
         for name in ("X", "y"):
             if name in files and max_array_bytes is not None and npz.zip is not None:
                 _check_size(npz.zip, name, max_array_bytes, max_columns)
-        X_raw = _load(npz, "X")
+        X_raw = _mapped(source, npz.zip, "X") if npz.zip is not None else None
+        if X_raw is None:
+            X_raw = _load(npz, "X")
         y_raw = _load(npz, "y") if "y" in files else None
-    X = _numeric(X_raw, "X", missing=True)
+    X = _features(X_raw)
     if X.ndim != 2:
         raise invalid(_LOC, f"X must be 2-D (rows × features); it has shape {X_raw.shape}")
     if y_raw is None:
@@ -84,18 +89,18 @@ def parse_npz(
 
 
 def _check_size(archive: zipfile.ZipFile, name: str, limit: int, max_columns: int | None) -> None:
-    """Refuse ``name`` when its declared size (the zip entry's, or its header's shape at 8 bytes
-    a value) is over ``limit``, or X has more than ``max_columns`` columns."""
+    """Refuse ``name`` when its declared size (the zip entry's, or its header's shape in its
+    dtype) is over ``limit``, or X has more than ``max_columns`` columns."""
     info = archive.getinfo(name + ".npy")
     try:
         with archive.open(info) as member:
             version = np.lib.format.read_magic(member)
             reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                       else np.lib.format.read_array_header_2_0)
-            shape, _, _ = reader(member)
+            shape, _, dtype = reader(member)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise invalid(_LOC, f"array {name!r} cannot be read: {exc}") from None
-    stored = 8 * math.prod(shape)
+    stored = np.dtype(dtype).itemsize * math.prod(shape)
     for size in (info.file_size, stored):
         if size > limit:
             raise invalid(_LOC, f"array {name!r} is {size:,} bytes uncompressed; the limit is "
@@ -103,6 +108,39 @@ def _check_size(archive: zipfile.ZipFile, name: str, limit: int, max_columns: in
     if name == "X" and max_columns is not None and len(shape) == 2 and shape[1] > max_columns:
         raise invalid(_LOC, f"X has {shape[1]:,} columns; the limit is {max_columns:,} "
                             "(DESCENT_MAX_DATASET_COLUMNS)")
+
+
+def _mapped(source: Any, archive: zipfile.ZipFile, name: str) -> np.ndarray | None:
+    """Array ``name`` as a read-only memory map of the file, when the file is a real one and
+    the array is stored uncompressed (``np.savez``; what a large upload should be): parsing,
+    hashing and storing then read it a slice at a time and never hold it whole. None
+    otherwise (it is loaded)."""
+    info = archive.getinfo(name + ".npy")
+    try:
+        descriptor = source.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    if info.compress_type != zipfile.ZIP_STORED or descriptor < 0:
+        return None
+    try:
+        source.seek(info.header_offset)
+        local = source.read(30)
+        if local[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", local[26:30])
+        source.seek(info.header_offset + 30 + name_length + extra_length)
+        version = np.lib.format.read_magic(source)
+        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = reader(source)
+        offset = source.tell()
+        if dtype.hasobject or offset + dtype.itemsize * math.prod(shape) > os.fstat(
+                descriptor).st_size:
+            return None
+        return np.memmap(source, dtype=dtype, mode="r", offset=offset, shape=shape,
+                         order="F" if fortran else "C")
+    except (OSError, ValueError, struct.error):
+        return None
 
 
 def _load(npz: Any, name: str) -> np.ndarray:
@@ -119,6 +157,29 @@ def _load(npz: Any, name: str) -> np.ndarray:
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise invalid(_LOC, f"array {name!r} cannot be read: {exc}") from None
     return array
+
+
+def _features(X: np.ndarray, block_bytes: int = 4 << 20) -> np.ndarray:
+    """``X`` checked, in the dtype it came in (stored so, ``service.artifacts``): numbers, and
+    floats finite or NaN (a missing cell). Booleans become ``uint8``; other dtypes float64.
+    Checked a slice of rows at a time: no float64 copy of the whole array."""
+    if X.dtype.kind not in "biuf":
+        raise invalid(_LOC, f"X must hold numbers; its dtype is {X.dtype}")
+    if X.dtype.kind == "b":
+        return X.view(np.uint8)
+    if X.dtype.str[1:] not in artifacts.STORED_DTYPES or X.dtype.byteorder == ">":
+        return _numeric(X, "X", missing=True)
+    if X.ndim != 2 or X.dtype.kind != "f":
+        return X
+    rows = max(1, block_bytes // max(1, X.shape[1] * X.dtype.itemsize))
+    for start in range(0, X.shape[0], rows):
+        infinite = np.isinf(X[start : start + rows])
+        artifacts.release_pages(X)
+        if infinite.any():
+            row, col = np.argwhere(infinite)[0]
+            bad = (int(row) + start, int(col))
+            raise invalid(_LOC, f"X[{bad[0]}, {bad[1]}] is {X[bad]}, not a finite number")
+    return X
 
 
 def _numeric(array: np.ndarray, name: str, missing: bool = False) -> np.ndarray:
@@ -138,7 +199,7 @@ def _numeric(array: np.ndarray, name: str, missing: bool = False) -> np.ndarray:
     return result
 
 
-def _targets(y: np.ndarray, target_kind: str | None) -> tuple[list[Any] | None, np.ndarray | None]:
+def _targets(y: np.ndarray, target_kind: str | None) -> tuple[Any, np.ndarray | None]:
     kind = y.dtype.kind
     if kind == "S":
         try:
@@ -176,5 +237,5 @@ def _targets(y: np.ndarray, target_kind: str | None) -> tuple[list[Any] | None, 
             return None, values
     integral = kind in "biu"
     if target_kind == "labels" or (target_kind is None and integral):
-        return (y.astype(np.int64).tolist() if integral else values.tolist()), None
+        return (y.astype(np.int64) if integral else values.tolist()), None
     return None, values.reshape(-1, 1)

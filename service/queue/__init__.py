@@ -26,7 +26,13 @@ from service.queue.lease import (
 )
 from service.queue.notify import watch_for_jobs
 from service.queue.outcome import cancelled, fail, finish
-from service.queue.progress import load_checkpoint, record_epoch, save_checkpoint
+from service.queue.progress import (
+    EpochRow,
+    load_checkpoint,
+    record_epoch,
+    record_epochs,
+    save_checkpoint,
+)
 from service.queue.submit import (
     IdempotencyConflict,
     NewJob,
@@ -41,6 +47,7 @@ from service.queue.wait import wait_for_work
 __all__ = [
     "JOB_KINDS",
     "ClaimedJob",
+    "EpochRow",
     "Heartbeat",
     "IdempotencyConflict",
     "JobKind",
@@ -62,6 +69,7 @@ __all__ = [
     "queue_depth",
     "reap_expired",
     "record_epoch",
+    "record_epochs",
     "release",
     "request_cancel",
     "save_checkpoint",

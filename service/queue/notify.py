@@ -25,7 +25,7 @@ from service.queue.wait import has_ready_work
 log = logging.getLogger("descent.queue")
 
 CHANNEL = "descent_jobs"
-SQLITE_WATCH_SECONDS = 0.02
+SQLITE_WATCH_SECONDS = 0.01
 RECONNECT_SECONDS = 5.0
 
 

@@ -17,6 +17,7 @@ from service import tables
 from service.db import Database
 from service.queue._sql import LEASE_CLEARED, clock, drop_checkpoints, jobs, lease_guard, rowcount
 from service.queue.attempts import end_attempt
+from service.queue.progress import EpochRow, write_epoch_rows
 from service.repository.predictions import heads, insert_rows
 
 # A job points at the row it produced (the job object's `model_id`, `prediction_id`): for each
@@ -33,6 +34,21 @@ def _with_warnings(model: tables.Model, warnings: list[str] | None) -> Any:
     return model.metrics if warnings is None else {**(model.metrics or {}), "warnings": warnings}
 
 
+def _produced(rows: list[Any], model: tables.Model | None, warnings: list[str] | None,
+              prediction_id: str | None, epochs: Sequence[EpochRow]) -> dict[str, Any]:
+    """The job's columns that a success sets: links to its results, the model's metrics, its
+    progress."""
+    produced: dict[str, Any] = {
+        RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
+    if model is not None:  # the job reports what the model holds: its weights' epoch
+        produced.update(metrics=_with_warnings(model, warnings), best_epoch=model.best_epoch)
+    if prediction_id is not None:
+        produced["prediction_id"] = prediction_id
+    if epochs:
+        produced["progress_epoch"] = epochs[-1].epoch
+    return produced
+
+
 def finish(
     db: Database,
     *,
@@ -45,6 +61,7 @@ def finish(
     prediction_id: str | None = None,
     evaluation: tuple[str, dict[str, Any]] | None = None,
     warnings: list[str] | None = None,
+    epochs: Sequence[EpochRow] = (),
 ) -> bool:
     """Mark the job succeeded and store the rows it produced, in one transaction; False (and
     nothing stored) when the lease was lost. ``outputs`` are inserted in order (a row before the
@@ -54,14 +71,10 @@ def finish(
     insert_rows``) or, for a large one already written in chunks (``service.queue.results``),
     the prediction is named by ``prediction_id`` and marked complete here, as the job succeeds.
     ``evaluation``: ``(id, report)`` of a pending one; ``warnings``: the diagnostics' last
-    ones (kept with the job's metrics)."""
+    ones (kept with the job's metrics). ``epochs``: the last history rows, not written yet —
+    stored here rather than in a transaction of their own (a short job's only ones)."""
     rows: list[Any] = [row for row in (model, prediction) if row is not None] + list(outputs)
-    produced: dict[str, Any] = {
-        RESULT_COLUMNS[type(row)]: row.id for row in rows if type(row) in RESULT_COLUMNS}
-    if model is not None:  # the job reports what the model holds: its weights' epoch
-        produced.update(metrics=_with_warnings(model, warnings), best_epoch=model.best_epoch)
-    if prediction_id is not None:
-        produced["prediction_id"] = prediction_id
+    produced = _produced(rows, model, warnings, prediction_id, epochs)
 
     def write(session: Session) -> bool:
         c = clock(db)
@@ -73,6 +86,8 @@ def finish(
         if rowcount(session, guarded) != 1:
             return False
         end_attempt(session, c, lease_token=lease_token, outcome="succeeded")
+        if epochs:
+            write_epoch_rows(db, session, c, job_id, epochs)
         # Flushed a table at a time, in order: the tables have no ORM relationships from which
         # the session could order the inserts itself.
         for _, same_table in itertools.groupby(rows, key=type):

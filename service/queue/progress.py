@@ -7,6 +7,8 @@ so a reaper can't take the job back halfway through.)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,7 +16,30 @@ from sqlalchemy.orm import Session
 
 from service import tables
 from service.db import Database
-from service.queue._sql import clock, jobs, lease_guard, rowcount, upsert
+from service.queue._sql import Clock, clock, jobs, lease_guard, rowcount, upsert
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    """One finished epoch's history row: its measures, its duration, and the engine's
+    per-layer ``diagnostics`` block (None when off)."""
+
+    epoch: int
+    metrics: dict[str, Any]
+    seconds: float
+    diagnostics: dict[str, Any] | None = None
+
+    def job_metrics(self) -> dict[str, Any]:
+        """The job's live metrics: the row's, with the diagnostics' ``warnings``."""
+        if self.diagnostics is None:
+            return self.metrics
+        return {**self.metrics, "warnings": self.diagnostics.get("warnings", [])}
+
+    def stored_metrics(self) -> dict[str, Any]:
+        """The epoch row's metrics JSON: the diagnostics under ``diagnostics``."""
+        if self.diagnostics is None:
+            return self.metrics
+        return {**self.metrics, "diagnostics": self.diagnostics}
 
 
 def record_epoch(
@@ -33,37 +58,45 @@ def record_epoch(
     ``diagnostics`` (the engine's per-layer block) goes into the epoch row's metrics JSON under
     ``diagnostics``; its ``warnings`` into the job's metrics under ``warnings`` (``JobPublic``
     shows them as the job's ``warnings``)."""
-    job_metrics = metrics
-    if diagnostics is not None:
-        job_metrics = {**metrics, "warnings": diagnostics.get("warnings", [])}
-        metrics = {**metrics, "diagnostics": diagnostics}
+    row = EpochRow(epoch, metrics, seconds, diagnostics)
+    return record_epochs(db, job_id=job_id, lease_token=lease_token, rows=[row])
+
+
+def record_epochs(
+    db: Database, *, job_id: str, lease_token: str, rows: Sequence[EpochRow]
+) -> bool:
+    """`record_epoch` for several epochs (in order) in one transaction: the job's progress is
+    the last one's."""
 
     def write(session: Session) -> bool:
-        c = clock(db)
+        last = rows[-1]
         guarded = (
             update(jobs)
             .where(lease_guard(job_id, lease_token))
-            .values(progress_epoch=epoch, metrics=job_metrics)
+            .values(progress_epoch=last.epoch, metrics=last.job_metrics())
         )
         if rowcount(session, guarded) != 1:
             return False
-        row = upsert(
-            db,
-            tables.JobEpoch,
-            {
-                "job_id": job_id,
-                "epoch": epoch,
-                "metrics": metrics,
-                "seconds": seconds,
-                "created_at": c.now(),
-            },
-            key=["job_id", "epoch"],
-            update=["metrics", "seconds", "created_at"],
-        )
-        session.execute(row)
+        write_epoch_rows(db, session, clock(db), job_id, rows)
         return True
 
-    return db.run_write(write)
+    return bool(rows) and db.run_write(write)
+
+
+def write_epoch_rows(
+    db: Database, session: Session, c: Clock, job_id: str, rows: Sequence[EpochRow]
+) -> None:
+    """Upsert the job's epoch ``rows`` in one statement, inside a transaction whose guarded
+    UPDATE of the job matched (after a resume an epoch's row is overwritten, never doubled)."""
+    # One statement (compiled once, cached) executed for every row: a multi-row VALUES would
+    # be a new statement for each count of rows.
+    stmt = upsert(db, tables.JobEpoch, {"created_at": c.now()}, key=["job_id", "epoch"],
+                  update=["metrics", "seconds", "created_at"])
+    session.execute(stmt, [
+        {"job_id": job_id, "epoch": row.epoch, "metrics": row.stored_metrics(),
+         "seconds": row.seconds}
+        for row in rows
+    ])
 
 
 def save_checkpoint(

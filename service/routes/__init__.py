@@ -14,9 +14,10 @@ from service.routes import (
     predict,
     predictions,
     sweeps,
+    uploads,
 )
 
 router = APIRouter()
 for module in (health, datasets, jobs, models, predict, evaluations, onnx, predictions,
-               sweeps, dashboard, apidocs):
+               sweeps, dashboard, apidocs, uploads):
     router.include_router(module.router)

@@ -1,4 +1,5 @@
-"""``/v1/datasets``: upload (JSON, or a CSV / ``.npz`` as multipart), list, get, delete.
+"""``/v1/datasets``: upload (JSON; a CSV / ``.npz`` / ``.npy`` as multipart; an ``.npy`` or
+``.npz`` as the body), list, get, delete (its artifact with it).
 
 An upload never parses on the event loop and never holds more than a bounded share of memory: a
 multipart body streams into the form parser, whose file part spools to a temporary file (on
@@ -20,13 +21,15 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartParser
 from starlette.status import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from service import artifact_store, fastjson, uploads
 from service import datasets as parsing
-from service import fastjson
 from service.datasets.target_summary import summarize
+from service.db import Database
 from service.deps import CallerDep, CursorQuery, DbDep, LimitQuery, SettingsDep
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from service.problems import problem_responses
 from service.repository import datasets as store
+from service.routes.dataset_bodies import RAW, limited_stream, limits, read_raw
 from service.schemas import DatasetPublic, DatasetSummary, Page
 from service.schemas.common import DEFAULT_LIMIT
 from service.schemas.datasets import (
@@ -71,24 +74,11 @@ UPLOAD_BODY = {
             "application/json": {"schema": {"anyOf": [
                 DatasetCreate.model_json_schema(), DatasetRecordsCreate.model_json_schema()]}},
             "multipart/form-data": {"schema": MULTIPART_SCHEMA},
+            **{media: {"schema": {"type": "string", "format": "binary"}} for media in RAW},
         },
     }
 }
 Parse = Callable[[], Any]
-
-
-async def limited_stream(request: Request, limit: int, setting: str) -> AsyncIterator[bytes]:
-    """The body's chunks, refused with 413 as soon as it is known to be over ``limit``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the upload is {int(declared):,} bytes; the limit is {limit:,} "
-                              f"bytes ({setting})")
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The upload is over the limit of {limit:,} bytes ({setting}).")
-        yield chunk
 
 
 async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
@@ -112,11 +102,6 @@ async def _read_json(request: Request, settings: Settings) -> tuple[Parse, Any]:
                                   limits=limits(settings)), name, given
 
     return parse, len(body)
-
-
-def limits(settings: Settings) -> parsing.Limits:
-    return parsing.Limits(max_categories=settings.max_column_categories,
-                          max_width=settings.max_encoded_width)
 
 
 async def _replay(body: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
@@ -167,8 +152,11 @@ async def _reader(request: Request, settings: Settings) -> tuple[Parse, int]:
         return await _read_json(request, settings)
     if media == "multipart/form-data":
         return await _read_form(request, settings)
+    if media in RAW:
+        return await read_raw(request, settings, RAW[media])
     raise UnsupportedMediaType(
-        f"Send the dataset as application/json or multipart/form-data, not {media or 'nothing'}."
+        f"Send the dataset as application/json, multipart/form-data, application/x-npy or "
+        f"application/x-npz, not {media or 'nothing'}."
     )
 
 
@@ -197,17 +185,29 @@ async def upload_dataset(
     request: Request, response: Response, caller: CallerDep, db: DbDep, settings: SettingsDep
 ) -> DatasetUploaded:
     parse, size = await _reader(request, settings)
+    return await create_dataset(parse, size, request, response, caller.tenant_id, db, settings,
+                                new_bytes=size)
 
+
+async def create_dataset(parse: Parse, size: int, request: Request, response: Response,
+                         tenant_id: str, db: Database, settings: Settings, *,
+                         new_bytes: int) -> DatasetUploaded:
+    """Parse (in a worker thread, in one of the process's parse slots) and store a dataset;
+    the answer of ``POST /v1/datasets`` (201, or 200 for content seen before). ``new_bytes``
+    is what it adds to the tenant's storage (a completed upload's bytes are counted already)."""
     given, warnings = False, ()
 
     def store_it() -> tuple[Any, bool, str | None]:
         nonlocal given, warnings
         parsed, name, given = parse()
         warnings = parsed.warnings
-        existing = store.find_by_content(db, tenant_id=caller.tenant_id, sha256=parsed.sha256)
+        existing = store.find_by_content(db, tenant_id=tenant_id, sha256=parsed.sha256)
         if existing is not None:
             return existing, False, name
-        row = store.new_dataset(parsed, tenant_id=caller.tenant_id, name=name, size_bytes=size)
+        with db.read() as session:
+            uploads.check_quota(session, settings, tenant_id, new_bytes)
+        row = store.new_dataset(parsed, tenant_id=tenant_id, name=name, size_bytes=size,
+                                store=artifact_store.for_database(db.url))
         del parsed  # the columns are encoded in the row now: let them go before the insert
         return *store.insert_dataset(db, row), name
 

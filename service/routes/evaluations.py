@@ -36,7 +36,7 @@ def _inline(db: Database, model: tables.Model, dataset_id: str, tenant_id: str
                                             with_content=True)
     model = model_store.read_model(db, tenant_id=tenant_id, model_id=model.id, with_weights=True)
     try:
-        report = evaluation.evaluate(model, dataset)
+        report = evaluation.evaluate(model, dataset, db=db)
     except evaluation.EvaluationProblem as exc:
         raise _refuse(exc) from None
     return store.add(db, tenant_id=tenant_id, model_id=model.id, dataset_id=dataset.id,

@@ -73,7 +73,7 @@ def _resolve(
         parent = load_parent(session, tenant_id=tenant_id,
                              model_id=submit.training.init_from_model)
         task = submit.task or (parent.task if parent is not None else None)
-        targets = (specs.load_targets(session, dataset)
+        targets = (dataset_store.read_targets(db, dataset)
                    if specs.needs_targets(task, dataset) else None)
         spec = specs.resolve_spec(submit, dataset, settings=settings, targets=targets,
                                   parent=parent)
@@ -149,7 +149,7 @@ def gradcheck_job(
             dataset = dataset_store.get_dataset(session, tenant_id=caller.tenant_id,
                                                 dataset_id=submit.dataset_id, with_content=True)
             session.expunge(dataset)
-        report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters)
+        report = gradcheck.gradcheck_job(spec, dataset, rows=rows, per_layer=parameters, db=db)
     return GradcheckPublic.model_validate(report)
 
 

@@ -78,10 +78,11 @@ def memory_terms(job: JobShape) -> dict[str, int]:
         "prepared_inputs": n_tr * d * s if job.standardize or s != F64 else 0,
         # The validation rows, prepared (inputs and targets in the dtype).
         "validation_part": n_val * (d + k) * s,
-        # The epoch's permuted copy (X and Y), the permutation, and np.take's buffer: with
-        # `out=` and mode "raise" it gathers into a temporary of the output's size first.
-        # Without shuffling, standardization's float64 temporary (X - mean) is the largest.
-        "epoch_copy": (n_tr * ((d + k) * s + F64) + n_tr * d * s) if job.shuffle
+        # Shuffling: the epoch's permuted targets, the permutation, and one batch-sized input
+        # buffer (`worker.nn.loop` gathers each batch's rows just before its pass, not the
+        # whole epoch). Without shuffling, standardization's float64 temporary (X - mean) is
+        # the largest.
+        "epoch_copy": (n_tr * (k * s + F64) + job.batch * d * s) if job.shuffle
         else (n_tr * d * F64 if job.standardize else 0),
         # Parameters and gradients, optimizer moments, the best parameters, optimizer scratch.
         "parameters": job.parameters * s * (2 + job.moments + job.keeps_best)

@@ -4,17 +4,16 @@ Numeric labels can be trained as values (regression), and a single column of who
 values as labels (classification); anything else is refused with 422 at submit, saying why.
 ``trained_as`` gives the dataset's metadata as the job will see it (kind, classes, outputs), so
 the parameter count and the estimate size the output layer right. Reading values as labels
-needs the values themselves (``load_targets``: the stored ``y``, read only then).
+needs the values themselves (``service.repository.datasets.read_targets``: the stored ``y``,
+read only then).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import tables
@@ -54,13 +53,12 @@ def needs_targets(task: str | None, dataset: tables.Dataset) -> bool:
 
 
 def load_targets(session: Session, dataset: tables.Dataset) -> np.ndarray | None:
-    """The dataset's stored ``y`` (reads its content: only for ``needs_targets``)."""
-    content = session.scalar(select(tables.Dataset.content)
-                             .where(tables.Dataset.id == dataset.id))
-    if content is None:
-        return None
-    with np.load(io.BytesIO(content), allow_pickle=False) as npz:
-        return npz["y"] if "y" in npz.files else None
+    """The dataset's stored ``y`` (reads only it: for ``needs_targets``), from its row or the
+    artifact store of the session's database."""
+    from service.repository.datasets import read_targets
+
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    return read_targets(url, dataset, session)
 
 
 def trained_as(

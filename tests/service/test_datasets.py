@@ -228,7 +228,7 @@ def test_csv_ten_megabytes_parses_quickly() -> None:
 
 def test_npz_labels_and_values() -> None:
     ds = parse_npz(npz_bytes(X=np.ones((3, 2), np.float32), y=np.array([2, 0, 2])))
-    assert ds.classes == [0, 2] and ds.X.dtype == np.float64
+    assert ds.classes == [0, 2] and ds.X.dtype == np.float32  # stored as it came
     ds = parse_npz(npz_bytes(X=np.ones((3, 2)), y=np.array(["b", "a", "b"])))
     assert ds.classes == ["a", "b"]
     ds = parse_npz(npz_bytes(X=np.ones((3, 2)), y=np.array([0.5, 1, 2])))

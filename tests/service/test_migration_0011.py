@@ -17,7 +17,7 @@ def _schema(db: object) -> tuple[set[str], set[str]]:
 
 def test_0011_adds_and_drops_sweeps(database_url: str) -> None:
     config = migration.alembic_config(database_url)
-    command.upgrade(config, "0009")
+    command.upgrade(config, "0010")
     db = connect(database_url)
     try:
         tables, columns = _schema(db)
@@ -26,7 +26,7 @@ def test_0011_adds_and_drops_sweeps(database_url: str) -> None:
         db.engine.dispose()
         tables, columns = _schema(db)
         assert {"sweeps", "sweep_trials"} <= tables and "sweep_id" in columns
-        command.downgrade(config, "0009")
+        command.downgrade(config, "0010")
         db.engine.dispose()
         tables, columns = _schema(db)
         assert "sweeps" not in tables and "sweep_trials" not in tables

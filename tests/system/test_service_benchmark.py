@@ -27,7 +27,7 @@ def test_quick_service_benchmark_prints_its_table() -> None:
     for row in (
         "predict 1 row p50 ÷ /healthz p50", "predict 1,000 rows throughput", "pickup p50",
         "tiny jobs, 4 worker process(es)", "overhead: started→finished ÷ direct",
-        "load: requests/s", "load: errors",
+        "load: requests/s", "load: errors", "2-epoch job: started→finished ÷ direct train()",
     ):
         assert row in table, table
     assert "| measure" in table.splitlines()[1], table

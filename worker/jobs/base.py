@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -31,6 +32,11 @@ class JobContext:
     job: ClaimedJob
     should_stop: Callable[[], bool] = lambda: False
     checkpoint_seconds: float = 10.0
+    # (phase, wall-clock time, CPU time) as the job goes: the trace its process logs at the end.
+    marks: list[tuple[str, float, float]] = field(default_factory=list)
+
+    def mark(self, phase: str) -> None:
+        self.marks.append((phase, time.time(), time.process_time()))
 
 
 def load_dataset(db: Database, *, tenant_id: str, dataset_id: str) -> tables.Dataset:

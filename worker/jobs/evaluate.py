@@ -21,7 +21,7 @@ def run_evaluate(ctx: JobContext) -> None:
         raise InvalidJob(f"model {model_id} does not exist")
     dataset = load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
     try:
-        report = evaluate(model, dataset)
+        report = evaluate(model, dataset, db=db)
     except EvaluationProblem as exc:
         raise InvalidJob(str(exc)) from None
     if ctx.should_stop():

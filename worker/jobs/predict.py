@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from service import queue, tables
-from service.artifacts import decode_table
 from service.ids import new_id
 from service.queue import results
+from service.repository.datasets import read_columns
 from service.repository.predictions import ROWS_PER_WRITE, pace
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, load_dataset
 from worker.pipeline import Table
@@ -59,7 +59,7 @@ def run_predict(ctx: JobContext) -> None:
     problem = matching.problem(model.columns, model.n_features, dataset)
     if problem is not None:
         raise InvalidJob(f"model {model.id}: {problem}")
-    table, _ = decode_table(dataset.content)
+    table, _ = read_columns(db, dataset)
     loaded = inference.load_model(model)
     X: Any = table
     if loaded.columns is None:

@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 
 from service import queue, tables
-from service.artifacts import decode_table, encode_weights
+from service.artifacts import encode_weights
+from service.db import Database
 from service.ids import new_id
+from service.repository.datasets import read_columns
 from worker.jobs.base import InvalidJob, JobContext, LeaseLost, Stopped, epoch_metrics, load_dataset
 from worker.jobs.finetune import Parent, in_terms_of, load_parent
 from worker.jobs.pruning import TrialPruner
@@ -46,12 +48,12 @@ from worker.pipeline.targets import TASK_NEEDS
 
 
 def training_arrays(
-    dataset: tables.Dataset, task: str
+    dataset: tables.Dataset, task: str, db: Database | None = None
 ) -> tuple[Table, np.ndarray, int, list[Any] | None]:
     """``(X, Y, n_outputs, classes)`` for training: ``X`` the raw columns, ``Y`` one-hot
     ``(n, n_classes)`` for classification, the target values ``(n, k)`` for regression and
     the 0/1 columns ``(n, k)`` for multilabel (classes: the target columns' names)."""
-    X, y = decode_table(dataset.content)
+    X, y = read_columns(db, dataset)  # as stored (uint8, float32, …), numbers as float64
     if y is None or dataset.n_targets == 0:
         raise InvalidJob(
             f"dataset {dataset.id} has no targets, so it can only be used for predictions"
@@ -176,7 +178,7 @@ def _start(ctx: JobContext, dataset: tables.Dataset, task: str, config: dict[str
     from worker.nn import Network
 
     spec = ctx.job.spec
-    X, Y, n_outputs, classes = training_arrays(dataset, task)
+    X, Y, n_outputs, classes = training_arrays(dataset, task, ctx.db)
     parent = load_parent(ctx.db, tenant_id=ctx.job.tenant_id, spec=spec, dtype=config["dtype"])
     X, Y, n_outputs, classes = in_terms_of(parent, dataset, X, Y, classes)
     data = prepare(X, Y, config, streams.generator("split"), np.dtype(config["dtype"]),
@@ -200,6 +202,7 @@ def run_train(ctx: JobContext) -> None:
 
     db, job, spec = ctx.db, ctx.job, ctx.job.spec
     dataset = load_dataset(db, tenant_id=job.tenant_id, dataset_id=job.dataset_id)
+    ctx.mark("dataset read")
     task = spec.get("task") or (
         "classification" if dataset.target_kind == "labels" else "regression"
     )
@@ -207,6 +210,7 @@ def run_train(ctx: JobContext) -> None:
     streams = RandomStreams(config["seed"])
     data, net, n_outputs, classes = _start(ctx, dataset, task, config, streams)
     checkpoint = queue.load_checkpoint(db, job_id=job.id)
+    ctx.mark("prepared")
     recorder = EpochRecorder(ctx)
     if checkpoint is not None:
         recorder.checkpointed_epoch = checkpoint[0]
@@ -233,7 +237,7 @@ def run_train(ctx: JobContext) -> None:
             # finish.)
             recorder.checkpoint()
             raise Stopped
-        recorder.writer.flush()  # every epoch row is in before the job succeeds
+        last_rows = recorder.take_rows()  # written with the outcome
         if pruner is not None and pruner.pruned_epoch is not None:
             pruner.record()
     except DivergedError as exc:  # name the likely cause the job can see
@@ -241,8 +245,10 @@ def run_train(ctx: JobContext) -> None:
                                standardized=bool(config["standardize"]))
         raise Diverged(exc.epoch, explain(str(exc), causes)) from exc
     finally:
-        recorder.writer.close()
-    _finish(ctx, dataset, task, net, data, classes, n_outputs, run)
+        recorder.close()
+    ctx.mark("trained")
+    _finish(ctx, dataset, task, net, data, classes, n_outputs, run, last_rows)
+    ctx.mark("finished")
 
 
 def _both(on_epoch: Any, pruner: TrialPruner) -> Any:
@@ -256,10 +262,12 @@ def _both(on_epoch: Any, pruner: TrialPruner) -> Any:
 
 
 def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data: Prepared,
-            classes: list[Any] | None, n_outputs: int, run: Any) -> None:
+            classes: list[Any] | None, n_outputs: int, run: Any,
+            last_rows: list[queue.EpochRow]) -> None:
     """Store the model: the weights (with the pipeline's state and the target scaling) and the
     metrics of the epoch whose weights they are (``run.kept_epoch``: from this attempt's
-    history, or the epoch rows when it ran before a resume)."""
+    history, or the epoch rows when it ran before a resume), with the epoch rows not written
+    yet (``last_rows``), in one transaction."""
     job, pipeline = ctx.job, data.pipeline
     kept = run.kept_epoch
     row = next((r for r in run.history if int(r["epoch"]) == kept), None)
@@ -282,5 +290,6 @@ def _finish(ctx: JobContext, dataset: tables.Dataset, task: str, net: Any, data:
     )
     last = run.history[-1].get("diagnostics") if run.history else None
     if not queue.finish(ctx.db, job_id=job.id, lease_token=job.lease_token, model=model,
-                        warnings=None if last is None else list(last["warnings"])):
+                        warnings=None if last is None else list(last["warnings"]),
+                        epochs=last_rows):
         raise LeaseLost

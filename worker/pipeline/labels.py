@@ -34,6 +34,9 @@ def encode(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
     Numbers sort numerically, strings lexicographically; whole floats become ints so that
     ``1.0`` and ``1`` are the same class. Callers never mix numbers and strings.
     """
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":  # no Python object a row
+        classes, y = np.unique(values, return_inverse=True)
+        return y.astype(np.int64).reshape(-1), [int(c) for c in classes]
     normalized = [_whole_to_int(v) for v in values]
     classes = sorted(set(normalized))
     index = {label: i for i, label in enumerate(classes)}

@@ -1,9 +1,10 @@
 """A dataset's feature columns as they came: what a pipeline is fitted on and applied to.
 
-Each column keeps its name, its kind and its raw values: a ``numeric`` column its numbers
-(float64, NaN where a cell is missing); a ``categorical`` column integer codes into its
-``categories`` (-1 where a cell is missing). ``missing`` is the column's boolean mask of missing
-cells. A ``Table`` is those columns over the same rows.
+Each column keeps its name, its kind and its raw values: a ``numeric`` column its numbers (float64,
+NaN where a cell is missing; an upload being checked and stored may keep the dtype it came in,
+``uint8``, ``float32``, …, which readers turn into float64); a ``categorical`` column integer codes
+into its ``categories`` (-1 where a cell is missing). ``missing`` is the column's boolean mask of
+missing cells. A ``Table`` is those columns over the same rows.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class Column:
         """``(n,)`` bool: which cells are missing."""
         if self.kind == "categorical":
             return np.asarray(self.values < 0)
+        if self.values.dtype.kind in "biu":  # an integer column (as uploaded) has no NaN
+            return np.zeros(self.values.shape[0], bool)
         return np.isnan(self.values)
 
     def describe(self) -> dict[str, Any]:
@@ -56,9 +59,11 @@ class Table:
     block: np.ndarray | None = None
 
     @classmethod
-    def from_matrix(cls, X: np.ndarray, names: Sequence[str] | None = None) -> Table:
-        """Numeric columns from a float matrix ``(n, d)`` (named ``x0, x1, …`` by default)."""
-        X = np.asarray(X, dtype=np.float64)
+    def from_matrix(cls, X: np.ndarray, names: Sequence[str] | None = None,
+                    dtype: Any = np.float64) -> Table:
+        """Numeric columns from a matrix ``(n, d)`` (named ``x0, x1, …`` by default), as
+        ``dtype`` (None: in the matrix's own)."""
+        X = np.asarray(X, dtype=dtype)
         names = list(names) if names else [f"x{j}" for j in range(X.shape[1])]
         return cls(tuple(Column(name, "numeric", X[:, j]) for j, name in enumerate(names)), X)
 
@@ -75,7 +80,8 @@ class Table:
         return all(column.kind == "numeric" for column in self.columns)
 
     def matrix(self) -> np.ndarray:
-        """The numeric columns side by side, ``(n, d)`` float64 (all columns numeric)."""
+        """The numeric columns side by side, ``(n, d)`` (all columns numeric): float64, or
+        the dtype a table being uploaded kept."""
         if not self.numeric:
             raise ValueError("the table has categorical columns: encode them with a Pipeline")
         if self.block is not None:
@@ -91,4 +97,14 @@ class Table:
         return Table(tuple(column.take(rows) for column in self.columns))
 
     def schema(self) -> list[dict[str, Any]]:
-        return [column.describe() for column in self.columns]
+        """Each column's ``describe()``; a float block's missing cells are counted a slice of
+        rows at a time (one pass over it, not a strided pass per column)."""
+        block = self.block
+        if block is None or block.dtype.kind != "f":
+            return [column.describe() for column in self.columns]
+        missing = np.zeros(block.shape[1], np.int64)
+        rows = max(1, (4 << 20) // max(1, block.shape[1] * block.itemsize))
+        for start in range(0, block.shape[0], rows):
+            missing += np.isnan(block[start : start + rows]).sum(axis=0)
+        return [{"name": c.name, "kind": "numeric", "missing": int(m), "categories": None}
+                for c, m in zip(self.columns, missing, strict=True)]
