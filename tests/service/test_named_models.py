@@ -140,6 +140,9 @@ def test_aliases_are_set_moved_read_and_deleted_per_tenant(db: Database) -> None
 
     assert client.delete(url, headers=headers).status_code == 204
     assert client.delete(url, headers=headers).status_code == 404
+    by_alias = client.get("/openapi.json").json()["paths"]["/v1/models/by-alias/{alias}/predict"]
+    assert set(by_alias["post"]["requestBody"]["content"]) == {  # as predict by id
+        "application/json", "application/x-npy", "application/vnd.apache.arrow.stream"}
     assert client.post("/v1/models/by-alias/production/predict", json=ROWS,
                        headers=headers).status_code == 404
 
