@@ -4,7 +4,8 @@ A request body is one Arrow IPC stream (``pyarrow.ipc.new_stream``, uncompressed
 carry names, so for a model trained on named columns they are taken by name, in any order, as
 records are (a missing column is a 422 naming it; other columns are ignored and listed);
 a model trained before columns had names takes the stream's columns by position, all numeric.
-Numeric columns are any integer or float type (null = a missing cell); categorical ones strings,
+Numeric columns are any integer or float type (null = a missing cell; a column of the null type,
+as pandas writes an all-None one, is all missing); categorical ones strings,
 dictionary-encoded strings (pandas ``category``) or numbers, read as JSON cells are (surrounding
 spaces stripped, ``""`` missing, numbers by their text).
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -60,8 +62,12 @@ def read_arrow(loaded: Any, body: bytes, *, max_rows: int) -> tuple[np.ndarray |
     try:
         _refuse_compression_and_bombs(buffer, max_rows)
         table = pa.ipc.open_stream(buffer).read_all()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, struct.error,
-            IndexError) as exc:
+        # The reader trusts the lengths and offsets a message declares: a batch of 5,000 rows
+        # over a buffer of 3 (or an offset or dictionary index past its data) would be read
+        # beyond the body. Full validation checks every buffer, offset and index against them.
+        table.validate(full=True)
+    except (pa.ArrowException, OSError, struct.error, IndexError) as exc:  # a torn message:
+        # pyarrow's ArrowIOError, an OSError
         raise _invalid(f"the body is not an Arrow IPC stream ({str(exc)[:200]}); send "
                        "pyarrow.ipc.new_stream's output") from None
     if table.num_rows == 0:
@@ -74,11 +80,14 @@ def read_arrow(loaded: Any, body: bytes, *, max_rows: int) -> tuple[np.ndarray |
         return _matrix([_numbers(column, name)
                         for column, name in zip(table.columns, table.column_names,
                                                 strict=True)]), None
-    names = set(table.column_names)
+    names = Counter(table.column_names)
     for name, _ in columns:
         if name not in names:
             raise _invalid(f"the Arrow stream has no column {name!r}; the model takes "
                            f"{', '.join(repr(n) for n, _ in columns[:20])}")
+        if names[name] > 1:  # which one would the model take?
+            raise _invalid(f"the Arrow stream has {names[name]} columns named {name!r}; "
+                           "send each column once")
     wanted = {name for name, _ in columns}
     ignored = [name for name in table.column_names if name not in wanted]
     if all(kind == "numeric" for _, kind in columns):
@@ -122,8 +131,10 @@ def arrow_bytes(loaded: Any, out: np.ndarray, *, prediction_id: str | None,
 
 def _numbers(column: Any, name: str) -> np.ndarray:
     """A numeric column's values (its own dtype when it has no nulls; float64 with NaN for
-    null when it has)."""
+    null when it has, or is of Arrow's null type)."""
     kind = column.type
+    if pa.types.is_null(kind):  # all cells null (pandas' all-None column): all missing
+        return np.full(len(column), np.nan)
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         raise _invalid(f"column {name!r} is {kind}; this model takes numbers there "
                        "(integers or floats, null for a missing cell)")

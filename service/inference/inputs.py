@@ -79,9 +79,14 @@ def validate_inputs(loaded: Any, inputs: Any, *, plain: bool = False) -> np.ndar
 
 
 def check_matrix(loaded: Any, X: np.ndarray, loc: list[str | int]) -> np.ndarray:
-    """A binary body's array ``(n, d)`` checked as JSON rows are: ``n_features`` columns, at
-    least one row, finite in the model's dtype (NaN = a missing cell, for a model that
-    imputes). Returned as it is (the pipeline converts once)."""
+    """A binary body's array ``(n, d)`` checked as JSON rows are: a model of numeric columns
+    only, ``n_features`` columns, at least one row, finite in the model's dtype (NaN = a
+    missing cell, for a model that imputes). Returned as it is (the pipeline converts once)."""
+    categorical = [name for name, kind in loaded.columns or [] if kind != "numeric"]
+    if categorical:  # the pipeline would take the array for a table of its columns: a 500
+        raise _invalid(loc, f"this model takes categorical columns "
+                            f"({', '.join(repr(n) for n in categorical[:20])}), which an array "
+                            "of numbers cannot hold: send an Arrow stream or JSON records")
     if X.shape[0] == 0:
         raise _invalid(loc, "the array has no rows")
     if X.shape[1] != loaded.n_features:

@@ -54,6 +54,9 @@ def read_npy(body: bytes) -> np.ndarray:
     if len(shape) != 2:
         raise _invalid(f"the .npy array has shape {shape}; send (rows, features), e.g. "
                        "x.reshape(1, -1) for one row")
+    if not all(type(size) is int and size >= 0 for size in shape):  # the header is text: (-1, -8)
+        raise _invalid(f"the .npy header's shape {shape} is not two sizes ≥ 0; send np.save's "
+                       "output")
     count, offset = math.prod(shape), stream.tell()
     if len(body) - offset != count * dtype.itemsize:
         raise _invalid(f"the .npy array of shape {shape} and dtype {dtype.str} needs "

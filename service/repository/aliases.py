@@ -12,13 +12,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service import tables
 from service.db import Database
-from service.errors import InvalidInput, NotFound, field_error
+from service.errors import Conflict, InvalidInput, NotFound, field_error
 from service.ids import is_valid_id
 from service.named_models.tables import ModelAlias
 from service.queue._sql import rowcount, upsert
@@ -26,6 +26,7 @@ from service.repository.models import get_model
 
 ALIAS_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ALIAS_RULE = ("1 to 64 letters, digits, '.', '_' or '-', starting with a letter or a digit")
+MAX_ALIASES = 1000  # per tenant: the list of them is one answer, not paginated
 
 
 def known_alias(alias: str) -> str:
@@ -51,6 +52,9 @@ def set_alias(db: Database, *, tenant_id: str, alias: str,
     def write(session: Session) -> tuple[ModelAlias, bool]:
         get_model(session, tenant_id=tenant_id, model_id=model_id)
         existed = session.scalar(_query(tenant_id, alias)) is not None
+        if not existed and _count(session, tenant_id) >= MAX_ALIASES:
+            raise Conflict(f"You have {MAX_ALIASES:,} model aliases, the most a tenant may "
+                           f"have; delete one (or move one) instead of creating {alias!r}.")
         now = tables.utcnow()
         session.execute(upsert(
             db, ModelAlias,
@@ -120,6 +124,11 @@ def delete_alias(db: Database, *, tenant_id: str, alias: str) -> None:
 
     if not db.run_write(write):
         raise NotFound(f"There is no model alias {alias!r}.")
+
+
+def _count(session: Session, tenant_id: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(ModelAlias)
+                              .where(ModelAlias.tenant_id == tenant_id)) or 0)
 
 
 def _query(tenant_id: str, alias: str) -> Select[Any]:

@@ -112,7 +112,8 @@ def delete_model(db: Database, *, tenant_id: str, model_id: str) -> None:
             select(ModelAlias.alias).where(ModelAlias.model_id == model_id)
             .order_by(ModelAlias.alias)).all()
         if aliases:
-            named = ", ".join(repr(a) for a in aliases)
+            named = ", ".join(repr(a) for a in aliases[:20]) + (
+                f" and {len(aliases) - 20} more" if len(aliases) > 20 else "")
             raise Conflict(f"Model {model_id!r} is named by the alias(es) {named}; move or "
                            "delete them first.")
         active = _active_jobs_using(session, tenant_id=tenant_id, model_id=model_id)

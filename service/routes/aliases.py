@@ -17,9 +17,10 @@ from starlette.status import HTTP_204_NO_CONTENT
 from service.auth import authenticate
 from service.db import Database
 from service.deps import CallerDep, DbDep, bearer_scheme, request_caller
+from service.inference import arrow, npy
 from service.problems import problem_responses
 from service.repository import aliases as store
-from service.routes.predict import JSON_MEDIA, answer_predict
+from service.routes.predict import BINARY, JSON_MEDIA, PREDICT_ANSWERS, answer_predict
 from service.schemas import PredictCreate, PredictPublic
 from service.schemas.aliases import AliasesPublic, AliasPublic, AliasSet
 
@@ -42,7 +43,7 @@ def get_alias(alias: str, caller: CallerDep, db: DbDep) -> AliasPublic:
 @router.put(
     "/aliases/{alias}", response_model=AliasPublic,
     responses={201: {"model": AliasPublic, "description": "The alias was created"},
-               **problem_responses(400, 401, 404, 422)},
+               **problem_responses(400, 401, 404, 409, 422)},
     summary="Point an alias at a model (create it, or move it atomically)",
 )
 def put_alias(alias: str, body: AliasSet, response: Response, caller: CallerDep,
@@ -66,9 +67,10 @@ def delete_alias(alias: str, caller: CallerDep, db: DbDep) -> Response:
     response_model=PredictPublic,
     dependencies=[Depends(bearer_scheme)],
     openapi_extra={"requestBody": {
-        "required": True, "content": {JSON_MEDIA: {"schema": PredictCreate.model_json_schema()}},
+        "required": True, "content": {JSON_MEDIA: {"schema": PredictCreate.model_json_schema()},
+                                      npy.MEDIA: BINARY, arrow.MEDIA: BINARY},
     }},
-    responses=problem_responses(400, 401, 404, 413, 415, 422),
+    responses={200: PREDICT_ANSWERS, **problem_responses(400, 401, 404, 413, 415, 422)},
     summary="Predict with the model an alias names (the answer's X-Model-ID says which)",
 )
 async def predict_by_alias(

@@ -42,7 +42,10 @@ JSON_MEDIA = "application/json"
 MEDIA = (JSON_MEDIA, npy.MEDIA, arrow.MEDIA)
 INLINE_BODY_BYTES = 8 * 1024
 INLINE_MULTIPLY_ADDS = 1_000_000
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+PREDICT_ANSWERS = {"content": {npy.MEDIA: BINARY, arrow.MEDIA: BINARY},
+                   "description": "The predictions, in the format `Accept` asks for (JSON by "
+                                  "default; docs/api.md \"Binary predict\")"}
 
 
 @dataclass(frozen=True)
@@ -215,13 +218,11 @@ async def answer_predict(request: Request, model_id: str, *, store_it: bool = Fa
         "requestBody": {
             "required": True,
             "content": {JSON_MEDIA: {"schema": PredictCreate.model_json_schema()},
-                        npy.MEDIA: _BINARY, arrow.MEDIA: _BINARY},
+                        npy.MEDIA: BINARY, arrow.MEDIA: BINARY},
         }
     },
     responses={
-        200: {"content": {npy.MEDIA: _BINARY, arrow.MEDIA: _BINARY},
-              "description": "The predictions, in the format `Accept` asks for (JSON by "
-                             "default; docs/api.md \"Binary predict\")"},
+        200: PREDICT_ANSWERS,
         **problem_responses(400, 401, 404, 413, 415, 422),
     },
     summary="Predict rows with a model (optionally storing the result)",

@@ -20,6 +20,7 @@ from api_helpers import auth, client_for, fake_model, row_counts, upload
 from service import artifacts, tables
 from service.app import create_app
 from service.db import Database
+from service.repository import aliases as alias_store
 from service.settings import Settings
 from tests.processes import free_port
 from worker.nn import Network
@@ -139,8 +140,34 @@ def test_aliases_are_set_moved_read_and_deleted_per_tenant(db: Database) -> None
 
     assert client.delete(url, headers=headers).status_code == 204
     assert client.delete(url, headers=headers).status_code == 404
+    by_alias = client.get("/openapi.json").json()["paths"]["/v1/models/by-alias/{alias}/predict"]
+    assert set(by_alias["post"]["requestBody"]["content"]) == {  # as predict by id
+        "application/json", "application/x-npy", "application/vnd.apache.arrow.stream"}
     assert client.post("/v1/models/by-alias/production/predict", json=ROWS,
                        headers=headers).status_code == 404
+
+
+def test_a_tenant_has_at_most_max_aliases_and_a_409_names_a_few(
+    db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(alias_store, "MAX_ALIASES", 25)  # 1,000 in production
+    client, headers = client_for(db), auth(db)
+    model_id = fake_model(db, client, headers, upload(client, headers))
+    for i in range(25):
+        r = client.put(f"/v1/models/aliases/a{i:02}", json={"model_id": model_id},
+                       headers=headers)
+        assert r.status_code == 201, r.text
+    over = client.put("/v1/models/aliases/one-more", json={"model_id": model_id},
+                      headers=headers)
+    assert over.status_code == 409 and "25 model aliases" in over.json()["detail"]
+    moved = client.put("/v1/models/aliases/a00", json={"model_id": model_id}, headers=headers)
+    assert moved.status_code == 200  # moving one is not creating one
+    refused = client.delete(f"/v1/models/{model_id}", headers=headers).json()["detail"]
+    assert "'a19' and 5 more" in refused and "'a20'" not in refused
+    other = auth(db, tenant="other")  # the limit is per tenant
+    theirs = fake_model(db, client, other, upload(client, other))
+    assert client.put("/v1/models/aliases/x", json={"model_id": theirs},
+                      headers=other).status_code == 201
 
 
 def test_delete_refuses_an_aliased_or_busy_model_and_removes_what_hangs_on_it(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import struct
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,19 @@ def npy_body(array: np.ndarray, *, allow_pickle: bool = False) -> bytes:
     out = io.BytesIO()
     np.save(out, array, allow_pickle=allow_pickle)
     return out.getvalue()
+
+
+def npy_header(shape: str) -> bytes:
+    """A hand-written ``.npy`` 1.0 header (np.save never writes these shapes)."""
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}".encode()
+    header = header.ljust(117) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+
+
+def lying_lengths(stream: bytes) -> bytes:
+    """``stream`` (of 3-row batches) with every length of 3 declared as 5,000: buffers of 3
+    rows that pyarrow's reader alone would read 5,000 rows from, beyond the body."""
+    return stream.replace(struct.pack("<q", 3), struct.pack("<q", 5000))
 
 
 def arrow_body(table: pa.Table, **options: Any) -> bytes:
@@ -131,6 +145,16 @@ def test_arrow_by_column_name_with_categories_nulls_and_extra_columns(db: Databa
     missing = client.post(url, content=arrow_body(table.drop_columns(["shape"])),
                           headers={**headers, "Content-Type": ARROW})
     assert missing.status_code == 422 and "no column 'shape'" in missing.json()["detail"]
+    as_npy = client.post(url, content=npy_body(np.zeros((2, 4))),
+                         headers={**headers, "Content-Type": NPY})
+    assert as_npy.status_code == 422 and "'color', 'shape'" in as_npy.json()["detail"]
+    unknown_weights = table.set_column(1, "weight", pa.nulls(len(records)))  # pandas' all-None
+    r = client.post(url, content=arrow_body(unknown_weights),
+                    headers={**headers, "Content-Type": ARROW})
+    assert r.status_code == 200, r.text
+    twice = client.post(url, content=arrow_body(table.append_column("shape", table["shape"])),
+                        headers={**headers, "Content-Type": ARROW})
+    assert twice.status_code == 422 and "2 columns named 'shape'" in twice.json()["detail"]
 
 
 def test_stored_from_a_binary_body(db: Database) -> None:
@@ -167,6 +191,12 @@ def test_pickles_object_arrays_and_bombs_are_refused(db: Database) -> None:
         "compressed arrow": (ARROW, arrow_body(pa.table({f"c{j}": ROWS[:, j] for j in range(8)}),
                                               compression="zstd"), "compressed"),
         "not arrow": (ARROW, b"\x00" * 64, "not an Arrow IPC stream"),
+        "lying arrow": (ARROW, lying_lengths(arrow_body(pa.table({f"c{j}": [1.5, 2.5, 3.5]
+                                                                  for j in range(8)}))),
+                        "too small"),
+        "torn arrow": (ARROW, b"\xff\xff\xff\xff\x10" + b"\x00" * 43, "not an Arrow IPC"),
+        "negative sizes": (NPY, npy_header("(-1, -8)") + b"\x00" * 64, "sizes ≥ 0"),
+        "a boolean size": (NPY, npy_header("(True, 8)") + b"\x00" * 64, "sizes ≥ 0"),
         "strings in arrow": (ARROW, arrow_body(pa.table({f"c{j}": ["x"] for j in range(8)})),
                              "takes numbers"),
     }
