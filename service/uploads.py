@@ -51,12 +51,15 @@ def staging_file(folder: Path, upload_id: str) -> Path:
 def check_quota(session: Session, settings: Settings, tenant_id: str, more: int) -> None:
     """413 when ``more`` bytes would take the tenant past ``DESCENT_MAX_TENANT_STORAGE_BYTES``."""
     used = storage_used(session, tenant_id)
-    quota = settings.max_tenant_storage_bytes
-    if used + more > quota:
-        raise PayloadTooLarge(
-            f"This would hold {used + more:,} bytes of datasets and uploads; the tenant's quota "
-            f"is {quota:,} bytes (DESCENT_MAX_TENANT_STORAGE_BYTES): delete datasets or "
-            "unfinished uploads first.")
+    if used + more > settings.max_tenant_storage_bytes:
+        raise over_quota(settings, used + more)
+
+
+def over_quota(settings: Settings, holding: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"This would hold {holding:,} bytes of datasets and uploads; the tenant's quota "
+        f"is {settings.max_tenant_storage_bytes:,} bytes (DESCENT_MAX_TENANT_STORAGE_BYTES): "
+        "delete datasets or unfinished uploads first.")
 
 
 def check_size(settings: Settings, size: int) -> None:
@@ -92,8 +95,14 @@ def get(db: Database, *, tenant_id: str, upload_id: str) -> tables.Upload:
 
 
 def check_part(db: Database, settings: Settings, upload: tables.Upload, offset: int,
-               length: int | None) -> None:
-    """A part may start only where the received bytes end, and stay within the limits."""
+               length: int | None) -> int:
+    """A part may start only where the received bytes end, and stay within the limits; the
+    bytes the tenant's quota still has room for (a part without Content-Length is held to it
+    as it streams).
+
+    The quota is checked for every part, announced ``total_bytes`` or not: announcing reserves
+    nothing (only received bytes count), so several uploads each announced under the quota
+    would otherwise fill the disk past it together."""
     if offset != upload.received_bytes:
         raise Conflict(f"The upload {upload.id} has {upload.received_bytes:,} bytes; send the "
                        f"part that starts at offset {upload.received_bytes}, not {offset}.")
@@ -103,9 +112,9 @@ def check_part(db: Database, settings: Settings, upload: tables.Upload, offset: 
         if upload.total_bytes is not None and end > upload.total_bytes:
             raise PayloadTooLarge(f"The part ends at byte {end:,}, past the upload's announced "
                                   f"total_bytes ({upload.total_bytes:,}).")
-        if upload.total_bytes is None:
-            with db.read() as session:
-                check_quota(session, settings, upload.tenant_id, length)
+    with db.read() as session:
+        check_quota(session, settings, upload.tenant_id, length or 0)
+        return settings.max_tenant_storage_bytes - storage_used(session, upload.tenant_id)
 
 
 def open_at(file: Path, offset: int) -> int:

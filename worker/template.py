@@ -119,7 +119,18 @@ def set_process_name_for_job() -> None:
 
 
 def serve(sock: socket.socket, supervisor_pid: int) -> int:
-    """Fork a spare for each pipe the supervisor sends, until it closes the socket."""
+    """Fork a spare for each pipe the supervisor sends, until it closes the socket.
+
+    A supervisor that closes the socket with our ``ready`` or a reply still unread (it stopped,
+    or gave up on this template) resets it rather than closing it: that is the same goodbye,
+    not a traceback on the worker's stderr at every shutdown."""
+    try:
+        return _serve(sock, supervisor_pid)
+    except (ConnectionResetError, BrokenPipeError):
+        return 0
+
+
+def _serve(sock: socket.socket, supervisor_pid: int) -> int:
     sock.send(READY)
     while True:
         message, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 1)

@@ -21,7 +21,7 @@ from worker.pipeline import Column, Table
 
 from .canonical import ParsedDataset, build, check_target_kind, invalid
 from .columns import Limits, categorical_column
-from .from_npz import _features, _targets
+from .from_npz import HEADER_ERRORS, _features, _targets
 
 _LOC: list[str | int] = ["body", "file"]
 
@@ -72,7 +72,7 @@ def _read(source: BinaryIO, max_array_bytes: int | None) -> np.ndarray:
         reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                   else np.lib.format.read_array_header_2_0)
         shape, fortran, dtype = reader(source)
-    except (OSError, ValueError, EOFError) as exc:
+    except HEADER_ERRORS as exc:
         raise invalid(_LOC, f"the file is not a valid .npy ({exc})") from None
     if dtype.hasobject:
         raise invalid(_LOC, "the array holds Python objects (it needs pickle, which is never "
@@ -92,7 +92,7 @@ def _read(source: BinaryIO, max_array_bytes: int | None) -> np.ndarray:
     source.seek(0)
     try:
         array: np.ndarray = np.load(source, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+    except HEADER_ERRORS as exc:
         raise invalid(_LOC, f"the file is not a valid .npy ({exc})") from None
     return array
 

@@ -14,6 +14,7 @@ import io
 import math
 import os
 import struct
+import tokenize
 import zipfile
 from typing import Any, BinaryIO
 
@@ -31,6 +32,10 @@ from .canonical import (
     invalid,
 )
 from .columns import Limits
+
+# What numpy raises for a torn or garbled .npy (a header that is not a dict literal goes
+# through ast and then tokenize, whose errors are not ValueErrors): a 422, never a 500.
+HEADER_ERRORS = (OSError, ValueError, EOFError, SyntaxError, TypeError, tokenize.TokenError)
 
 _LOC: list[str | int] = ["body", "file"]
 
@@ -51,7 +56,7 @@ def parse_npz(
     source.seek(0)
     try:
         npz = np.load(source, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (*HEADER_ERRORS, zipfile.BadZipFile) as exc:
         raise invalid(_LOC, f"the file is not a valid .npz ({exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise invalid(_LOC, "the file is a single .npy array; upload an .npz holding X and y")
@@ -98,7 +103,7 @@ def _check_size(archive: zipfile.ZipFile, name: str, limit: int, max_columns: in
             reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                       else np.lib.format.read_array_header_2_0)
             shape, _, dtype = reader(member)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (*HEADER_ERRORS, zipfile.BadZipFile) as exc:
         raise invalid(_LOC, f"array {name!r} cannot be read: {exc}") from None
     stored = np.dtype(dtype).itemsize * math.prod(shape)
     for size in (info.file_size, stored):
@@ -139,7 +144,7 @@ def _mapped(source: Any, archive: zipfile.ZipFile, name: str) -> np.ndarray | No
             return None
         return np.memmap(source, dtype=dtype, mode="r", offset=offset, shape=shape,
                          order="F" if fortran else "C")
-    except (OSError, ValueError, struct.error):
+    except (*HEADER_ERRORS, struct.error):
         return None
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import tokenize
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ def read_npy(body: bytes) -> np.ndarray:
                 stream, max_header_size=_HEADER_BYTES)
         else:
             raise ValueError(f".npy format version {version} (1.0 and 2.0 are read)")
-    except (ValueError, SyntaxError, TypeError) as exc:
+    except (ValueError, SyntaxError, TypeError, tokenize.TokenError) as exc:
         raise _invalid(f"the body is not a .npy array ({exc}); send np.save's output of a "
                        "numeric array (pickles are never read)") from None
     if dtype.hasobject:

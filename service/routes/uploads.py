@@ -79,7 +79,7 @@ async def put_part(
                                   upload_id=upload_id)
     declared = request.headers.get("content-length", "")
     length = int(declared) if declared.isdigit() else None
-    await run_in_threadpool(uploads.check_part, db, settings, row, offset, length)
+    room = await run_in_threadpool(uploads.check_part, db, settings, row, offset, length)
     locks: dict[str, anyio.Lock] = request.app.state.upload_locks
     lock = locks.setdefault(upload_id, anyio.Lock())
     if lock.locked():
@@ -87,7 +87,7 @@ async def put_part(
     async with lock:
         try:
             end = await _receive(request, uploads.staging_file(folder, upload_id), offset,
-                                 length, settings)
+                                 length, room, settings)
         finally:
             locks.pop(upload_id, None)
         if not await run_in_threadpool(uploads.advance, db, upload_id=upload_id,
@@ -99,10 +99,11 @@ async def put_part(
     return _public(row, settings)
 
 
-async def _receive(request: Request, file: Path, offset: int, length: int | None,
+async def _receive(request: Request, file: Path, offset: int, length: int | None, room: int,
                    settings: Settings) -> int:
     """Write the body at ``offset`` (synced before returning); the end offset. Memory holds at
-    most ``WRITE_BYTES`` of it."""
+    most ``WRITE_BYTES`` of it; a body without Content-Length stops at the upload limit and at
+    the ``room`` left in the tenant's quota."""
     fd = await anyio.to_thread.run_sync(uploads.open_at, file, offset)
     try:
         size, pending = 0, bytearray()
@@ -111,6 +112,9 @@ async def _receive(request: Request, file: Path, offset: int, length: int | None
             size += len(chunk)
             if length is None:
                 uploads.check_size(settings, offset + size)
+                if size > room:
+                    raise uploads.over_quota(settings,
+                                             settings.max_tenant_storage_bytes - room + size)
             if len(pending) >= WRITE_BYTES:
                 await anyio.to_thread.run_sync(_write_all, fd, bytes(pending))
                 pending.clear()
@@ -145,6 +149,9 @@ async def complete_upload(upload_id: str, body: UploadComplete, request: Request
     if row.total_bytes is not None and row.received_bytes != row.total_bytes:
         raise Conflict(f"The upload has {row.received_bytes:,} of its {row.total_bytes:,} "
                        f"bytes; send the part at offset {row.received_bytes} first.")
+    if row.received_bytes == 0:  # not "the parts are not on this server": none were sent
+        raise InvalidInput("The upload is empty: send its bytes with PUT before completing it.",
+                           errors=[field_error(["body"], "no bytes received")])
     file = uploads.staging_file(folder, upload_id)
     size = row.received_bytes
     kinds = parsing.column_kinds(body.column_kinds, ["body", "column_kinds"])

@@ -145,6 +145,28 @@ def test_limits_and_the_tenant_quota(db: Database) -> None:
     assert fresh.status_code == 201
 
 
+
+def test_every_part_is_held_to_the_quota_announced_or_streamed(db: Database) -> None:
+    """Announcing total_bytes reserves nothing: two uploads each announced under the quota may
+    not together fill past it, nor may a part sent without Content-Length."""
+    client = client_for(db, max_upload_bytes=20_000, max_tenant_storage_bytes=25_000)
+    headers = auth(db)
+    ids = [client.post("/v1/uploads", json={"total_bytes": 15_000}, headers=headers).json()["id"]
+           for _ in range(2)]
+    part = b"x" * 15_000
+    first = client.put(f"/v1/uploads/{ids[0]}", params={"offset": 0}, content=part,
+                       headers=headers)
+    assert first.status_code == 200, first.text
+    second = client.put(f"/v1/uploads/{ids[1]}", params={"offset": 0}, content=part,
+                        headers=headers)
+    assert second.status_code == 413 and "DESCENT_MAX_TENANT_STORAGE_BYTES" in second.text
+    unannounced = client.post("/v1/uploads", json={}, headers=headers).json()["id"]
+    streamed = client.put(f"/v1/uploads/{unannounced}", params={"offset": 0},
+                          content=iter([b"y" * 4_000] * 4), headers=headers)
+    assert streamed.status_code == 413 and "quota" in streamed.text
+    left = client.get(f"/v1/uploads/{unannounced}", headers=headers).json()
+    assert left["received_bytes"] == 0
+
 def test_an_fsspec_store_holds_the_artifact(db: Database) -> None:
     pytest.importorskip("fsspec")
     url = f"memory://descent-{uuid.uuid4().hex}"
@@ -236,3 +258,17 @@ def test_releasing_a_mapped_uploads_pages_keeps_its_values(tmp_path: Path) -> No
     artifacts.release_pages(block)  # dropped from memory, read again from the file
     assert np.array_equal(block, X)
     artifacts.release_pages(np.ones(3))  # not mapped: nothing to do
+
+
+def test_an_empty_upload_and_a_garbled_npy_header_are_refused_not_failed(db: Database) -> None:
+    client, headers = client_for(db), auth(db)
+    empty = client.post("/v1/uploads", json={}, headers=headers).json()["id"]
+    answer = client.post(f"/v1/uploads/{empty}/complete", json={"format": "npz"}, headers=headers)
+    assert answer.status_code == 422 and "empty" in answer.text
+    data = npy_of(np.zeros((10, 10), np.float32)).replace(b"(10, 10)", b"(10**9,1")
+    npy = client.post("/v1/datasets", content=data,
+                      headers={**headers, "Content-Type": "application/x-npy"})
+    assert npy.status_code == 422 and "not a valid .npy" in npy.text  # numpy's SyntaxError
+    garbled = npz_of(X=np.zeros((10, 10)), y=np.zeros(10)).replace(b"(10, 10)", b"(10**9,1")
+    refused = client.post("/v1/datasets", files={"file": ("b.npz", garbled)}, headers=headers)
+    assert refused.status_code == 422, refused.text
