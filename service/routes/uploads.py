@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +44,24 @@ def _folder(request: Request) -> Path:
         state.upload_locks = {}
     folder: Path = state.upload_folder
     return folder
+
+
+@asynccontextmanager
+async def _only_one(request: Request, upload_id: str) -> AsyncIterator[None]:
+    """One request at a time receives a part of, or completes, an upload (in this process,
+    which holds its staging file): a complete must not truncate and parse the file while a part
+    is still being written into it."""
+    locks: dict[str, anyio.Lock] = request.app.state.upload_locks
+    lock = locks.setdefault(upload_id, anyio.Lock())
+    if lock.locked():
+        raise Conflict(f"Upload {upload_id} is busy: a part is being received or the upload "
+                       "completed; wait for that answer, then ask GET /v1/uploads/"
+                       f"{upload_id} where it stands.")
+    async with lock:
+        try:
+            yield
+        finally:
+            locks.pop(upload_id, None)
 
 
 def _public(row: Any, settings: Settings) -> UploadPublic:
@@ -80,16 +100,9 @@ async def put_part(
     declared = request.headers.get("content-length", "")
     length = int(declared) if declared.isdigit() else None
     room = await run_in_threadpool(uploads.check_part, db, settings, row, offset, length)
-    locks: dict[str, anyio.Lock] = request.app.state.upload_locks
-    lock = locks.setdefault(upload_id, anyio.Lock())
-    if lock.locked():
-        raise Conflict(f"A part of upload {upload_id} is being received; wait for its answer.")
-    async with lock:
-        try:
-            end = await _receive(request, uploads.staging_file(folder, upload_id), offset,
-                                 length, room, settings)
-        finally:
-            locks.pop(upload_id, None)
+    async with _only_one(request, upload_id):
+        end = await _receive(request, uploads.staging_file(folder, upload_id), offset,
+                             length, room, settings)
         if not await run_in_threadpool(uploads.advance, db, upload_id=upload_id,
                                        offset=offset, end=end):
             raise Conflict(f"Another part of upload {upload_id} arrived first; ask "
@@ -159,6 +172,8 @@ async def complete_upload(upload_id: str, body: UploadComplete, request: Request
 
     def parse() -> Any:
         if not file.exists():
+            # A concurrent complete that won has removed both: say so (404), not "send again".
+            uploads.get(db, tenant_id=caller.tenant_id, upload_id=upload_id)
             raise Conflict(f"The parts of upload {upload_id} are not on this server "
                            "(DESCENT_UPLOAD_STAGING_DIR); send them again.")
         with open(file, "r+b") as source:
@@ -172,9 +187,10 @@ async def complete_upload(upload_id: str, body: UploadComplete, request: Request
                 max_columns=settings.max_dataset_columns, kinds=kinds, limits=limits(settings))
         return parsed, name, body.target_kind is not None
 
-    answer = await create_dataset(parse, size, request, response, caller.tenant_id, db,
-                                  settings, new_bytes=0)
-    await run_in_threadpool(uploads.remove, db, folder, upload_id)
+    async with _only_one(request, upload_id):
+        answer = await create_dataset(parse, size, request, response, caller.tenant_id, db,
+                                      settings, new_bytes=0)
+        await run_in_threadpool(uploads.remove, db, folder, upload_id)
     return answer
 
 

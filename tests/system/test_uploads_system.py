@@ -19,6 +19,7 @@ import served
 from served import serve
 
 from descent import Client, chunked
+from service.routes.uploads import WRITE_BYTES
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
@@ -95,3 +96,50 @@ def test_kill_9_mid_part_loses_no_completed_part_and_shows_no_dataset(
         assert [p.name for p in (artifacts / "datasets").iterdir()] == [f"{dataset.id}.npz"]
         assert not any((artifacts / "tmp").iterdir())
         assert not any((tmp_path / "descent-uploads").iterdir())
+
+
+def test_completing_while_a_part_streams_in_is_refused_until_the_part_is_written(
+    tmp_path: Path,
+) -> None:
+    """A complete must not truncate and parse the staging file while a part is still being
+    written into it: it answers 409 (busy) until the part's answer, then completes."""
+    rng = np.random.default_rng(1)
+    buffer = io.BytesIO()
+    np.savez(buffer, X=rng.integers(0, 256, (12_000, 784), dtype=np.uint8),
+             y=rng.integers(0, 3, 12_000))
+    data = buffer.getvalue()
+    half = len(data) // 2
+    first_write = half + WRITE_BYTES  # the API writes the part in blocks of WRITE_BYTES
+    release = threading.Event()
+
+    def stalled_part() -> Iterator[bytes]:
+        yield data[half:first_write]
+        release.wait(60)
+        yield data[first_write:]
+
+    with serve(tmp_path, workers=0) as api, \
+            httpx.Client(base_url=api.url, headers=api.headers, timeout=60) as http:
+        upload_id = http.post("/v1/uploads", json={}).json()["id"]
+        first = http.put(f"/v1/uploads/{upload_id}", params={"offset": 0}, content=data[:half])
+        assert first.status_code == 200, first.text
+        answers: list[httpx.Response] = []
+        sender = threading.Thread(target=lambda: answers.append(httpx.put(
+            f"{api.url}/v1/uploads/{upload_id}", params={"offset": half}, content=stalled_part(),
+            headers={**api.headers, "Content-Length": str(len(data) - half)}, timeout=60)))
+        sender.start()
+        staging = [p for p in (tmp_path / "descent-uploads").rglob("*") if p.is_file()]
+        deadline = time.monotonic() + 30
+        while not (staging and staging[0].stat().st_size >= first_write):
+            assert time.monotonic() < deadline, "the part's first block never reached the file"
+            time.sleep(0.02)
+        early = http.post(f"/v1/uploads/{upload_id}/complete", json={"format": "npz"})
+        release.set()
+        sender.join(60)
+        assert early.status_code == 409 and "busy" in early.json()["detail"], early.text
+        assert answers and answers[0].status_code == 200, answers
+        assert answers[0].json()["received_bytes"] == len(data)
+        done = http.post(f"/v1/uploads/{upload_id}/complete", json={"format": "npz"})
+        assert done.status_code == 201, done.text
+        assert (done.json()["n_rows"], done.json()["n_features"]) == (12_000, 784)
+        again = http.post(f"/v1/uploads/{upload_id}/complete", json={"format": "npz"})
+        assert again.status_code == 404, again.text  # completed: gone, not "send again"
