@@ -32,7 +32,9 @@ SPACE = {
     "training.batch_size": {"int": [16, 48]},
 }
 BASE = {"network": {"hidden_layers": [{"units": 32, "activation": "relu"}]},
-        "training": {"epochs": 20, "validation_split": 0.2, "early_stopping": None}}
+        # Long enough (~0.5 s a trial on a quiet machine) that two trials are seen running:
+        # with the warm template a 20-epoch trial ends before a poll sees it start.
+        "training": {"epochs": 200, "validation_split": 0.2, "early_stopping": None}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
