@@ -101,7 +101,10 @@ def test_two_apis_three_workers_sixty_jobs_one_worker_killed(
         apis.append(processes.api(port, BOOTSTRAP_KEY))
         apis[-1].wait_ready(process, processes, f"api{n}")
 
-    features, targets = tiny_dataset()
+    # The tiny dataset's 24 rows repeated: an epoch of a few hundred ms, so that a running job
+    # (and one that has not finished its first epoch) is seen between two polls — a job on 24
+    # rows ends in ~40 ms since training processes are forked warm.
+    features, targets = (part * 1500 for part in tiny_dataset())
     dataset = apis[0].upload_dataset(features, targets)
     # The same content through the other API is the same dataset.
     assert apis[1].upload_dataset(features, targets)["id"] == dataset["id"]
@@ -111,7 +114,7 @@ def test_two_apis_three_workers_sixty_jobs_one_worker_killed(
         spec = {
             "dataset_id": dataset["id"],
             "network": {"hidden_layers": [{"units": 4, "activation": "tanh"}]},
-            "training": {"epochs": n_epochs, "batch_size": 8, "seed": n},
+            "training": {"epochs": n_epochs, "batch_size": 4, "seed": n},
         }
         return apis[n % N_APIS].submit_job(spec)["id"], n_epochs
 

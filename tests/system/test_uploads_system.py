@@ -70,7 +70,7 @@ def test_kill_9_mid_part_loses_no_completed_part_and_shows_no_dataset(
                           content=half_a_part(), headers={**api.headers,
                                                           "Content-Length": str(PART)},
                           timeout=60)
-            except httpx.HTTPError:
+            except Exception:  # noqa: BLE001 - the API is killed under it: any error is expected
                 pass
 
         sender = threading.Thread(target=send, daemon=True)
